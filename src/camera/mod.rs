@@ -1,0 +1,122 @@
+//! Cameras: a capture task keeps only the newest frame in a [`FrameSlot`].
+//!
+//! Frames are biometric data: [`Frame`] has no `Debug` that prints its bytes, and
+//! nothing in livegate writes one to disk or to a log.
+
+pub mod scene;
+pub mod sim;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+/// One captured image, JPEG-encoded.
+#[derive(Clone)]
+pub struct Frame {
+    pub jpeg: Bytes,
+    pub width: u32,
+    pub height: u32,
+    /// Increases by one per frame of one capture task.
+    pub seq: u64,
+    pub captured_at: Instant,
+}
+
+impl std::fmt::Debug for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frame")
+            .field("bytes", &self.jpeg.len())
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("seq", &self.seq)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the capture task reports besides frames.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CameraState {
+    Starting,
+    Streaming,
+    /// The device failed; the task is reopening it. The text says why.
+    Unavailable(String),
+}
+
+/// The newest frame and the camera's state. Writers replace, never queue: a reader
+/// only ever sees the latest frame.
+#[derive(Clone)]
+pub struct FrameSlot {
+    frame: Arc<watch::Sender<Option<Frame>>>,
+    state: Arc<watch::Sender<CameraState>>,
+}
+
+impl Default for FrameSlot {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FrameSlot {
+    pub fn new() -> Self {
+        FrameSlot {
+            frame: Arc::new(watch::channel(None).0),
+            state: Arc::new(watch::channel(CameraState::Starting).0),
+        }
+    }
+
+    /// Replaces the newest frame.
+    pub fn publish(&self, frame: Frame) {
+        self.frame.send_replace(Some(frame));
+        self.state.send_if_modified(|s| {
+            let changed = *s != CameraState::Streaming;
+            *s = CameraState::Streaming;
+            changed
+        });
+    }
+
+    pub fn set_state(&self, state: CameraState) {
+        self.state.send_replace(state);
+    }
+
+    pub fn state(&self) -> CameraState {
+        self.state.borrow().clone()
+    }
+
+    /// The newest frame, if any.
+    pub fn latest(&self) -> Option<Frame> {
+        self.frame.borrow().clone()
+    }
+
+    /// Waits for a frame newer than `after_seq` and captured no earlier than
+    /// `not_before`. Returns `None` when the camera reports itself unavailable.
+    pub async fn next_fresh(&self, after_seq: Option<u64>, not_before: Instant) -> Option<Frame> {
+        let mut rx = self.frame.subscribe();
+        let mut state = self.state.subscribe();
+        loop {
+            {
+                let current = rx.borrow_and_update();
+                if let Some(f) = current.as_ref() {
+                    let newer = after_seq.is_none_or(|s| f.seq > s);
+                    if newer && f.captured_at >= not_before {
+                        return Some(f.clone());
+                    }
+                }
+            }
+            if matches!(*state.borrow_and_update(), CameraState::Unavailable(_)) {
+                return None;
+            }
+            tokio::select! {
+                r = rx.changed() => if r.is_err() { return None },
+                r = state.changed() => if r.is_err() { return None },
+            }
+        }
+    }
+}
+
+/// A camera: something that fills a [`FrameSlot`] from a task of its own until the
+/// slot's owner stops it.
+pub trait FrameSource: Send + 'static {
+    /// Starts capturing into `slot`; the returned task runs until aborted.
+    fn spawn(self: Box<Self>, slot: FrameSlot) -> tokio::task::JoinHandle<()>;
+}

@@ -1,0 +1,16 @@
+//! livegate: a liveness-checked access gate.
+//!
+//! The session logic lives in [`session`] (no IO, no clock); everything that touches
+//! the world is an adapter behind a small trait: [`camera`], [`display`], [`gpio`],
+//! [`trigger`], and the [`api`] client. [`daemon`] wires them; [`standin`] serves a
+//! faithful copy of the AIGEN API over HTTPS on loopback for simulation and tests.
+
+pub mod actions;
+pub mod api;
+pub mod camera;
+pub mod config;
+pub mod display;
+pub mod gpio;
+pub mod secret;
+pub mod session;
+pub mod standin;
