@@ -3,8 +3,13 @@
 //! Loading keeps every key's position so that each problem is reported as
 //! `FILE:LINE:COL: key: what is wrong; what is valid`, all problems at once.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
 
 use crate::actions::Part;
 use crate::secret::ApiKey;
@@ -16,27 +21,38 @@ pub const DEFAULT_BASE_URL: &str = "https://apis.aigen.online/aiface/liveness-de
 /// The systemd credential name holding the API key.
 pub const CREDENTIAL_NAME: &str = "aigen-key";
 
+/// The whole configuration, typed and checked.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// The file it was read from (for messages); `None` for built-in defaults.
     pub source: Option<PathBuf>,
+    /// `[api]`: the liveness service.
     pub api: ApiConfig,
+    /// `[session]`: timing of one check and anti-hammering.
     pub session: SessionConfig,
+    /// `[camera]`.
     pub camera: CameraConfig,
+    /// `[display]`.
     pub display: DisplayConfig,
+    /// `[gpio]`: the relay outputs.
     pub gpio: GpioConfig,
+    /// `[trigger]`: what starts a check.
     pub trigger: TriggerConfig,
+    /// `[log]`.
     pub log: LogConfig,
 }
 
+/// `[api]`: where and how the liveness service is called.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApiConfig {
+    /// The service address: `https://`, or `http://` only with `allow_insecure_http`.
     pub base_url: String,
     /// Where the key is read from: a file path; when `None`, the systemd credential
     /// `aigen-key` in `$CREDENTIALS_DIRECTORY`.
     pub key_file: Option<PathBuf>,
     /// Number of actions in a sequence (the API's `mode`), 1..=10.
     pub mode: u8,
+    /// Draw actions from this body part only; `None` for both.
     pub part: Option<Part>,
     /// The actions to draw from (`select=`), empty for all.
     pub select: Vec<String>,
@@ -48,9 +64,11 @@ pub struct ApiConfig {
     pub retries: u8,
     /// A PEM file with extra CA certificates to trust (a TLS-inspecting proxy, a test server).
     pub ca_file: Option<PathBuf>,
+    /// Accept a plain `http://` base URL (tests only).
     pub allow_insecure_http: bool,
 }
 
+/// `[session]`: timing of one check, and the limit on repeated failures.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionConfig {
     /// Time the person has for each action (default 10 s).
@@ -68,25 +86,33 @@ pub struct SessionConfig {
     pub verdict_screen: Duration,
     /// Anti-hammering: at most `max_failures` failed sessions within `failure_window`…
     pub max_failures: u32,
+    /// The window in which failures are counted.
     pub failure_window: Duration,
     /// …then no session starts for `lockout`.
     pub lockout: Duration,
 }
 
+/// `[camera]`, by `kind`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CameraConfig {
+    /// `kind = "sim"`: a simulated camera and person.
     Sim(SimCameraConfig),
 }
 
+/// `[camera] kind = "sim"`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimCameraConfig {
+    /// How the simulated person behaves.
     pub performer: Performer,
     /// How long the simulated person takes to react to a new action.
     pub reaction: Duration,
     /// Frames per second the simulated camera produces.
     pub fps: u32,
+    /// Frame width in pixels, 160..=1920.
     pub width: u32,
+    /// Frame height in pixels, 120..=1080.
     pub height: u32,
+    /// JPEG quality, 30..=95.
     pub jpeg_quality: u8,
 }
 
@@ -107,6 +133,7 @@ pub enum Performer {
 }
 
 impl Performer {
+    /// Every behaviour, in the documented order.
     pub const ALL: [Performer; 5] = [
         Performer::Pass,
         Performer::Fail,
@@ -115,6 +142,7 @@ impl Performer {
         Performer::Absent,
     ];
 
+    /// The word used in the file.
     pub fn as_str(self) -> &'static str {
         match self {
             Performer::Pass => "pass",
@@ -125,16 +153,20 @@ impl Performer {
         }
     }
 
+    /// The behaviour named by its word in the file.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
 }
 
+/// `[display]`, by `kind`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DisplayConfig {
+    /// `kind = "sim"`: a simulated panel.
     Sim(SimDisplayConfig),
 }
 
+/// `[display] kind = "sim"`.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct SimDisplayConfig {
     /// Print the panel in the terminal.
@@ -143,11 +175,14 @@ pub struct SimDisplayConfig {
     pub png_dir: Option<PathBuf>,
 }
 
+/// `[gpio]`, by `kind`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum GpioConfig {
+    /// `kind = "sim"`: simulated relays.
     Sim(SimGpioConfig),
 }
 
+/// `[gpio] kind = "sim"`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimGpioConfig {
     /// Gate relay pulse length, 100 ms..=10 s.
@@ -156,17 +191,21 @@ pub struct SimGpioConfig {
     pub fail_pulse: Duration,
 }
 
+/// `[trigger]`, by `kind`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TriggerConfig {
+    /// `kind = "sim"`: simulated arrivals.
     Sim(SimTriggerConfig),
 }
 
+/// `[trigger] kind = "sim"`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimTriggerConfig {
     /// Delay between the gate becoming ready and the next simulated person arriving.
     pub arrival: Duration,
 }
 
+/// `[log]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogConfig {
     /// `error`, `warn`, `info`, `debug` or `trace`; `RUST_LOG` overrides.
@@ -176,8 +215,11 @@ pub struct LogConfig {
 /// One problem found in a configuration file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
+    /// The file, as named to [`Config::parse`].
     pub file: String,
+    /// 1-based line.
     pub line: usize,
+    /// 1-based column, in characters.
     pub column: usize,
     /// The dotted key, e.g. `session.action_timeout`.
     pub key: String,
@@ -198,6 +240,7 @@ impl std::fmt::Display for Problem {
 /// Why a configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The file could not be read (missing, no permission, not UTF-8).
     #[error("{path}: cannot read: {source}")]
     Read {
         path: String,
@@ -211,13 +254,16 @@ pub enum ConfigError {
 /// Why the API key could not be read (never contains the key).
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
+    /// The key file or credential could not be read.
     #[error("cannot read the API key from {path}: {source}")]
     Read {
         path: String,
         source: std::io::Error,
     },
+    /// The key file holds only white space.
     #[error("the API key in {path} is empty")]
     Empty { path: String },
+    /// Neither `api.key_file` nor `$CREDENTIALS_DIRECTORY` is set.
     #[error("no API key: set api.key_file, or run under systemd with LoadCredential={CREDENTIAL_NAME}:…")]
     Missing,
 }
@@ -235,9 +281,47 @@ impl Config {
     }
 
     /// Validates TOML text; `file` names it in messages.
+    ///
+    /// Collects every problem in the file (syntax, unknown keys and tables, wrong types,
+    /// out-of-range values, rules between keys) and returns them sorted by position.
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
-        let _ = (text, file);
-        Ok(Config::default())
+        let mut ck = Checker::new(text, file);
+        let (clean, errors) = ck.syntax_errors();
+        for e in &errors {
+            ck.syntax(e);
+        }
+        ck.quiet_broken_tables();
+        let (root, _) = DeTable::parse_recoverable(&clean);
+        let tables = ck.top_level(root.get_ref());
+        let get = |name: &str| tables.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
+
+        let api = ck.check_table("api", get("api"), API_KEYS);
+        let session = ck.check_table("session", get("session"), SESSION_KEYS);
+        let log = ck.check_table("log", get("log"), LOG_KEYS);
+        let camera = ck.check_device(&CAMERA, get("camera"));
+        let display = ck.check_device(&DISPLAY, get("display"));
+        let gpio = ck.check_device(&GPIO, get("gpio"));
+        let trigger = ck.check_device(&TRIGGER, get("trigger"));
+
+        let defaults = Config::default();
+        let cfg = Config {
+            source: None,
+            api: build_api(&api, defaults.api),
+            session: build_session(&session, defaults.session),
+            camera,
+            display,
+            gpio,
+            trigger,
+            log: LogConfig {
+                level: log.text("level").unwrap_or(defaults.log.level),
+            },
+        };
+        // Rules between keys only make sense on a file that parsed completely: a key
+        // lost to a syntax error would be replaced by its default.
+        if errors.is_empty() {
+            ck.cross_checks(&cfg, &api, &session);
+        }
+        ck.finish().map(|()| cfg)
     }
 
     /// Reads the API key: `api.key_file` when set, else the systemd credential.
@@ -277,6 +361,7 @@ impl Config {
 }
 
 impl CameraConfig {
+    /// The `kind` word of this table.
     pub fn kind(&self) -> &'static str {
         match self {
             CameraConfig::Sim(_) => "sim",
@@ -284,6 +369,7 @@ impl CameraConfig {
     }
 }
 impl DisplayConfig {
+    /// The `kind` word of this table.
     pub fn kind(&self) -> &'static str {
         match self {
             DisplayConfig::Sim(_) => "sim",
@@ -291,6 +377,7 @@ impl DisplayConfig {
     }
 }
 impl GpioConfig {
+    /// The `kind` word of this table.
     pub fn kind(&self) -> &'static str {
         match self {
             GpioConfig::Sim(_) => "sim",
@@ -298,6 +385,7 @@ impl GpioConfig {
     }
 }
 impl TriggerConfig {
+    /// The `kind` word of this table.
     pub fn kind(&self) -> &'static str {
         match self {
             TriggerConfig::Sim(_) => "sim",
@@ -332,28 +420,1687 @@ impl Default for Config {
                 failure_window: Duration::from_secs(180),
                 lockout: Duration::from_secs(300),
             },
-            camera: CameraConfig::Sim(SimCameraConfig {
-                performer: Performer::Pass,
-                reaction: Duration::from_millis(1500),
-                fps: 10,
-                width: 640,
-                height: 480,
-                jpeg_quality: 80,
-            }),
-            display: DisplayConfig::Sim(SimDisplayConfig {
-                terminal: true,
-                png_dir: None,
-            }),
-            gpio: GpioConfig::Sim(SimGpioConfig {
-                gate_pulse: Duration::from_millis(1000),
-                fail_pulse: Duration::from_millis(500),
-            }),
-            trigger: TriggerConfig::Sim(SimTriggerConfig {
-                arrival: Duration::from_secs(2),
-            }),
+            camera: CameraConfig::Sim(default_sim_camera()),
+            display: DisplayConfig::Sim(default_sim_display()),
+            gpio: GpioConfig::Sim(default_sim_gpio()),
+            trigger: TriggerConfig::Sim(default_sim_trigger()),
             log: LogConfig {
                 level: "info".to_owned(),
             },
         }
+    }
+}
+
+/// The defaults of `[camera] kind = "sim"`.
+fn default_sim_camera() -> SimCameraConfig {
+    SimCameraConfig {
+        performer: Performer::Pass,
+        reaction: Duration::from_millis(1500),
+        fps: 10,
+        width: 640,
+        height: 480,
+        jpeg_quality: 80,
+    }
+}
+
+/// The defaults of `[display] kind = "sim"`.
+fn default_sim_display() -> SimDisplayConfig {
+    SimDisplayConfig {
+        terminal: true,
+        png_dir: None,
+    }
+}
+
+/// The defaults of `[gpio] kind = "sim"`.
+fn default_sim_gpio() -> SimGpioConfig {
+    SimGpioConfig {
+        gate_pulse: Duration::from_millis(1000),
+        fail_pulse: Duration::from_millis(500),
+    }
+}
+
+/// The defaults of `[trigger] kind = "sim"`.
+fn default_sim_trigger() -> SimTriggerConfig {
+    SimTriggerConfig {
+        arrival: Duration::from_secs(2),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Schema: which keys each table accepts and what their values must be.
+
+/// A byte range in the configuration text.
+type Span = Range<usize>;
+
+/// What a key's value must be.
+#[derive(Clone, Copy, Debug)]
+enum Rule {
+    /// A whole number in `min..=max`.
+    Int { min: i64, max: i64 },
+    /// A duration written as text (`"10s"`), in `min..=max`.
+    Dur { min: Duration, max: Duration },
+    /// `true` or `false`.
+    Bool,
+    /// One of these words.
+    Choice(&'static [&'static str]),
+    /// An `http://` or `https://` address.
+    Url,
+    /// A file or folder path; `absolute` when it must start with `/`.
+    Path { absolute: bool },
+    /// A list of distinct action names from [`crate::actions::ALL`].
+    Actions,
+}
+
+/// One key of a table and the rule for its value.
+#[derive(Clone, Copy, Debug)]
+struct Key {
+    name: &'static str,
+    rule: Rule,
+}
+
+const fn key(name: &'static str, rule: Rule) -> Key {
+    Key { name, rule }
+}
+
+const fn int(min: i64, max: i64) -> Rule {
+    Rule::Int { min, max }
+}
+
+/// A duration rule with bounds in milliseconds.
+const fn dur_ms(min: u64, max: u64) -> Rule {
+    Rule::Dur {
+        min: Duration::from_millis(min),
+        max: Duration::from_millis(max),
+    }
+}
+
+const SEC: u64 = 1000;
+const MINUTE: u64 = 60 * SEC;
+const HOUR: u64 = 60 * MINUTE;
+
+const PARTS: &[&str] = &["face", "hand"];
+const PERFORMERS: &[&str] = &["pass", "fail", "spoof", "slow", "absent"];
+const LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
+
+const API_KEYS: &[Key] = &[
+    key("base_url", Rule::Url),
+    key("key_file", Rule::Path { absolute: true }),
+    key("mode", int(1, 10)),
+    key("part", Rule::Choice(PARTS)),
+    key("select", Rule::Actions),
+    key("request_timeout", dur_ms(SEC, 60 * SEC)),
+    key("connect_timeout", dur_ms(SEC, 30 * SEC)),
+    key("retries", int(0, 5)),
+    key("ca_file", Rule::Path { absolute: true }),
+    key("allow_insecure_http", Rule::Bool),
+];
+
+const SESSION_KEYS: &[Key] = &[
+    key("action_timeout", dur_ms(3 * SEC, 60 * SEC)),
+    key("frame_interval", dur_ms(200, 5 * SEC)),
+    key("max_restarts", int(0, 2)),
+    key("session_timeout", dur_ms(10 * SEC, 10 * MINUTE)),
+    key("cooldown", dur_ms(0, 60 * SEC)),
+    key("verdict_screen", dur_ms(SEC, 30 * SEC)),
+    key("max_failures", int(1, 100)),
+    key("failure_window", dur_ms(10 * SEC, 24 * HOUR)),
+    key("lockout", dur_ms(0, 24 * HOUR)),
+];
+
+const LOG_KEYS: &[Key] = &[key("level", Rule::Choice(LEVELS))];
+
+/// One kind of a device table (`[camera] kind = "sim"`): its own keys (besides `kind`)
+/// and how to build the typed configuration from their checked values.
+struct Kind<T: 'static> {
+    name: &'static str,
+    keys: &'static [Key],
+    build: fn(&Fields) -> T,
+}
+
+/// A device table whose keys depend on its `kind`; the first kind is the default.
+///
+/// Adding a kind (say `v4l2`) is one more [`Kind`] entry with its keys and builder.
+struct Device<T: 'static> {
+    table: &'static str,
+    kinds: &'static [Kind<T>],
+}
+
+const CAMERA: Device<CameraConfig> = Device {
+    table: "camera",
+    kinds: &[Kind {
+        name: "sim",
+        keys: &[
+            key("performer", Rule::Choice(PERFORMERS)),
+            key("reaction", dur_ms(0, 30 * SEC)),
+            key("fps", int(1, 30)),
+            key("width", int(160, 1920)),
+            key("height", int(120, 1080)),
+            key("jpeg_quality", int(30, 95)),
+        ],
+        build: build_sim_camera,
+    }],
+};
+
+const DISPLAY: Device<DisplayConfig> = Device {
+    table: "display",
+    kinds: &[Kind {
+        name: "sim",
+        keys: &[
+            key("terminal", Rule::Bool),
+            key("png_dir", Rule::Path { absolute: false }),
+        ],
+        build: build_sim_display,
+    }],
+};
+
+const GPIO: Device<GpioConfig> = Device {
+    table: "gpio",
+    kinds: &[Kind {
+        name: "sim",
+        keys: &[
+            key("gate_pulse", dur_ms(100, 10 * SEC)),
+            key("fail_pulse", dur_ms(100, 10 * SEC)),
+        ],
+        build: build_sim_gpio,
+    }],
+};
+
+const TRIGGER: Device<TriggerConfig> = Device {
+    table: "trigger",
+    kinds: &[Kind {
+        name: "sim",
+        keys: &[key("arrival", dur_ms(0, 60 * SEC))],
+        build: build_sim_trigger,
+    }],
+};
+
+/// The tables of the file, in the order of the documented example.
+const TABLES: [&str; 7] = [
+    "api", "session", "camera", "display", "gpio", "trigger", "log",
+];
+
+/// Every key name a table accepts (for a device table: `kind` and the keys of all kinds).
+fn keys_of_table(table: &str) -> Vec<&'static str> {
+    fn device<T>(d: &Device<T>) -> Vec<&'static str> {
+        let mut v = vec!["kind"];
+        for k in d.kinds.iter().flat_map(|k| k.keys) {
+            if !v.contains(&k.name) {
+                v.push(k.name);
+            }
+        }
+        v
+    }
+    let plain = |keys: &[Key]| keys.iter().map(|k| k.name).collect();
+    match table {
+        "api" => plain(API_KEYS),
+        "session" => plain(SESSION_KEYS),
+        "log" => plain(LOG_KEYS),
+        "camera" => device(&CAMERA),
+        "display" => device(&DISPLAY),
+        "gpio" => device(&GPIO),
+        "trigger" => device(&TRIGGER),
+        _ => Vec::new(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Checked values and the builders that turn them into typed configuration.
+
+/// A value that passed its rule.
+#[derive(Clone, Debug, PartialEq)]
+enum Val {
+    Int(i64),
+    Dur(Duration),
+    Bool(bool),
+    /// Text, a path, or the canonical spelling of a choice.
+    Text(String),
+    /// Canonical action names with the position of each.
+    List(Vec<(String, Span)>),
+}
+
+/// The checked keys of one table: values that passed, and keys that had a problem.
+#[derive(Debug, Default)]
+struct Fields {
+    got: BTreeMap<&'static str, (Val, Span)>,
+    failed: BTreeSet<&'static str>,
+}
+
+impl Fields {
+    fn val(&self, name: &str) -> Option<&Val> {
+        self.got.get(name).map(|(v, _)| v)
+    }
+
+    /// The value's position, when the key is in the file and valid.
+    fn span(&self, name: &str) -> Option<Span> {
+        self.got.get(name).map(|(_, s)| s.clone())
+    }
+
+    /// False when the key is in the file but had a problem.
+    fn ok(&self, name: &str) -> bool {
+        !self.failed.contains(name)
+    }
+
+    fn int<T: TryFrom<i64>>(&self, name: &str) -> Option<T> {
+        match self.val(name)? {
+            Val::Int(i) => T::try_from(*i).ok(),
+            _ => None,
+        }
+    }
+
+    fn dur(&self, name: &str) -> Option<Duration> {
+        match self.val(name)? {
+            Val::Dur(d) => Some(*d),
+            _ => None,
+        }
+    }
+
+    fn flag(&self, name: &str) -> Option<bool> {
+        match self.val(name)? {
+            Val::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    fn text(&self, name: &str) -> Option<String> {
+        match self.val(name)? {
+            Val::Text(t) => Some(t.clone()),
+            _ => None,
+        }
+    }
+
+    fn path(&self, name: &str) -> Option<PathBuf> {
+        self.text(name).map(PathBuf::from)
+    }
+
+    fn list(&self, name: &str) -> Option<Vec<String>> {
+        match self.val(name)? {
+            Val::List(l) => Some(l.iter().map(|(a, _)| a.clone()).collect()),
+            _ => None,
+        }
+    }
+}
+
+fn parse_part(s: &str) -> Option<Part> {
+    match s {
+        "face" => Some(Part::Face),
+        "hand" => Some(Part::Hand),
+        _ => None,
+    }
+}
+
+fn build_api(f: &Fields, d: ApiConfig) -> ApiConfig {
+    ApiConfig {
+        base_url: f.text("base_url").unwrap_or(d.base_url),
+        key_file: f.path("key_file").or(d.key_file),
+        mode: f.int("mode").unwrap_or(d.mode),
+        part: f.text("part").and_then(|p| parse_part(&p)).or(d.part),
+        select: f.list("select").unwrap_or(d.select),
+        request_timeout: f.dur("request_timeout").unwrap_or(d.request_timeout),
+        connect_timeout: f.dur("connect_timeout").unwrap_or(d.connect_timeout),
+        retries: f.int("retries").unwrap_or(d.retries),
+        ca_file: f.path("ca_file").or(d.ca_file),
+        allow_insecure_http: f
+            .flag("allow_insecure_http")
+            .unwrap_or(d.allow_insecure_http),
+    }
+}
+
+fn build_session(f: &Fields, d: SessionConfig) -> SessionConfig {
+    SessionConfig {
+        action_timeout: f.dur("action_timeout").unwrap_or(d.action_timeout),
+        frame_interval: f.dur("frame_interval").unwrap_or(d.frame_interval),
+        max_restarts: f.int("max_restarts").unwrap_or(d.max_restarts),
+        session_timeout: f.dur("session_timeout").unwrap_or(d.session_timeout),
+        cooldown: f.dur("cooldown").unwrap_or(d.cooldown),
+        verdict_screen: f.dur("verdict_screen").unwrap_or(d.verdict_screen),
+        max_failures: f.int("max_failures").unwrap_or(d.max_failures),
+        failure_window: f.dur("failure_window").unwrap_or(d.failure_window),
+        lockout: f.dur("lockout").unwrap_or(d.lockout),
+    }
+}
+
+fn build_sim_camera(f: &Fields) -> CameraConfig {
+    let d = default_sim_camera();
+    CameraConfig::Sim(SimCameraConfig {
+        performer: f
+            .text("performer")
+            .and_then(|p| Performer::parse(&p))
+            .unwrap_or(d.performer),
+        reaction: f.dur("reaction").unwrap_or(d.reaction),
+        fps: f.int("fps").unwrap_or(d.fps),
+        width: f.int("width").unwrap_or(d.width),
+        height: f.int("height").unwrap_or(d.height),
+        jpeg_quality: f.int("jpeg_quality").unwrap_or(d.jpeg_quality),
+    })
+}
+
+fn build_sim_display(f: &Fields) -> DisplayConfig {
+    let d = default_sim_display();
+    DisplayConfig::Sim(SimDisplayConfig {
+        terminal: f.flag("terminal").unwrap_or(d.terminal),
+        png_dir: f.path("png_dir").or(d.png_dir),
+    })
+}
+
+fn build_sim_gpio(f: &Fields) -> GpioConfig {
+    let d = default_sim_gpio();
+    GpioConfig::Sim(SimGpioConfig {
+        gate_pulse: f.dur("gate_pulse").unwrap_or(d.gate_pulse),
+        fail_pulse: f.dur("fail_pulse").unwrap_or(d.fail_pulse),
+    })
+}
+
+fn build_sim_trigger(f: &Fields) -> TriggerConfig {
+    let d = default_sim_trigger();
+    TriggerConfig::Sim(SimTriggerConfig {
+        arrival: f.dur("arrival").unwrap_or(d.arrival),
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Words for messages.
+
+/// A duration the way the file writes it: `200ms`, `10s`, `3min`, `24h`.
+fn show(d: Duration) -> String {
+    let ms = d.as_millis();
+    if d.subsec_nanos() % 1_000_000 != 0 {
+        humantime::format_duration(d).to_string()
+    } else if ms == 0 {
+        "0s".to_owned()
+    } else if ms % u128::from(HOUR) == 0 {
+        format!("{}h", ms / u128::from(HOUR))
+    } else if ms % u128::from(MINUTE) == 0 && ms > u128::from(MINUTE) {
+        format!("{}min", ms / u128::from(MINUTE))
+    } else if ms % u128::from(SEC) == 0 {
+        format!("{}s", ms / u128::from(SEC))
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// `"a"`, `"a" or "b"`, `"a", "b" or "c"`.
+fn one_of(words: &[&str]) -> String {
+    let quoted: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// `[api], [session], …`
+fn table_list() -> String {
+    TABLES
+        .iter()
+        .map(|t| format!("[{t}]"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The closest candidate to a misspelt word, when it is close enough to be a likely typo.
+fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let w = word.to_lowercase();
+    let mut best: Option<(f64, &'a str)> = None;
+    for c in candidates {
+        let lc = c.to_lowercase();
+        let score = strsim::normalized_damerau_levenshtein(&w, &lc);
+        let len = w.chars().count();
+        let edits = strsim::damerau_levenshtein(&w, &lc);
+        let close = score >= 0.7 || (len >= 3 && edits <= 1) || (len >= 5 && edits <= 2);
+        if close && best.is_none_or(|(s, _)| score > s) {
+            best = Some((score, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// How a value looks to a person: `text "3"`, `the number 3`, `a list`.
+fn describe(v: &DeValue<'_>, raw: &str) -> String {
+    match v {
+        DeValue::String(s) => format!("text {:?}", s.as_ref()),
+        DeValue::Integer(_) | DeValue::Float(_) => format!("the number {raw}"),
+        DeValue::Boolean(b) => b.to_string(),
+        DeValue::Datetime(_) => "a date".to_owned(),
+        DeValue::Array(_) => "a list".to_owned(),
+        DeValue::Table(_) => "a table".to_owned(),
+    }
+}
+
+/// All action names in a compact form, for "what is valid".
+fn all_actions() -> String {
+    let gestures: Vec<&str> = crate::actions::ALL
+        .iter()
+        .filter_map(|a| a.strip_suffix("_left_hand"))
+        .collect();
+    format!(
+        "{}, Left_hand, Right_hand, or <gesture>_left_hand / <gesture>_right_hand \
+         where <gesture> is one of {}",
+        crate::actions::FACE.join(", "),
+        gestures.join(", ")
+    )
+}
+
+/// The table named by a `[table]` or `[[table]]` line.
+fn header_name(line: &str) -> Option<String> {
+    let t = line.trim_start().strip_prefix('[')?;
+    let t = t.strip_prefix('[').unwrap_or(t);
+    let end = t.find([']', '#']).unwrap_or(t.len());
+    Some(t[..end].trim().replace(['"', '\''], ""))
+}
+
+/// The bare key a `key = value` line starts with.
+fn line_key(line: &str) -> Option<String> {
+    let t = line.trim();
+    if t.starts_with('#') || t.starts_with('[') {
+        return None;
+    }
+    let before = t.split('=').next().unwrap_or("");
+    let k = before.split_whitespace().next()?;
+    k.chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        .then(|| k.to_owned())
+}
+
+/// A parser message in plain words, with what would be valid.
+fn readable_syntax(desc: &str, expected: Option<&str>, raw: &str) -> String {
+    let raw = raw.trim();
+    match desc {
+        "invalid basic string"
+        | "invalid multi-line basic string"
+        | "invalid literal string"
+        | "invalid multi-line literal string"
+            if expected.is_some_and(|e| e.contains('"') || e.contains('\'')) =>
+        {
+            "the text has no closing quote; valid: text between two double quotes on one line, \
+             such as \"face\""
+                .to_owned()
+        }
+        "key with no value" => {
+            "missing \"=\" after the key; valid: key = value, such as mode = 3".to_owned()
+        }
+        "string values must be quoted" | "missing value" | "missing value for key"
+            if raw.is_empty() =>
+        {
+            "the value is missing after \"=\"; valid: key = value, such as mode = 3".to_owned()
+        }
+        "string values must be quoted" => format!(
+            "{raw} is not a number, true/false or text in quotes; valid: text in double \
+             quotes, such as \"{raw}\""
+        ),
+        "invalid boolean" => format!(
+            "{raw} is not valid; valid: true or false (in lower case), or text in double \
+             quotes, such as \"{raw}\""
+        ),
+        "unclosed table" => "missing \"]\" after the table name; valid: a table name in \
+                             brackets, such as [session]"
+            .to_owned(),
+        "unclosed array" => "the list has no closing \"]\"; valid: a list in brackets, such as \
+                             [\"Turn_left\", \"Smile\"]"
+            .to_owned(),
+        "missing comma between array elements" => "missing \",\" between two list items; \
+                                                   valid: items separated by commas, such as \
+                                                   [\"Turn_left\", \"Smile\"]"
+            .to_owned(),
+        "extra comma in array" => {
+            "two commas in a row; valid: one comma between list items".to_owned()
+        }
+        "unexpected key or value" => "unexpected text after the value; valid: one key = value \
+                                      per line, comments after #"
+            .to_owned(),
+        "extra `=`" => "one \"=\" too many; valid: key = value, such as mode = 3".to_owned(),
+        "unquoted keys cannot be empty" => {
+            "the key name is missing; valid: key = value, such as mode = 3".to_owned()
+        }
+        "unexpected leading zero" => "a number cannot start with 0; valid: a whole number \
+                                      without leading zeros, such as 8"
+            .to_owned(),
+        "missing escaped value" => "unknown escape after a backslash in quoted text; valid: \
+                                    \\\\ for one backslash"
+            .to_owned(),
+        _ => {
+            let desc = desc.replace('`', "\"");
+            match expected {
+                Some(e) => format!("{desc}; valid: {}", e.replace('`', "\"")),
+                None => desc,
+            }
+        }
+    }
+}
+
+/// `[` minus `]` on a line, outside quoted text and comments.
+fn open_brackets(line: &str) -> i64 {
+    let mut depth = 0;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in line.chars() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' && q == '"' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '"' | '\'' => quote = Some(c),
+                '#' => break,
+                '[' => depth += 1,
+                ']' => depth -= 1,
+                _ => {}
+            },
+        }
+    }
+    depth
+}
+
+// ---------------------------------------------------------------------------
+// The checker: walks the parsed file against the schema and collects problems.
+
+/// A syntax error: where, and the parser's message.
+#[derive(Debug)]
+struct SyntaxError {
+    span: Span,
+    message: String,
+}
+
+struct Checker<'a> {
+    text: &'a str,
+    file: &'a str,
+    /// Byte offset of the start of each line.
+    line_starts: Vec<usize>,
+    problems: Vec<Problem>,
+    /// Lines (1-based) holding a syntax error: their keys are not checked again.
+    syntax_lines: BTreeSet<usize>,
+}
+
+impl<'a> Checker<'a> {
+    fn new(text: &'a str, file: &'a str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Checker {
+            text,
+            file,
+            line_starts,
+            problems: Vec::new(),
+            syntax_lines: BTreeSet::new(),
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    fn pos(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.line_starts[line - 1];
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
+        (line, col + 1)
+    }
+
+    /// The source text of a span.
+    fn raw(&self, span: &Span) -> &'a str {
+        self.text.get(span.clone()).unwrap_or("")
+    }
+
+    fn line_text(&self, line: usize) -> &'a str {
+        self.text.lines().nth(line.saturating_sub(1)).unwrap_or("")
+    }
+
+    fn report(&mut self, span: &Span, key: &str, message: String) {
+        let (line, column) = self.pos(span.start);
+        self.problems.push(Problem {
+            file: self.file.to_owned(),
+            line,
+            column,
+            key: key.to_owned(),
+            message,
+        });
+    }
+
+    /// True when a syntax error sits on any line from `start` to `end`.
+    fn touches_syntax(&self, start: usize, end: usize) -> bool {
+        let (a, _) = self.pos(start.min(end));
+        let (b, _) = self.pos(start.max(end));
+        self.syntax_lines.range(a..=b).next().is_some()
+    }
+
+    fn finish(mut self) -> Result<(), ConfigError> {
+        if self.problems.is_empty() {
+            return Ok(());
+        }
+        self.problems.sort_by_key(|p| (p.line, p.column));
+        Err(ConfigError::Invalid(self.problems))
+    }
+
+    // -- syntax ------------------------------------------------------------
+
+    /// Every syntax error of the file, sorted, and the text with their lines blanked.
+    ///
+    /// After an error the parser's recovery may skip the rest of the file (a key without
+    /// `=`) or report errors that are only echoes of the first (an unclosed list). So
+    /// only the first error is taken, its line blanked (byte for byte, keeping every
+    /// offset), and the text parsed again, until it parses cleanly.
+    fn syntax_errors(&self) -> (String, Vec<SyntaxError>) {
+        const MAX_ROUNDS: usize = 200;
+        let mut clean = self.text.to_owned();
+        let mut errors: Vec<SyntaxError> = Vec::new();
+        let mut blank: BTreeSet<usize> = BTreeSet::new();
+        for _ in 0..MAX_ROUNDS {
+            let (_, found) = DeTable::parse_recoverable(&clean);
+            let Some(first) = found
+                .into_iter()
+                .min_by_key(|e| e.span().map_or(0, |s| s.start))
+            else {
+                break;
+            };
+            let mut err = SyntaxError {
+                span: first.span().unwrap_or(0..0),
+                message: first.message().to_owned(),
+            };
+            let mut line = self.pos(err.span.start).0;
+            let unclosed = err.message.starts_with("unclosed array");
+            if let Some(start) = self.list_start(line, unclosed) {
+                // The error is only an echo of a list left open on an earlier line.
+                let end = self.line_starts[start - 1] + self.line_text(start).trim_end().len();
+                err = SyntaxError {
+                    span: end..end,
+                    message: "unclosed array, expected `]`".to_owned(),
+                };
+                // Its items run up to the next `key = value` or `[table]` line.
+                let items_end = (start + 1..=self.line_starts.len())
+                    .find(|&l| self.is_statement(l))
+                    .unwrap_or(self.line_starts.len() + 1);
+                blank.extend(start + 1..items_end);
+                line = start;
+            }
+            if !blank.insert(line) {
+                break;
+            }
+            errors.push(err);
+            clean = self
+                .text
+                .split_inclusive('\n')
+                .enumerate()
+                .map(|(i, l)| {
+                    if blank.contains(&(i + 1)) {
+                        let body = l.trim_end_matches(['\n', '\r']).len();
+                        format!("{}{}", " ".repeat(body), &l[body..])
+                    } else {
+                        l.to_owned()
+                    }
+                })
+                .collect();
+        }
+        errors.sort_by_key(|e| e.span.start);
+        (clean, errors)
+    }
+
+    /// True for a `key = value` or `[table]` line.
+    fn is_statement(&self, line: usize) -> bool {
+        let this = self.line_text(line);
+        header_name(this).is_some() || (line_key(this).is_some() && this.contains('='))
+    }
+
+    /// The line where a list without its `]` starts, when the error on `line` comes
+    /// from it: `line` is a `key = value` or `[table]` line the open list swallowed, or
+    /// (`unclosed`) the parser's own "unclosed array" error, which it places at the
+    /// list's last item or at the end of the file.
+    fn list_start(&self, line: usize, unclosed: bool) -> Option<usize> {
+        let last = match (unclosed, self.is_statement(line)) {
+            (true, _) => line,
+            (false, true) => line - 1,
+            (false, false) => return None,
+        };
+        let mut depth = 0i64;
+        for k in (1..=last).rev() {
+            let l = self.line_text(k);
+            if header_name(l).is_some() {
+                return None;
+            }
+            if line_key(l).is_some() {
+                if let Some((_, value)) = l.split_once('=') {
+                    depth += open_brackets(value);
+                    return (depth > 0).then_some(k);
+                }
+            }
+            depth += open_brackets(l);
+        }
+        None
+    }
+
+    /// After a broken `[table]` line, its keys would land in the table above: keep
+    /// quiet about everything up to the next table line.
+    fn quiet_broken_tables(&mut self) {
+        let lines: Vec<&str> = self.text.lines().collect();
+        let broken: Vec<usize> = self
+            .syntax_lines
+            .iter()
+            .copied()
+            .filter(|&l| lines.get(l - 1).is_some_and(|t| header_name(t).is_some()))
+            .collect();
+        for start in broken {
+            let end = (start..lines.len())
+                .find(|&i| header_name(lines[i]).is_some())
+                .unwrap_or(lines.len());
+            self.syntax_lines.extend(start..=end);
+        }
+    }
+
+    /// Reports one parser error (the first one of its line only).
+    fn syntax(&mut self, e: &SyntaxError) {
+        let span = e.span.clone();
+        let (line, _) = self.pos(span.start);
+        if !self.syntax_lines.insert(line) {
+            return;
+        }
+        let (desc, expected) = match e.message.split_once(", expected ") {
+            Some((d, x)) => (d, Some(x)),
+            None => (e.message.as_str(), None),
+        };
+        let label = self.context_label(line);
+        let message = if desc == "duplicate key" {
+            self.duplicate_message(line)
+        } else {
+            readable_syntax(desc, expected, self.raw(&span))
+        };
+        self.report(&span, &label, message);
+    }
+
+    /// The table a line belongs to, from the last `[table]` line above it.
+    fn table_above(&self, line: usize) -> Option<String> {
+        self.text
+            .lines()
+            .take(line.saturating_sub(1))
+            .filter_map(header_name)
+            .last()
+    }
+
+    /// A best guess of the dotted key on a line, for syntax errors.
+    fn context_label(&self, line: usize) -> String {
+        let this = self.line_text(line);
+        // Inside a list written over several lines, the key is on a line above.
+        let key = line_key(this).or_else(|| {
+            let above: Vec<&str> = self.text.lines().take(line.saturating_sub(1)).collect();
+            above
+                .iter()
+                .rev()
+                .take_while(|l| header_name(l).is_none())
+                .find(|l| l.contains('='))
+                .and_then(|l| line_key(l))
+        });
+        let name = match header_name(this) {
+            Some(h) => Some(h),
+            None => match (self.table_above(line), key) {
+                (Some(t), Some(k)) => Some(format!("{t}.{k}")),
+                (None, Some(k)) => Some(k),
+                (t, None) => t,
+            },
+        };
+        name.filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "syntax".to_owned())
+    }
+
+    /// "already set on line N" for a key or table given twice.
+    fn duplicate_message(&self, line: usize) -> String {
+        let this = self.line_text(line);
+        if let Some(h) = header_name(this) {
+            let first = self
+                .text
+                .lines()
+                .take(line - 1)
+                .position(|l| header_name(l).as_deref() == Some(h.as_str()));
+            return match first {
+                Some(i) => format!(
+                    "the table [{h}] already started on line {}; valid: each table once \
+                     (move these keys below the first [{h}])",
+                    i + 1
+                ),
+                None => format!("the table [{h}] is given twice; valid: each table once"),
+            };
+        }
+        let table = self.table_above(line);
+        let key = line_key(this);
+        let mut current: Option<String> = None;
+        let mut first = None;
+        for (i, l) in self.text.lines().take(line - 1).enumerate() {
+            if let Some(h) = header_name(l) {
+                current = Some(h);
+            } else if key.is_some() && line_key(l) == key && current == table {
+                first = Some(i + 1);
+                break;
+            }
+        }
+        match first {
+            Some(n) => format!(
+                "this key is already set on line {n}; valid: each key once per table \
+                 (delete one of the two lines)"
+            ),
+            None => "this key is set twice; valid: each key once per table".to_owned(),
+        }
+    }
+
+    // -- tables ------------------------------------------------------------
+
+    /// Checks the top level: known tables are returned, anything else is reported.
+    fn top_level<'t, 'i>(&mut self, root: &'t DeTable<'i>) -> Vec<(&'static str, &'t DeTable<'i>)> {
+        let mut tables = Vec::new();
+        for (k, v) in root.iter() {
+            let name: &str = k.get_ref().as_ref();
+            let (ks, vs) = (k.span(), v.span());
+            if self.touches_syntax(ks.start, ks.end) {
+                continue;
+            }
+            if let Some(t) = TABLES.iter().find(|t| **t == name) {
+                match v.get_ref() {
+                    DeValue::Table(tab) => tables.push((*t, tab)),
+                    DeValue::Array(_) => self.report(
+                        &ks,
+                        name,
+                        format!(
+                            "written as [[{name}]]; valid: the line [{name}] with its keys \
+                             below it"
+                        ),
+                    ),
+                    other => {
+                        let found = describe(other, self.raw(&vs));
+                        self.report(
+                            &vs,
+                            name,
+                            format!(
+                                "expected a table, found {found}; valid: the line [{name}] \
+                                 with its keys below it"
+                            ),
+                        );
+                    }
+                }
+            } else if matches!(v.get_ref(), DeValue::Table(_) | DeValue::Array(_)) {
+                let hint = suggest(name, TABLES)
+                    .map(|s| format!(" did you mean [{s}]?"))
+                    .unwrap_or_default();
+                self.report(
+                    &ks,
+                    name,
+                    format!("unknown table;{hint} valid tables: {}", table_list()),
+                );
+            } else {
+                let homes: Vec<String> = TABLES
+                    .iter()
+                    .filter(|t| keys_of_table(t).contains(&name))
+                    .map(|t| format!("[{t}]"))
+                    .collect();
+                let message = match homes.as_slice() {
+                    [] => format!(
+                        "unknown key outside any table; valid: keys below a table line; \
+                         valid tables: {}",
+                        table_list()
+                    ),
+                    [one] => format!("key outside any table; valid: put it below the {one} line"),
+                    [rest @ .., last] => format!(
+                        "key outside any table; valid: put it below the line of its table, \
+                         {} or {last}",
+                        rest.join(", ")
+                    ),
+                };
+                self.report(&ks, name, message);
+            }
+        }
+        tables
+    }
+
+    /// Checks a table with a fixed set of keys.
+    fn check_table(
+        &mut self,
+        table: &'static str,
+        t: Option<&DeTable<'_>>,
+        keys: &[Key],
+    ) -> Fields {
+        let names: Vec<&str> = keys.iter().map(|k| k.name).collect();
+        let list = names.join(", ");
+        self.check_keys(table, t, keys, &|name: &str| {
+            let hint = suggest(name, names.iter().copied())
+                .map(|s| format!(" did you mean \"{s}\"?"))
+                .unwrap_or_default();
+            Some(format!(
+                "unknown key;{hint} valid keys in [{table}]: {list}"
+            ))
+        })
+    }
+
+    /// Checks a device table: its `kind` first, then the keys of that kind.
+    fn check_device<T>(&mut self, dev: &Device<T>, t: Option<&DeTable<'_>>) -> T {
+        let table = dev.table;
+        let kind_names: Vec<&str> = dev.kinds.iter().map(|k| k.name).collect();
+        let kind_entry = t.and_then(|t| t.iter().find(|(k, _)| k.get_ref().as_ref() == "kind"));
+        let chosen = match kind_entry {
+            None => Some(0),
+            Some((k, v)) => {
+                let (ks, vs) = (k.span(), v.span());
+                if self.touches_syntax(ks.start, vs.end) {
+                    None
+                } else {
+                    self.check_choice(&format!("{table}.kind"), v, &kind_names)
+                }
+            }
+        };
+        let Some(index) = chosen else {
+            // Unknown kind: check the values of keys some kind knows, and say nothing
+            // about other keys (they may belong to the kind that was meant).
+            let mut all: Vec<Key> = Vec::new();
+            for k in dev.kinds.iter().flat_map(|k| k.keys) {
+                if !all.iter().any(|a| a.name == k.name) {
+                    all.push(*k);
+                }
+            }
+            self.check_keys(table, t, &all, &|_: &str| None);
+            return (dev.kinds[0].build)(&Fields::default());
+        };
+        let kind = &dev.kinds[index];
+        let names: Vec<&str> = std::iter::once("kind")
+            .chain(kind.keys.iter().map(|k| k.name))
+            .collect();
+        let list = names.join(", ");
+        let unknown = |name: &str| {
+            if name == "kind" {
+                return None;
+            }
+            let valid = format!(
+                "valid keys in [{table}] with kind = \"{}\": {list}",
+                kind.name
+            );
+            let owners: Vec<&str> = dev
+                .kinds
+                .iter()
+                .filter(|k| k.keys.iter().any(|key| key.name == name))
+                .map(|k| k.name)
+                .collect();
+            if !owners.is_empty() {
+                let kinds: Vec<String> = owners.iter().map(|o| format!("kind = \"{o}\"")).collect();
+                return Some(format!("applies only to {}; {valid}", kinds.join(" or ")));
+            }
+            let hint = suggest(name, names.iter().copied())
+                .map(|s| format!(" did you mean \"{s}\"?"))
+                .unwrap_or_default();
+            Some(format!("unknown key;{hint} {valid}"))
+        };
+        let fields = self.check_keys(table, t, kind.keys, &unknown);
+        (kind.build)(&fields)
+    }
+
+    /// Checks every entry of a table against `keys`; `unknown` words the problem for a
+    /// key that is not among them (`None`: say nothing).
+    fn check_keys(
+        &mut self,
+        table: &str,
+        t: Option<&DeTable<'_>>,
+        keys: &[Key],
+        unknown: &dyn Fn(&str) -> Option<String>,
+    ) -> Fields {
+        let mut fields = Fields::default();
+        let Some(t) = t else {
+            return fields;
+        };
+        for (k, v) in t.iter() {
+            let name: &str = k.get_ref().as_ref();
+            let (ks, vs) = (k.span(), v.span());
+            let dotted = format!("{table}.{name}");
+            let spec = keys.iter().find(|s| s.name == name);
+            if self.touches_syntax(ks.start, vs.end) {
+                if let Some(spec) = spec {
+                    fields.failed.insert(spec.name);
+                }
+                continue;
+            }
+            match spec {
+                Some(spec) => match self.check_value(&dotted, spec.rule, v) {
+                    Some(val) => {
+                        fields.got.insert(spec.name, (val, vs));
+                    }
+                    None => {
+                        fields.failed.insert(spec.name);
+                    }
+                },
+                None => {
+                    if let Some(message) = unknown(name) {
+                        self.report(&ks, &dotted, message);
+                    }
+                }
+            }
+        }
+        fields
+    }
+
+    // -- values ------------------------------------------------------------
+
+    /// "expected X, found Y; valid: Z (hint)"
+    fn wrong_type(
+        &mut self,
+        dotted: &str,
+        v: &Spanned<DeValue<'_>>,
+        expected: &str,
+        valid: &str,
+        hint: Option<String>,
+    ) {
+        let span = v.span();
+        let found = describe(v.get_ref(), self.raw(&span));
+        let hint = hint.map(|h| format!(" ({h})")).unwrap_or_default();
+        self.report(
+            &span,
+            dotted,
+            format!("expected {expected}, found {found}; valid: {valid}{hint}"),
+        );
+    }
+
+    /// Checks one value against its rule; reports and returns `None` when it fails.
+    fn check_value(&mut self, dotted: &str, rule: Rule, v: &Spanned<DeValue<'_>>) -> Option<Val> {
+        let span = v.span();
+        let raw = self.raw(&span);
+        match rule {
+            Rule::Int { min, max } => {
+                let valid = format!("a whole number from {min} to {max}");
+                match v.get_ref() {
+                    DeValue::Integer(i) => {
+                        let n = i64::from_str_radix(i.as_str(), i.radix())
+                            .ok()
+                            .filter(|n| (min..=max).contains(n));
+                        if n.is_none() {
+                            self.report(
+                                &span,
+                                dotted,
+                                format!("{raw} is out of range; valid: {valid}"),
+                            );
+                        }
+                        n.map(Val::Int)
+                    }
+                    DeValue::Float(_) => {
+                        self.report(
+                            &span,
+                            dotted,
+                            format!("{raw} is not a whole number; valid: {valid}"),
+                        );
+                        None
+                    }
+                    DeValue::String(s) => {
+                        let hint = s
+                            .trim()
+                            .parse::<i64>()
+                            .ok()
+                            .map(|n| format!("write it without quotes: {n}"));
+                        self.wrong_type(dotted, v, "a whole number", &valid, hint);
+                        None
+                    }
+                    _ => {
+                        self.wrong_type(dotted, v, "a whole number", &valid, None);
+                        None
+                    }
+                }
+            }
+            Rule::Dur { min, max } => {
+                let valid = format!("a duration from {} to {}", show(min), show(max));
+                let how = "write a duration such as \"10s\" or \"500ms\"";
+                match v.get_ref() {
+                    DeValue::String(s) => match humantime::parse_duration(s.trim()) {
+                        Ok(d) if (min..=max).contains(&d) => Some(Val::Dur(d)),
+                        Ok(_) => {
+                            self.report(
+                                &span,
+                                dotted,
+                                format!("{s:?} is out of range; valid: {valid}"),
+                            );
+                            None
+                        }
+                        Err(_) => {
+                            let what = if s.trim().parse::<f64>().is_ok() {
+                                "has no unit"
+                            } else {
+                                "is not a duration"
+                            };
+                            self.report(
+                                &span,
+                                dotted,
+                                format!("{s:?} {what}; {how}; valid: {valid}"),
+                            );
+                            None
+                        }
+                    },
+                    DeValue::Integer(_) | DeValue::Float(_) => {
+                        self.report(
+                            &span,
+                            dotted,
+                            format!("{raw} is a bare number; {how}; valid: {valid}"),
+                        );
+                        None
+                    }
+                    _ => {
+                        self.wrong_type(dotted, v, "a duration in quotes", &valid, None);
+                        None
+                    }
+                }
+            }
+            Rule::Bool => match v.get_ref() {
+                DeValue::Boolean(b) => Some(Val::Bool(*b)),
+                DeValue::String(s) => {
+                    let t = s.trim().to_ascii_lowercase();
+                    let hint = (t == "true" || t == "false")
+                        .then(|| format!("write it without quotes: {t}"));
+                    self.wrong_type(dotted, v, "true or false", "true or false", hint);
+                    None
+                }
+                _ => {
+                    self.wrong_type(dotted, v, "true or false", "true or false", None);
+                    None
+                }
+            },
+            Rule::Choice(words) => self
+                .check_choice(dotted, v, words)
+                .map(|i| Val::Text(words[i].to_owned())),
+            Rule::Url => {
+                let valid = format!("an https:// address, such as \"{DEFAULT_BASE_URL}\"");
+                let DeValue::String(s) = v.get_ref() else {
+                    self.wrong_type(dotted, v, "an address in quotes", &valid, None);
+                    return None;
+                };
+                let wrong = match reqwest::Url::parse(s) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                        return Some(Val::Text(s.to_string()));
+                    }
+                    Ok(_) => "is not an http(s) address".to_owned(),
+                    Err(e) => format!("is not a web address ({e})"),
+                };
+                self.report(&span, dotted, format!("{s:?} {wrong}; valid: {valid}"));
+                None
+            }
+            Rule::Path { absolute } => {
+                let valid = if absolute {
+                    "an absolute path, starting with \"/\""
+                } else {
+                    "a path in quotes"
+                };
+                let DeValue::String(s) = v.get_ref() else {
+                    self.wrong_type(dotted, v, "a path in quotes", valid, None);
+                    return None;
+                };
+                if s.is_empty() {
+                    self.report(&span, dotted, format!("the path is empty; valid: {valid}"));
+                    None
+                } else if absolute && !Path::new(s.as_ref()).is_absolute() {
+                    self.report(
+                        &span,
+                        dotted,
+                        format!("{s:?} is a relative path; valid: {valid}"),
+                    );
+                    None
+                } else {
+                    Some(Val::Text(s.to_string()))
+                }
+            }
+            Rule::Actions => self.check_actions(dotted, v),
+        }
+    }
+
+    /// Checks a value against a list of words; returns the index of the match.
+    fn check_choice(
+        &mut self,
+        dotted: &str,
+        v: &Spanned<DeValue<'_>>,
+        words: &[&str],
+    ) -> Option<usize> {
+        let valid = one_of(words);
+        let DeValue::String(s) = v.get_ref() else {
+            self.wrong_type(dotted, v, "a word in quotes", &valid, None);
+            return None;
+        };
+        if let Some(i) = words.iter().position(|w| *w == s.as_ref()) {
+            return Some(i);
+        }
+        let hint = suggest(s, words.iter().copied())
+            .map(|w| format!(" (did you mean \"{w}\"?)"))
+            .unwrap_or_default();
+        self.report(
+            &v.span(),
+            dotted,
+            format!("{s:?} is not valid; valid: {valid}{hint}"),
+        );
+        None
+    }
+
+    /// Checks `select`: a list of known, distinct actions, stored in canonical spelling.
+    fn check_actions(&mut self, dotted: &str, v: &Spanned<DeValue<'_>>) -> Option<Val> {
+        let valid = "a list of action names, such as [\"Turn_left\", \"Turn_right\", \"Look_up\"]";
+        let items = match v.get_ref() {
+            DeValue::Array(items) => items,
+            DeValue::String(s) => {
+                let hint = Some(format!("write it in brackets: [{s:?}]"));
+                self.wrong_type(dotted, v, "a list", valid, hint);
+                return None;
+            }
+            _ => {
+                self.wrong_type(dotted, v, "a list", valid, None);
+                return None;
+            }
+        };
+        let mut list: Vec<(String, Span)> = Vec::new();
+        let mut bad = false;
+        for item in items.iter() {
+            let span = item.span();
+            let DeValue::String(s) = item.get_ref() else {
+                self.wrong_type(dotted, item, "an action name in quotes", valid, None);
+                bad = true;
+                continue;
+            };
+            match crate::actions::index_of(s) {
+                Some(i) => {
+                    let name = crate::actions::ALL[i];
+                    if list.iter().any(|(a, _)| a == name) {
+                        self.report(
+                            &span,
+                            dotted,
+                            format!("{s:?} is listed twice; valid: each action once"),
+                        );
+                        bad = true;
+                    } else {
+                        list.push((name.to_owned(), span));
+                    }
+                }
+                None => {
+                    let message = match suggest(s, crate::actions::ALL) {
+                        Some(a) => format!("{s:?} is not a known action; did you mean \"{a}\"?"),
+                        None => format!("{s:?} is not a known action; valid: {}", all_actions()),
+                    };
+                    self.report(&span, dotted, message);
+                    bad = true;
+                }
+            }
+        }
+        (!bad).then_some(Val::List(list))
+    }
+
+    // -- rules between keys ------------------------------------------------
+
+    /// Reports a conflict between two keys of one table at the one written later in the
+    /// file (or the one written at all); `message(at_a, note)` words it, where `note` is
+    /// `", the default"` when the other key is not in the file.
+    fn conflict(
+        &mut self,
+        table: &str,
+        fields: &Fields,
+        a: &str,
+        b: &str,
+        message: impl FnOnce(bool, &str) -> String,
+    ) {
+        let (sa, sb) = (fields.span(a), fields.span(b));
+        let at_a = match (&sa, &sb) {
+            (Some(x), Some(y)) => x.start >= y.start,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return,
+        };
+        let (span, name, other_set) = if at_a {
+            (sa, a, sb.is_some())
+        } else {
+            (sb, b, sa.is_some())
+        };
+        let note = if other_set { "" } else { ", the default" };
+        if let Some(span) = span {
+            self.report(&span, &format!("{table}.{name}"), message(at_a, note));
+        }
+    }
+
+    /// Rules that involve more than one key.
+    fn cross_checks(&mut self, cfg: &Config, api: &Fields, session: &Fields) {
+        let a = &cfg.api;
+        if api.ok("base_url") && api.ok("allow_insecure_http") && !a.allow_insecure_http {
+            let plain = reqwest::Url::parse(&a.base_url).is_ok_and(|u| u.scheme() == "http");
+            if let (true, Some(span)) = (plain, api.span("base_url")) {
+                self.report(
+                    &span,
+                    "api.base_url",
+                    format!(
+                        "{:?} is plain http (not encrypted); valid: an https:// address \
+                         (http:// only with api.allow_insecure_http = true, for tests)",
+                        a.base_url
+                    ),
+                );
+            }
+        }
+        if api.ok("connect_timeout")
+            && api.ok("request_timeout")
+            && a.connect_timeout > a.request_timeout
+        {
+            let (c, r) = (show(a.connect_timeout), show(a.request_timeout));
+            self.conflict("api", api, "connect_timeout", "request_timeout", |at_connect, note| {
+                if at_connect {
+                    format!("{c} is longer than api.request_timeout ({r}{note}); valid: at most the request timeout")
+                } else {
+                    format!("{r} is shorter than api.connect_timeout ({c}{note}); valid: at least the connect timeout")
+                }
+            });
+        }
+        if let (Some(part), true, Some(Val::List(list))) =
+            (a.part, api.ok("part"), api.val("select"))
+        {
+            for (name, span) in list {
+                if crate::actions::part_of(name) == Some(part) {
+                    continue;
+                }
+                let valid = match part {
+                    Part::Face => format!("a face action: {}", crate::actions::FACE.join(", ")),
+                    Part::Hand => "a hand action (a name ending in _hand)".to_owned(),
+                };
+                let other = match part {
+                    Part::Face => "hand",
+                    Part::Hand => "face",
+                };
+                self.report(
+                    span,
+                    "api.select",
+                    format!(
+                        "{name:?} is a {other} action, but api.part is \"{}\"; valid: {valid}",
+                        part.as_str()
+                    ),
+                );
+            }
+        }
+        let n = a.select.len();
+        if api.ok("mode") && api.ok("select") && n > 0 && usize::from(a.mode) > n {
+            let mode = a.mode;
+            self.conflict("api", api, "mode", "select", |at_mode, note| {
+                if at_mode {
+                    format!(
+                        "{mode} is more than the {n} actions in api.select; valid: a whole \
+                         number from 1 to {n}, or more actions in api.select"
+                    )
+                } else {
+                    format!(
+                        "lists {n} action{}, fewer than api.mode ({mode}{note}); valid: at \
+                         least {mode} actions, or a lower api.mode",
+                        if n == 1 { "" } else { "s" }
+                    )
+                }
+            });
+        }
+        let s = &cfg.session;
+        if session.ok("frame_interval")
+            && session.ok("action_timeout")
+            && s.frame_interval >= s.action_timeout
+        {
+            let (f, t) = (show(s.frame_interval), show(s.action_timeout));
+            self.conflict("session", session, "frame_interval", "action_timeout", |at_frame, note| {
+                if at_frame {
+                    format!("{f} is not shorter than session.action_timeout ({t}{note}); valid: shorter than the action timeout")
+                } else {
+                    format!("{t} is not longer than session.frame_interval ({f}{note}); valid: longer than the frame interval")
+                }
+            });
+        }
+        if session.ok("session_timeout")
+            && session.ok("action_timeout")
+            && s.session_timeout < s.action_timeout
+        {
+            let (w, t) = (show(s.session_timeout), show(s.action_timeout));
+            self.conflict("session", session, "session_timeout", "action_timeout", |at_session, note| {
+                if at_session {
+                    format!("{w} is shorter than session.action_timeout ({t}{note}); valid: at least the action timeout")
+                } else {
+                    format!("{t} is longer than session.session_timeout ({w}{note}); valid: at most the session timeout")
+                }
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHIPPED: &str = include_str!("../config/livegate.toml");
+
+    #[test]
+    fn suggestions_only_when_close() {
+        let session = keys_of_table("session");
+        assert_eq!(
+            suggest("action_timout", session.iter().copied()),
+            Some("action_timeout")
+        );
+        assert_eq!(
+            suggest("Cooldown", session.iter().copied()),
+            Some("cooldown")
+        );
+        assert_eq!(suggest("lockot", session.iter().copied()), Some("lockout"));
+        assert_eq!(suggest("colour", session.iter().copied()), None);
+        assert_eq!(suggest("x", ["fps", "kind"]), None);
+        assert_eq!(suggest("fsp", ["fps", "kind"]), Some("fps"));
+        assert_eq!(suggest("ab", ["api"]), None);
+        assert_eq!(suggest("sesion", TABLES), Some("session"));
+        assert_eq!(suggest("hands", PARTS.iter().copied()), Some("hand"));
+        assert_eq!(suggest("network", TABLES), None);
+    }
+
+    #[test]
+    fn durations_show_as_written() {
+        assert_eq!(show(Duration::ZERO), "0s");
+        assert_eq!(show(Duration::from_millis(200)), "200ms");
+        assert_eq!(show(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(show(Duration::from_secs(60)), "60s");
+        assert_eq!(show(Duration::from_secs(180)), "3min");
+        assert_eq!(show(Duration::from_secs(3600)), "1h");
+        assert_eq!(show(Duration::from_secs(86_400)), "24h");
+        assert_eq!(show(Duration::from_nanos(1_500)), "1us 500ns");
+    }
+
+    #[test]
+    fn word_lists() {
+        assert_eq!(one_of(&["sim"]), "\"sim\"");
+        assert_eq!(one_of(&["face", "hand"]), "\"face\" or \"hand\"");
+        assert_eq!(one_of(&["a", "b", "c"]), "\"a\", \"b\" or \"c\"");
+        assert_eq!(
+            table_list(),
+            "[api], [session], [camera], [display], [gpio], [trigger], [log]"
+        );
+    }
+
+    #[test]
+    fn positions_are_one_based_and_count_characters() {
+        let ck = Checker::new("ab\n\u{e9}t\u{e9} = 1\n", "f");
+        assert_eq!(ck.pos(0), (1, 1));
+        assert_eq!(ck.pos(2), (1, 3));
+        assert_eq!(ck.pos(3), (2, 1));
+        // "été" is 5 bytes, 3 characters.
+        assert_eq!(ck.pos(3 + 5), (2, 4));
+        assert_eq!(ck.pos(1000), (3, 1));
+    }
+
+    #[test]
+    fn line_helpers() {
+        assert_eq!(header_name("[session]").as_deref(), Some("session"));
+        assert_eq!(header_name("  [[camera]] # c").as_deref(), Some("camera"));
+        assert_eq!(header_name("[sesion").as_deref(), Some("sesion"));
+        assert_eq!(header_name("mode = 3"), None);
+        assert_eq!(line_key("  mode = 3").as_deref(), Some("mode"));
+        assert_eq!(line_key("retries 2").as_deref(), Some("retries"));
+        assert_eq!(line_key("  \"Smile\","), None);
+        assert_eq!(line_key("# mode = 3"), None);
+        assert_eq!(open_brackets("select = [\"a\", # ]"), 1);
+        assert_eq!(open_brackets("x = \"[\" ]"), -1);
+        assert_eq!(open_brackets("x = '[' \"\\\"[\""), 0);
+    }
+
+    #[test]
+    fn syntax_errors_are_labelled_with_their_key() {
+        let text = "[api]\nselect = [\n  \"Smile\"\n  \"Turn_left\",\n]\nretries 2\n";
+        let ck = Checker::new(text, "f");
+        assert_eq!(ck.context_label(4), "api.select");
+        assert_eq!(ck.context_label(6), "api.retries");
+        assert_eq!(ck.context_label(1), "api");
+        assert_eq!(Checker::new("= 3\n", "f").context_label(1), "syntax");
+    }
+
+    #[test]
+    fn choices_match_the_types_they_name() {
+        let performers: Vec<&str> = Performer::ALL.iter().map(|p| p.as_str()).collect();
+        assert_eq!(PERFORMERS, performers.as_slice());
+        for p in PARTS {
+            assert_eq!(parse_part(p).map(Part::as_str), Some(*p));
+        }
+    }
+
+    #[test]
+    fn every_table_has_distinct_keys_and_kind_is_reserved() {
+        for t in TABLES {
+            let keys = keys_of_table(t);
+            assert!(!keys.is_empty(), "{t}");
+            let set: BTreeSet<_> = keys.iter().collect();
+            assert_eq!(set.len(), keys.len(), "{t}");
+        }
+        fn no_kind<T>(d: &Device<T>) {
+            assert!(!d.kinds.is_empty(), "{}", d.table);
+            for k in d.kinds {
+                assert!(k.keys.iter().all(|key| key.name != "kind"), "{}", d.table);
+            }
+        }
+        no_kind(&CAMERA);
+        no_kind(&DISPLAY);
+        no_kind(&GPIO);
+        no_kind(&TRIGGER);
+    }
+
+    /// The shipped example documents every key, in its own table (optional paths may be
+    /// commented out).
+    #[test]
+    fn shipped_example_documents_every_key() {
+        let mut found: BTreeSet<String> = BTreeSet::new();
+        let mut table = String::new();
+        for line in SHIPPED.lines() {
+            if let Some(h) = header_name(line) {
+                table = h;
+            } else if let Some(k) = line_key(line.trim_start().trim_start_matches('#')) {
+                if line.contains('=') {
+                    found.insert(format!("{table}.{k}"));
+                }
+            }
+        }
+        for t in TABLES {
+            for k in keys_of_table(t) {
+                assert!(
+                    found.contains(&format!("{t}.{k}")),
+                    "{t}.{k} is not in the example"
+                );
+            }
+        }
+    }
+
+    // A device with two kinds, to exercise the per-kind schema.
+    fn build_a(f: &Fields) -> (&'static str, u32) {
+        ("a", f.int("fps").unwrap_or(0))
+    }
+    fn build_b(f: &Fields) -> (&'static str, u32) {
+        ("b", f.int("fps").unwrap_or(0))
+    }
+    const TWO: Device<(&'static str, u32)> = Device {
+        table: "camera",
+        kinds: &[
+            Kind {
+                name: "a",
+                keys: &[key("fps", int(1, 30))],
+                build: build_a,
+            },
+            Kind {
+                name: "b",
+                keys: &[
+                    key("device", Rule::Path { absolute: true }),
+                    key("fps", int(1, 60)),
+                ],
+                build: build_b,
+            },
+        ],
+    };
+
+    fn run_two(text: &str) -> ((&'static str, u32), Vec<String>) {
+        let mut ck = Checker::new(text, "t.toml");
+        let (root, errors) = DeTable::parse_recoverable(text);
+        assert!(errors.is_empty(), "{errors:?}");
+        let tables = ck.top_level(root.get_ref());
+        let t = tables.iter().find(|(n, _)| *n == "camera").map(|(_, t)| *t);
+        let built = ck.check_device(&TWO, t);
+        (built, ck.problems.iter().map(|p| p.to_string()).collect())
+    }
+
+    #[test]
+    fn device_kind_selects_its_keys() {
+        assert_eq!(run_two(""), (("a", 0), vec![]));
+        assert_eq!(run_two("[camera]\nfps = 20\n"), (("a", 20), vec![]));
+        assert_eq!(
+            run_two("[camera]\nkind = \"b\"\ndevice = \"/dev/video0\"\nfps = 50\n"),
+            (("b", 50), vec![])
+        );
+        assert_eq!(
+            run_two("[camera]\nfps = 50\n").1,
+            ["t.toml:2:7: camera.fps: 50 is out of range; valid: a whole number from 1 to 30"]
+        );
+    }
+
+    #[test]
+    fn device_key_of_another_kind_says_which() {
+        assert_eq!(
+            run_two("[camera]\ndevice = \"/dev/video0\"\nfsp = 3\n").1,
+            [
+                "t.toml:2:1: camera.device: applies only to kind = \"b\"; valid keys in \
+                 [camera] with kind = \"a\": kind, fps",
+                "t.toml:3:1: camera.fsp: unknown key; did you mean \"fps\"? valid keys in \
+                 [camera] with kind = \"a\": kind, fps",
+            ]
+        );
+    }
+
+    #[test]
+    fn device_unknown_kind_checks_known_values_only() {
+        let (built, problems) = run_two("[camera]\nkind = \"c\"\nzoom = 2\ndevice = \"video0\"\n");
+        assert_eq!(built, ("a", 0));
+        assert_eq!(
+            problems,
+            [
+                "t.toml:2:8: camera.kind: \"c\" is not valid; valid: \"a\" or \"b\"",
+                "t.toml:4:10: camera.device: \"video0\" is a relative path; valid: an \
+                 absolute path, starting with \"/\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn fields_fall_back_when_types_do_not_fit() {
+        let mut f = Fields::default();
+        f.got.insert("fps", (Val::Int(300), 0..1));
+        f.got.insert("terminal", (Val::Bool(true), 0..1));
+        assert_eq!(f.int::<u8>("fps"), None);
+        assert_eq!(f.int::<u32>("fps"), Some(300));
+        assert_eq!(f.dur("fps"), None);
+        assert_eq!(f.flag("terminal"), Some(true));
+        assert_eq!(f.text("missing"), None);
+        assert!(f.ok("missing"));
+    }
+
+    #[test]
+    fn blanking_keeps_offsets() {
+        let text = "[api]\nretries 2\n[session]\ncooldown = 3\n";
+        let ck = Checker::new(text, "f");
+        let (clean, errors) = ck.syntax_errors();
+        assert_eq!(clean.len(), text.len());
+        assert_eq!(clean, "[api]\n         \n[session]\ncooldown = 3\n");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(ck.pos(errors[0].span.start), (2, 9));
+    }
+
+    #[test]
+    fn an_open_list_is_blamed_not_its_echoes() {
+        let text = "[api]\nselect = [\"Smile\",\n  \"Look_up\",\nmode = 0\n";
+        let ck = Checker::new(text, "f");
+        let (clean, errors) = ck.syntax_errors();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].message, "unclosed array, expected `]`");
+        assert_eq!(ck.pos(errors[0].span.start), (2, 19));
+        assert!(clean.ends_with("mode = 0\n"));
     }
 }

@@ -86,3 +86,117 @@ impl ApiError {
         matches!(self, ApiError::Network(_) | ApiError::Server { .. })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all() -> Vec<ApiError> {
+        let (c, m) = (Some("E1".to_string()), Some("went wrong".to_string()));
+        vec![
+            ApiError::Unauthorized {
+                code: c.clone(),
+                message: m.clone(),
+            },
+            ApiError::Forbidden {
+                code: c.clone(),
+                message: m.clone(),
+            },
+            ApiError::Unprocessable {
+                code: c.clone(),
+                message: m.clone(),
+            },
+            ApiError::OutOfCredit {
+                code: c.clone(),
+                message: m.clone(),
+            },
+            ApiError::Server {
+                status: 503,
+                code: c.clone(),
+                message: m.clone(),
+            },
+            ApiError::UnexpectedStatus {
+                status: 418,
+                code: c,
+                message: m,
+            },
+            ApiError::Timeout { timeout_ms: 300 },
+            ApiError::Tls("invalid peer certificate: UnknownIssuer".into()),
+            ApiError::Network("connection refused".into()),
+            ApiError::Garbled("the answer has no status".into()),
+        ]
+    }
+
+    #[test]
+    fn class_names_are_stable_and_distinct() {
+        let names: Vec<&str> = all().iter().map(ApiError::class).collect();
+        assert_eq!(
+            names,
+            [
+                "unauthorized",
+                "forbidden",
+                "unprocessable",
+                "out_of_credit",
+                "server",
+                "unexpected_status",
+                "timeout",
+                "tls",
+                "network",
+                "garbled"
+            ]
+        );
+    }
+
+    #[test]
+    fn only_network_and_server_are_retryable() {
+        let retryable: Vec<&str> = all()
+            .iter()
+            .filter(|e| e.is_retryable())
+            .map(ApiError::class)
+            .collect();
+        assert_eq!(retryable, ["server", "network"]);
+    }
+
+    #[test]
+    fn display_shows_code_and_message_only() {
+        let texts: Vec<String> = all().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            texts,
+            [
+                "API key rejected (401): E1: went wrong",
+                "API key not allowed here (403): E1: went wrong",
+                "request refused as invalid (422): E1: went wrong",
+                "out of credit or rate-limited (429): E1: went wrong",
+                "service error (503): E1: went wrong",
+                "unexpected HTTP status 418: E1: went wrong",
+                "no answer within 300 ms",
+                "TLS failure: invalid peer certificate: UnknownIssuer",
+                "network failure: connection refused",
+                "garbled answer: the answer has no status",
+            ]
+        );
+    }
+
+    #[test]
+    fn display_without_body_fields() {
+        let e = ApiError::Unauthorized {
+            code: None,
+            message: None,
+        };
+        assert_eq!(e.to_string(), "API key rejected (401)");
+        let e = ApiError::Server {
+            status: 500,
+            code: Some("X".into()),
+            message: None,
+        };
+        assert_eq!(e.to_string(), "service error (500): X");
+        let e = ApiError::OutOfCredit {
+            code: None,
+            message: Some("no credit".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "out of credit or rate-limited (429): no credit"
+        );
+    }
+}

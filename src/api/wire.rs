@@ -217,3 +217,288 @@ impl ErrorBody {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GET_EXAMPLE: &str = r#"{
+  "request_id": "c404bb92-a283-11ee-adb8-0e7122b5bec0",
+  "status": "processing",
+  "next_choice": "Turn_right",
+  "time_used": 0.0000438690185546875,
+  "response_id": "b3b6d238-d920-4d5e-8462-baf33375fb71"
+}"#;
+
+    const POST_EXAMPLE: &str = r#"{
+  "result": "Yes",
+  "status": "completed",
+  "next_choice": "",
+  "time_used": 0.0000438690185546875,
+  "response_id": "b3b6d238-d920-4d5e-8462-baf33375fb71"
+}"#;
+
+    fn parse(s: &str) -> Answer {
+        Answer::parse(s.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn get_example_parses_exactly() {
+        assert_eq!(
+            parse(GET_EXAMPLE),
+            Answer {
+                request_id: Some(RequestId::Text(
+                    "c404bb92-a283-11ee-adb8-0e7122b5bec0".into()
+                )),
+                status: Status::Processing,
+                result: None,
+                next_choice: Some("Turn_right".into()),
+                time_used: Some(0.0000438690185546875),
+                response_id: Some("b3b6d238-d920-4d5e-8462-baf33375fb71".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn post_example_parses_exactly() {
+        assert_eq!(
+            parse(POST_EXAMPLE),
+            Answer {
+                request_id: None,
+                status: Status::Completed,
+                result: Some(Outcome::Yes),
+                next_choice: None,
+                time_used: Some(0.0000438690185546875),
+                response_id: Some("b3b6d238-d920-4d5e-8462-baf33375fb71".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn numeric_request_id_stays_a_number() {
+        let a = parse(r#"{"request_id": 12345678901234, "status": "processing"}"#);
+        let id = a.request_id.unwrap();
+        assert_eq!(id, RequestId::Number(12345678901234u64.into()));
+        assert_eq!(serde_json::to_string(&id).unwrap(), "12345678901234");
+        assert_eq!(id.to_string(), "12345678901234");
+        let f = parse(r#"{"request_id": 1.5, "status": "processing"}"#);
+        assert_eq!(
+            serde_json::to_string(&f.request_id.unwrap()).unwrap(),
+            "1.5"
+        );
+        let s = parse(r#"{"request_id": "12", "status": "processing"}"#);
+        assert_eq!(
+            serde_json::to_string(&s.request_id.unwrap()).unwrap(),
+            r#""12""#
+        );
+    }
+
+    #[test]
+    fn request_id_string_kept_verbatim() {
+        let a = parse(r#"{"request_id": " a b ", "status": "processing"}"#);
+        assert_eq!(a.request_id, Some(RequestId::Text(" a b ".into())));
+    }
+
+    #[test]
+    fn request_id_null_is_none() {
+        assert_eq!(
+            parse(r#"{"request_id": null, "status": "processing"}"#).request_id,
+            None
+        );
+    }
+
+    #[test]
+    fn time_used_string_or_number() {
+        assert_eq!(
+            parse(r#"{"status":"processing","time_used":"0.25"}"#).time_used,
+            Some(0.25)
+        );
+        assert_eq!(
+            parse(r#"{"status":"processing","time_used":2}"#).time_used,
+            Some(2.0)
+        );
+        assert_eq!(
+            parse(r#"{"status":"processing","time_used":"n/a"}"#).time_used,
+            None
+        );
+        assert_eq!(
+            parse(r#"{"status":"processing","time_used":{}}"#).time_used,
+            None
+        );
+        assert_eq!(parse(r#"{"status":"processing"}"#).time_used, None);
+    }
+
+    #[test]
+    fn next_choice_missing_null_or_empty_is_none() {
+        assert_eq!(parse(r#"{"status":"processing"}"#).next_choice, None);
+        assert_eq!(
+            parse(r#"{"status":"processing","next_choice":null}"#).next_choice,
+            None
+        );
+        assert_eq!(
+            parse(r#"{"status":"processing","next_choice":""}"#).next_choice,
+            None
+        );
+        assert_eq!(
+            parse(r#"{"status":"processing","next_choice":"  "}"#).next_choice,
+            None
+        );
+        assert_eq!(
+            parse(r#"{"status":"processing","next_choice":" Smile "}"#).next_choice,
+            Some("Smile".into())
+        );
+        assert!(Answer::parse(br#"{"status":"processing","next_choice":3.5}"#).is_err());
+    }
+
+    #[test]
+    fn values_compare_case_insensitively() {
+        let a = parse(r#"{"status":"Completed","result":"YES"}"#);
+        assert_eq!(a.status, Status::Completed);
+        assert_eq!(a.result, Some(Outcome::Yes));
+        let b = parse(r#"{"status":"PROCESSING","result":"no"}"#);
+        assert_eq!(b.status, Status::Processing);
+        assert_eq!(b.result, Some(Outcome::No));
+        assert_eq!(
+            parse(r#"{"status":"UnCompleted"}"#).status,
+            Status::Uncompleted
+        );
+    }
+
+    #[test]
+    fn unknown_values_are_other() {
+        let a = parse(r#"{"status":"paused","result":"maybe"}"#);
+        assert_eq!(a.status, Status::Other("paused".into()));
+        assert_eq!(a.result, Some(Outcome::Other("maybe".into())));
+        assert_eq!(parse(r#"{"status":"processing","result":""}"#).result, None);
+        assert_eq!(
+            parse(r#"{"status":"processing","result":null}"#).result,
+            None
+        );
+    }
+
+    #[test]
+    fn missing_or_unreadable_status_is_an_error() {
+        for body in [
+            r#"{"result":"Yes","next_choice":""}"#,
+            r#"{"status":null,"result":"Yes"}"#,
+            r#"{"status":"","result":"Yes"}"#,
+            r#"{"status":{"x":1},"result":"Yes"}"#,
+        ] {
+            assert!(Answer::parse(body.as_bytes()).is_err(), "{body}");
+        }
+    }
+
+    #[test]
+    fn non_objects_are_errors() {
+        for body in [
+            "[]",
+            "\"completed\"",
+            "null",
+            "42",
+            "",
+            "<html>",
+            "{\"status\":",
+        ] {
+            assert!(Answer::parse(body.as_bytes()).is_err(), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn extra_fields_are_ignored() {
+        let a =
+            parse(r#"{"status":"processing","next_choice":"Smile","extra":{"a":[1,2]},"n":null}"#);
+        assert_eq!(a.status, Status::Processing);
+        assert_eq!(a.next_choice.as_deref(), Some("Smile"));
+    }
+
+    #[test]
+    fn request_id_of_wrong_type_is_an_error() {
+        for body in [
+            r#"{"request_id":{"id":"x"},"status":"processing"}"#,
+            r#"{"request_id":["x"],"status":"processing"}"#,
+            r#"{"request_id":true,"status":"processing"}"#,
+        ] {
+            let e = Answer::parse(body.as_bytes()).unwrap_err();
+            assert!(e.0.contains("request_id"), "{e}");
+        }
+    }
+
+    #[test]
+    fn error_body_with_string_detail() {
+        let e =
+            ErrorBody::parse(br#"{"detail":"request_id not found","code":"E404","message":"bad"}"#);
+        assert_eq!(
+            e,
+            ErrorBody {
+                code: Some("E404".into()),
+                message: Some("bad".into()),
+                detail: Some("request_id not found".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn error_body_with_object_detail() {
+        let e = ErrorBody::parse(br#"{"detail":{"reason":"expired"}}"#);
+        assert_eq!(e.code, None);
+        assert_eq!(e.message, None);
+        assert_eq!(e.detail.as_deref(), Some(r#"{"reason":"expired"}"#));
+    }
+
+    #[test]
+    fn error_body_with_fastapi_list_detail() {
+        let e = ErrorBody::parse(
+            br#"{"detail":[{"loc":["query","mode"],"msg":"field required","type":"value_error.missing"}]}"#,
+        );
+        let d = e.detail.unwrap();
+        assert!(d.starts_with('['), "{d}");
+        assert!(d.contains("field required"), "{d}");
+        assert!(d.contains("mode"), "{d}");
+    }
+
+    #[test]
+    fn error_body_unreadable_is_empty_and_long_text_is_cut() {
+        assert_eq!(ErrorBody::parse(b"<html>502</html>"), ErrorBody::default());
+        assert_eq!(ErrorBody::parse(b"[1,2]"), ErrorBody::default());
+        let long = format!(r#"{{"message":"{}\nx","code":7}}"#, "m".repeat(500));
+        let e = ErrorBody::parse(long.as_bytes());
+        assert_eq!(e.message.as_deref().map(str::len), Some(200));
+        assert_eq!(e.code.as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn frame_request_serialises_exactly() {
+        let id = RequestId::Text("c404\"bb92".into());
+        let body = serde_json::to_string(&FrameRequest {
+            request_id: &id,
+            image: "/9j/4AAQ",
+        })
+        .unwrap();
+        assert_eq!(body, r#"{"request_id":"c404\"bb92","image":"/9j/4AAQ"}"#);
+        let num = RequestId::Number(42.into());
+        let body = serde_json::to_string(&FrameRequest {
+            request_id: &num,
+            image: "",
+        })
+        .unwrap();
+        assert_eq!(body, r#"{"request_id":42,"image":""}"#);
+    }
+
+    #[test]
+    fn restart_request_serialises_exactly() {
+        let id = RequestId::Text("abc".into());
+        let body = serde_json::to_string(&RestartRequest {
+            request_id: &id,
+            restart_id: true,
+        })
+        .unwrap();
+        assert_eq!(body, r#"{"request_id":"abc","restart_id":true}"#);
+        let num = RequestId::Number(7.into());
+        let body = serde_json::to_string(&RestartRequest {
+            request_id: &num,
+            restart_id: true,
+        })
+        .unwrap();
+        assert_eq!(body, r#"{"request_id":7,"restart_id":true}"#);
+    }
+}

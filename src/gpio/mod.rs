@@ -40,3 +40,84 @@ pub async fn pulse(relay: &Arc<dyn Relay>, length: Duration) -> Result<(), GpioE
     drop(guard);
     Ok(())
 }
+
+/// Every output claimed by this process, so that a panic anywhere drives them all
+/// to their safe level before the process unwinds or aborts.
+static OUTPUTS: std::sync::Mutex<Vec<std::sync::Weak<dyn Relay>>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Registers an output for [`all_safe`] and the panic hook.
+pub fn register(relay: &Arc<dyn Relay>) {
+    let mut outs = OUTPUTS.lock().unwrap_or_else(|p| p.into_inner());
+    outs.retain(|w| w.strong_count() > 0);
+    outs.push(Arc::downgrade(relay));
+}
+
+/// Drives every registered output inactive. Errors are logged; the next output is
+/// still tried.
+pub fn all_safe() {
+    let outs = OUTPUTS.lock().unwrap_or_else(|p| p.into_inner());
+    for r in outs.iter().filter_map(|w| w.upgrade()) {
+        if let Err(e) = r.set(false) {
+            tracing::error!(output = r.name(), error = %e, "cannot return output to its safe level");
+        }
+    }
+}
+
+/// Installs a panic hook that drives every registered output inactive first, then
+/// runs the previous hook.
+pub fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        // try_lock: a panic while the registry is held must not deadlock the hook.
+        if let Ok(outs) = OUTPUTS.try_lock() {
+            for r in outs.iter().filter_map(|w| w.upgrade()) {
+                let _ = r.set(false);
+            }
+        }
+        previous(info);
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sim::SimRelay;
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn pulse_is_on_for_its_length_then_off() {
+        let sim = SimRelay::new("gate");
+        let relay: Arc<dyn Relay> = Arc::new(sim.clone());
+        let t0 = tokio::time::Instant::now();
+        pulse(&relay, Duration::from_millis(700)).await.ok();
+        let p = sim.pulses();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].started, t0);
+        assert_eq!(p[0].length, Duration::from_millis(700));
+        assert!(!sim.is_active());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cancelled_pulse_still_ends() {
+        let sim = SimRelay::new("gate");
+        let relay: Arc<dyn Relay> = Arc::new(sim.clone());
+        let task = tokio::spawn(async move { pulse(&relay, Duration::from_secs(5)).await });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(sim.is_active());
+        task.abort();
+        let _ = task.await;
+        assert!(!sim.is_active(), "the guard switched it off");
+        assert_eq!(sim.pulses()[0].length, Duration::from_millis(300));
+    }
+
+    #[test]
+    fn all_safe_switches_every_registered_output_off() {
+        let sim = SimRelay::new("fail");
+        let relay: Arc<dyn Relay> = Arc::new(sim.clone());
+        register(&relay);
+        relay.set(true).ok();
+        all_safe();
+        assert!(!sim.is_active());
+        assert_eq!(sim.pulses().len(), 1);
+    }
+}

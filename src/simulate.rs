@@ -1,0 +1,430 @@
+//! `livegate simulate`: the same daemon with a simulated camera, panel and relays,
+//! against the AIGEN API stand-in on loopback (or another endpoint).
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::watch;
+
+use crate::api::{AigenClient, ClientOptions};
+use crate::camera::sim::{SimCamera, Visitor};
+use crate::config::{CameraConfig, Config, SimCameraConfig, TriggerConfig};
+use crate::daemon::{self, Devices, Observer, RunOptions, RunSummary};
+use crate::display::sim::{Framebuffer, SimDisplay, SimDisplayHandle};
+use crate::display::{Display, DisplayError, Screen};
+use crate::gpio::sim::SimRelay;
+use crate::standin::{Standin, StandinOptions};
+use crate::trigger::{Cast, SimTrigger};
+
+/// Why a simulation could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("cannot start the API stand-in: {0}")]
+    Standin(#[from] crate::standin::StandinError),
+    #[error(transparent)]
+    Client(#[from] crate::api::client::ClientBuildError),
+    #[error(transparent)]
+    Key(#[from] crate::config::KeyError),
+    #[error("cannot read the CA file {path}: {source}")]
+    Ca {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Daemon(#[from] daemon::DaemonError),
+}
+
+/// The simulated devices, with handles to what they did.
+pub struct SimDevices {
+    pub devices: Devices,
+    pub gate: SimRelay,
+    pub fail: SimRelay,
+    pub display: SimDisplayHandle,
+    /// The screens shown, as the simulated person sees them.
+    pub screen_tx: watch::Sender<Screen>,
+}
+
+/// Builds the simulated camera, relays and trigger for `cfg`, showing screens on
+/// `panel`. Hardware kinds in `cfg` are replaced by their simulated twins, with
+/// their default settings.
+pub fn sim_devices(
+    cfg: &Config,
+    cast: Cast,
+    panel: Box<dyn Display>,
+    display: SimDisplayHandle,
+) -> SimDevices {
+    let cam: SimCameraConfig = match &cfg.camera {
+        CameraConfig::Sim(c) => c.clone(),
+    };
+    let arrival = match &cfg.trigger {
+        TriggerConfig::Sim(t) => t.arrival,
+    };
+    let (screen_tx, screen_rx) = watch::channel(Screen::Idle);
+    let (visitor_tx, visitor_rx) = watch::channel::<Option<Visitor>>(None);
+    let camera = SimCamera::new(&cam, screen_rx, visitor_rx);
+    let gate = SimRelay::new("gate");
+    let fail = SimRelay::new("fail");
+    let trigger = SimTrigger {
+        arrival,
+        reaction: cam.reaction,
+        cast,
+        visitor: visitor_tx,
+    };
+    SimDevices {
+        devices: Devices {
+            camera: Box::new(camera),
+            display: panel,
+            gate: Arc::new(gate.clone()),
+            fail: Arc::new(fail.clone()),
+            trigger: Box::new(trigger),
+        },
+        gate,
+        fail,
+        display,
+        screen_tx,
+    }
+}
+
+/// Where the API is for a simulation.
+pub enum Endpoint {
+    /// The built-in stand-in, started for this run.
+    Standin(StandinOptions),
+    /// Another endpoint, with the config's key and CA settings.
+    Url(String),
+}
+
+/// A prepared simulation: the stand-in is up, nothing runs yet.
+pub struct Simulation {
+    cfg: Config,
+    client: AigenClient,
+    standin: Option<Standin>,
+    sim: SimDevices,
+}
+
+impl Simulation {
+    /// Starts the stand-in (or points at `endpoint`) and builds the simulated devices.
+    pub async fn new(
+        cfg: Config,
+        endpoint: Endpoint,
+        cast: Cast,
+        panel: Option<Box<dyn Display>>,
+    ) -> Result<Simulation, SimError> {
+        let (client, standin) = match endpoint {
+            Endpoint::Standin(opts) => {
+                let key = opts.key.clone();
+                let standin = Standin::start(opts).await?;
+                let client = AigenClient::new(ClientOptions {
+                    base_url: standin.url(),
+                    key,
+                    only_extra_ca: true,
+                    extra_ca_pem: vec![standin.ca_pem().to_vec()],
+                    allow_insecure_http: false,
+                    ..client_options(&cfg)
+                })?;
+                (client, Some(standin))
+            }
+            Endpoint::Url(url) => {
+                let mut opts = client_options(&cfg);
+                opts.base_url = url;
+                opts.key = cfg.read_key()?;
+                if let Some(path) = &cfg.api.ca_file {
+                    let pem = std::fs::read(path).map_err(|source| SimError::Ca {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+                    opts.extra_ca_pem.push(pem);
+                }
+                (AigenClient::new(opts)?, None)
+            }
+        };
+        let silent = SimDisplay::default();
+        let handle = silent.handle();
+        let panel = panel.unwrap_or_else(|| Box::new(silent));
+        let sim = sim_devices(&cfg, cast, panel, handle);
+        Ok(Simulation {
+            cfg,
+            client,
+            standin,
+            sim,
+        })
+    }
+
+    /// The stand-in, to inject faults or read what it saw.
+    pub fn standin(&self) -> Option<&Standin> {
+        self.standin.as_ref()
+    }
+
+    pub fn gate(&self) -> &SimRelay {
+        &self.sim.gate
+    }
+
+    pub fn fail(&self) -> &SimRelay {
+        &self.sim.fail
+    }
+
+    pub fn display(&self) -> &SimDisplayHandle {
+        &self.sim.display
+    }
+
+    /// Runs `sessions` sessions (or until `shutdown`), then stops the stand-in.
+    pub async fn run(
+        self,
+        sessions: Option<u64>,
+        observer: Option<Observer>,
+        shutdown: Option<watch::Receiver<bool>>,
+    ) -> Result<(RunSummary, SimOutcome), SimError> {
+        let Simulation {
+            cfg,
+            client,
+            standin,
+            sim,
+        } = self;
+        let SimDevices {
+            devices,
+            gate,
+            fail,
+            display,
+            screen_tx,
+        } = sim;
+        let summary = daemon::run(
+            &cfg,
+            client,
+            devices,
+            RunOptions {
+                max_sessions: sessions,
+                observer,
+                shutdown,
+                screen_tx: Some(screen_tx),
+            },
+        )
+        .await?;
+        let requests = standin.as_ref().map(|s| s.requests().len()).unwrap_or(0);
+        if let Some(s) = standin {
+            s.shutdown().await;
+        }
+        Ok((
+            summary,
+            SimOutcome {
+                gate,
+                fail,
+                display,
+                api_requests: requests,
+            },
+        ))
+    }
+}
+
+/// What the simulated world recorded.
+pub struct SimOutcome {
+    pub gate: SimRelay,
+    pub fail: SimRelay,
+    pub display: SimDisplayHandle,
+    /// Requests the stand-in answered.
+    pub api_requests: usize,
+}
+
+/// Client options from `[api]` (the key is filled in by the caller).
+pub fn client_options(cfg: &Config) -> ClientOptions {
+    ClientOptions {
+        base_url: cfg.api.base_url.clone(),
+        key: crate::secret::ApiKey::new(""),
+        request_timeout: cfg.api.request_timeout,
+        connect_timeout: cfg.api.connect_timeout,
+        retries: cfg.api.retries,
+        retry_base: std::time::Duration::from_millis(250),
+        extra_ca_pem: Vec::new(),
+        only_extra_ca: false,
+        allow_insecure_http: cfg.api.allow_insecure_http,
+    }
+}
+
+/// The terminal: the panel, and the event lines below it. On a terminal the panel
+/// is redrawn in place with the newest lines under it; elsewhere (a pipe, CI) each
+/// new screen is printed once (not every countdown tick) and lines follow it.
+pub struct Console {
+    inner: Mutex<ConsoleState>,
+}
+
+struct ConsoleState {
+    out: Box<dyn Write + Send>,
+    live: bool,
+    panel: String,
+    lines: std::collections::VecDeque<String>,
+    printed: usize,
+}
+
+/// Event lines kept under a live panel.
+const LIVE_LINES: usize = 8;
+
+impl Console {
+    pub fn new(out: Box<dyn Write + Send>, live: bool) -> Arc<Console> {
+        Arc::new(Console {
+            inner: Mutex::new(ConsoleState {
+                out,
+                live,
+                panel: String::new(),
+                lines: Default::default(),
+                printed: 0,
+            }),
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, ConsoleState> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new rendering of the panel; `new_screen` is false for a countdown tick.
+    pub fn panel(&self, fb: &Framebuffer, new_screen: bool) -> std::io::Result<()> {
+        let mut st = self.state();
+        st.panel = fb.to_terminal();
+        if st.live {
+            st.redraw()
+        } else if new_screen {
+            let text = st.panel.clone();
+            st.out.write_all(text.as_bytes())?;
+            st.out.flush()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// One line of text (an event).
+    pub fn line(&self, text: &str) -> std::io::Result<()> {
+        let mut st = self.state();
+        if st.live {
+            if st.lines.len() == LIVE_LINES {
+                st.lines.pop_front();
+            }
+            st.lines.push_back(text.to_owned());
+            st.redraw()
+        } else {
+            writeln!(st.out, "{text}")?;
+            st.out.flush()
+        }
+    }
+}
+
+impl ConsoleState {
+    fn redraw(&mut self) -> std::io::Result<()> {
+        let mut text = String::new();
+        if self.printed > 0 {
+            text.push_str(&format!("\x1b[{}A\r", self.printed));
+        }
+        text.push_str(&self.panel);
+        for i in 0..LIVE_LINES {
+            text.push_str("\x1b[2K");
+            if let Some(l) = self.lines.get(i) {
+                text.push_str(l);
+            }
+            text.push('\n');
+        }
+        self.printed = self.panel.lines().count() + LIVE_LINES;
+        self.out.write_all(text.as_bytes())?;
+        self.out.flush()
+    }
+}
+
+/// A simulated panel that also draws itself on a [`Console`].
+pub struct ConsolePanel {
+    inner: SimDisplay,
+    console: Arc<Console>,
+    last: Option<Screen>,
+}
+
+impl ConsolePanel {
+    pub fn new(inner: SimDisplay, console: Arc<Console>) -> Self {
+        ConsolePanel {
+            inner,
+            console,
+            last: None,
+        }
+    }
+}
+
+fn same_screen_but_countdown(a: &Screen, b: &Screen) -> bool {
+    match (a, b) {
+        (
+            Screen::Action {
+                action: a1,
+                step: s1,
+                prompt: p1,
+                ..
+            },
+            Screen::Action {
+                action: a2,
+                step: s2,
+                prompt: p2,
+                ..
+            },
+        ) => a1 == a2 && s1 == s2 && p1 == p2,
+        (Screen::LockedOut { .. }, Screen::LockedOut { .. }) => true,
+        _ => a == b,
+    }
+}
+
+impl Display for ConsolePanel {
+    fn show(&mut self, screen: &Screen) -> Result<(), DisplayError> {
+        let r = self.inner.show(screen);
+        let new_screen = !self
+            .last
+            .as_ref()
+            .is_some_and(|l| same_screen_but_countdown(l, screen));
+        self.last = Some(screen.clone());
+        self.console
+            .panel(self.inner.framebuffer(), new_screen)
+            .map_err(|e| DisplayError::Other(format!("terminal write failed: {e}")))?;
+        r
+    }
+}
+
+/// One event as a short line for people.
+pub fn describe(e: &daemon::GateEvent) -> Option<String> {
+    use daemon::GateEvent as E;
+    Some(match e {
+        E::SessionStarted { session, note, .. } => format!(
+            "session {session} started{}",
+            note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()
+        ),
+        E::ActionShown {
+            step, total, words, ..
+        } => format!("  step {step}/{total}: {words}"),
+        E::FrameSent { .. } => return None,
+        E::ApiAnswer {
+            op,
+            latency_ms,
+            status,
+            result,
+            next_choice,
+            error,
+            ..
+        } => match error {
+            Some(err) => format!("  {op}: {err} ({latency_ms} ms)"),
+            None => format!(
+                "  {op}: {}{}{} ({latency_ms} ms)",
+                status.as_deref().unwrap_or("?"),
+                result.as_ref().map(|r| format!(" {r}")).unwrap_or_default(),
+                next_choice
+                    .as_ref()
+                    .map(|n| format!(", next {n}"))
+                    .unwrap_or_default()
+            ),
+        },
+        E::Verdict {
+            session,
+            verdict,
+            words,
+            duration_ms,
+            ..
+        } => format!(
+            "session {session}: {}{} after {:.1} s",
+            verdict.to_uppercase(),
+            words.map(|w| format!(": {w}")).unwrap_or_default(),
+            *duration_ms as f64 / 1000.0
+        ),
+        E::RelayPulse { relay, ms } => format!("  {relay} relay pulsed for {ms} ms"),
+        E::Refused { reason, secs_left } => {
+            format!("trigger refused: {reason} ({secs_left} s left)")
+        }
+        E::LockedOut { secs } => format!("too many failed attempts: locked out for {secs} s"),
+    })
+}

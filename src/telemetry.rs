@@ -1,0 +1,39 @@
+//! Logging: journald under systemd, readable stderr elsewhere.
+
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::EnvFilter;
+
+/// Where the logs went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sink {
+    Journald,
+    Stderr,
+}
+
+/// Installs the global subscriber. `level` comes from the config (`[log] level`);
+/// `RUST_LOG`, when set, overrides it. Journald is used when systemd connected the
+/// process to the journal (`JOURNAL_STREAM`) and the journal socket answers.
+pub fn init(level: &str) -> Sink {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("livegate={level},warn")));
+    let under_systemd = std::env::var_os("JOURNAL_STREAM").is_some();
+    if under_systemd {
+        if let Ok(journald) = tracing_journald::layer() {
+            let done = tracing_subscriber::registry()
+                .with(filter)
+                .with(journald.with_syslog_identifier("livegate".into()))
+                .try_init();
+            if done.is_ok() {
+                return Sink::Journald;
+            }
+            return Sink::Stderr;
+        }
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+    Sink::Stderr
+}
