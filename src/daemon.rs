@@ -153,6 +153,13 @@ async fn join_opt(h: &mut Option<JoinHandle<Done>>) -> Option<Done> {
     }
 }
 
+/// Resolves when `true` is sent; never, when the sender is gone without sending it.
+async fn stop_requested(rx: &mut watch::Receiver<bool>) {
+    if rx.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 async fn sleep_opt(t: Option<Instant>) {
     match t {
         Some(t) => tokio::time::sleep_until(t).await,
@@ -231,8 +238,7 @@ pub async fn run(
         let inflight = inflight.unwrap_or(&mut no_inflight);
         tokio::select! {
             biased;
-            r = shutdown.wait_for(|s| *s) => {
-                let _ = r;
+            () = stop_requested(&mut shutdown) => {
                 info!("stopping");
                 break Ok(());
             }

@@ -198,7 +198,7 @@ impl Simulation {
             },
         )
         .await?;
-        let requests = standin.as_ref().map(|s| s.requests().len()).unwrap_or(0);
+        let requests = standin.as_ref().map(|s| s.requests()).unwrap_or_default();
         if let Some(s) = standin {
             s.shutdown().await;
         }
@@ -219,8 +219,8 @@ pub struct SimOutcome {
     pub gate: SimRelay,
     pub fail: SimRelay,
     pub display: SimDisplayHandle,
-    /// Requests the stand-in answered.
-    pub api_requests: usize,
+    /// Requests the stand-in answered (empty with another endpoint).
+    pub api_requests: Vec<crate::standin::Recorded>,
 }
 
 /// Client options from `[api]` (the key is filled in by the caller).

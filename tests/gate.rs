@@ -1,0 +1,569 @@
+//! The whole gate, end to end: the daemon with the simulated camera, panel and
+//! relays, against the AIGEN stand-in over real HTTPS on loopback.
+//!
+//! These run in real time with short timings (a session takes about a second); the
+//! state machine's timing is proven exactly, without time, in `src/session.rs`.
+
+// Device configs have one kind (sim) today; the `if let`s stay right when more come.
+#![allow(irrefutable_let_patterns)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use livegate::config::{CameraConfig, Config, GpioConfig, Performer, TriggerConfig};
+use livegate::daemon::{GateEvent, Observer, RunSummary};
+use livegate::display::Screen;
+use livegate::session::{DenyReason, Verdict};
+use livegate::simulate::{Endpoint, SimOutcome, Simulation};
+use livegate::standin::{Fault, StandinOptions};
+use livegate::trigger::Cast;
+use tokio::sync::watch;
+
+const GATE_PULSE: Duration = Duration::from_millis(300);
+const FAIL_PULSE: Duration = Duration::from_millis(200);
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Fast timings: a person reacts in 150 ms, an action times out after 1.5 s.
+fn fast_config() -> Config {
+    let mut cfg = Config::default();
+    cfg.api.request_timeout = ms(2000);
+    cfg.api.connect_timeout = ms(1000);
+    cfg.api.retries = 0;
+    cfg.session.action_timeout = ms(1500);
+    cfg.session.frame_interval = ms(100);
+    cfg.session.max_restarts = 1;
+    cfg.session.session_timeout = Duration::from_secs(20);
+    cfg.session.cooldown = ms(20);
+    cfg.session.verdict_screen = ms(20);
+    if let CameraConfig::Sim(c) = &mut cfg.camera {
+        c.reaction = ms(150);
+        c.fps = 20;
+        c.width = 320;
+        c.height = 240;
+    }
+    let GpioConfig::Sim(g) = &mut cfg.gpio;
+    g.gate_pulse = GATE_PULSE;
+    g.fail_pulse = FAIL_PULSE;
+    let TriggerConfig::Sim(t) = &mut cfg.trigger;
+    t.arrival = ms(10);
+    cfg
+}
+
+type Events = Arc<Mutex<Vec<GateEvent>>>;
+
+fn recorder() -> (Observer, Events) {
+    let events: Events = Arc::default();
+    let sink = events.clone();
+    let obs: Observer = Arc::new(move |e: &GateEvent| {
+        sink.lock().unwrap().push(e.clone());
+    });
+    (obs, events)
+}
+
+async fn simulation(cfg: Config, cast: Cast) -> Simulation {
+    Simulation::new(
+        cfg,
+        Endpoint::Standin(StandinOptions::default()),
+        cast,
+        None,
+    )
+    .await
+    .expect("simulation starts")
+}
+
+async fn run(sim: Simulation, sessions: u64) -> (RunSummary, SimOutcome, Vec<GateEvent>) {
+    let (obs, events) = recorder();
+    let (summary, outcome) = tokio::time::timeout(
+        Duration::from_secs(60),
+        sim.run(Some(sessions), Some(obs), None),
+    )
+    .await
+    .expect("the run ends")
+    .expect("the run succeeds");
+    let events = events.lock().unwrap().clone();
+    (summary, outcome, events)
+}
+
+fn verdicts(events: &[GateEvent]) -> Vec<(&'static str, Option<&'static str>)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            GateEvent::Verdict {
+                verdict, reason, ..
+            } => Some((*verdict, *reason)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn assert_pulses(relay: &livegate::gpio::sim::SimRelay, count: usize, length: Duration) {
+    let pulses = relay.pulses();
+    assert_eq!(pulses.len(), count, "pulses: {pulses:?}");
+    for p in &pulses {
+        assert!(
+            p.length >= length && p.length < length + ms(150),
+            "pulse of {:?}, expected {length:?}",
+            p.length
+        );
+    }
+    assert!(!relay.is_active(), "the relay is off at the end");
+}
+
+async fn one(performer: Performer) -> (RunSummary, SimOutcome, Vec<GateEvent>) {
+    run(simulation(fast_config(), Cast::All(performer)).await, 1).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pass_opens_the_gate_exactly_once() {
+    let (summary, out, events) = one(Performer::Pass).await;
+    assert_eq!(summary.verdicts, vec![Verdict::Pass]);
+    assert_eq!(verdicts(&events), vec![("pass", None)]);
+    assert_pulses(&out.gate, 1, GATE_PULSE);
+    assert_pulses(&out.fail, 0, FAIL_PULSE);
+    // Three actions shown, steps 1..3 of 3.
+    let steps: Vec<(u8, u8)> = events
+        .iter()
+        .filter_map(|e| match e {
+            GateEvent::ActionShown { step, total, .. } => Some((*step, *total)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(steps, vec![(1, 3), (2, 3), (3, 3)]);
+    // Every frame sent was fresh and a real JPEG of some size.
+    for e in &events {
+        if let GateEvent::FrameSent {
+            bytes,
+            frame_age_ms,
+            ..
+        } = e
+        {
+            assert!(*bytes > 1000, "{bytes} bytes");
+            assert!(
+                *frame_age_ms < 1000,
+                "a stale frame was sent: {frame_age_ms} ms"
+            );
+        }
+    }
+    // The panel showed the pass screen, then went back to idle.
+    let screens = out.display.screens();
+    let pass_at = screens
+        .iter()
+        .position(|s| *s == Screen::Pass)
+        .expect("pass shown");
+    assert!(screens[pass_at..].contains(&Screen::Idle));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_actions_are_denied_not_verified() {
+    let (summary, out, _) = one(Performer::Fail).await;
+    assert_eq!(
+        summary.verdicts,
+        vec![Verdict::Deny(DenyReason::NotVerified)]
+    );
+    assert_pulses(&out.gate, 0, GATE_PULSE);
+    assert_pulses(&out.fail, 1, FAIL_PULSE);
+    assert!(out.display.screens().contains(&Screen::Fail {
+        reason: DenyReason::NotVerified
+    }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_is_denied() {
+    let (summary, out, _) = one(Performer::Spoof).await;
+    assert_eq!(
+        summary.verdicts,
+        vec![Verdict::Deny(DenyReason::NotVerified)]
+    );
+    assert_pulses(&out.gate, 0, GATE_PULSE);
+    assert_pulses(&out.fail, 1, FAIL_PULSE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_person_passes_after_a_restart() {
+    let sim = simulation(fast_config(), Cast::All(Performer::Slow)).await;
+    let standin_requests = {
+        let s = sim.standin().expect("stand-in");
+        s.faults().set_latency(Duration::ZERO);
+        s.url()
+    };
+    assert!(standin_requests.starts_with("https://127.0.0.1:"));
+    let (summary, out, events) = run(sim, 1).await;
+    assert_eq!(summary.verdicts, vec![Verdict::Pass]);
+    let restarts: Vec<u8> = events
+        .iter()
+        .filter_map(|e| match e {
+            GateEvent::Verdict { restarts, .. } => Some(*restarts),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(restarts, vec![1]);
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, GateEvent::ApiAnswer { op: "restart", status: Some(s), .. } if s == "processing")));
+    assert_pulses(&out.gate, 1, GATE_PULSE);
+    assert_pulses(&out.fail, 0, FAIL_PULSE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_there_times_out() {
+    let (summary, out, events) = one(Performer::Absent).await;
+    assert_eq!(
+        summary.verdicts,
+        vec![Verdict::Deny(DenyReason::ActionTimeout)]
+    );
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, GateEvent::ApiAnswer { op: "restart", .. })));
+    assert_pulses(&out.gate, 0, GATE_PULSE);
+    assert_pulses(&out.fail, 1, FAIL_PULSE);
+}
+
+async fn with_fault(fault: Fault) -> (RunSummary, SimOutcome, Vec<GateEvent>) {
+    let mut cfg = fast_config();
+    cfg.api.request_timeout = ms(1000);
+    let sim = simulation(cfg, Cast::All(Performer::Pass)).await;
+    sim.standin()
+        .expect("stand-in")
+        .faults()
+        .set_always(Some(fault));
+    run(sim, 1).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_failures_keep_the_gate_shut_with_their_reason() {
+    let cases = [
+        (Fault::Status(401), DenyReason::KeyRejected),
+        (Fault::Status(403), DenyReason::KeyRejected),
+        (Fault::Status(429), DenyReason::OutOfCredit),
+        (Fault::Status(503), DenyReason::ServiceUnavailable),
+        (Fault::Garbled, DenyReason::ServiceUnavailable),
+        (Fault::WrongTypes, DenyReason::ServiceUnavailable),
+        (Fault::Drop, DenyReason::ServiceUnavailable),
+        (Fault::Hang, DenyReason::ServiceUnavailable),
+    ];
+    for (fault, reason) in cases {
+        let label = format!("{fault:?}");
+        let (summary, out, events) = with_fault(fault).await;
+        assert_eq!(summary.verdicts, vec![Verdict::Deny(reason)], "{label}");
+        assert_eq!(
+            verdicts(&events),
+            vec![("deny", Some(reason.code()))],
+            "{label}"
+        );
+        assert_pulses(&out.gate, 0, GATE_PULSE);
+        assert_pulses(&out.fail, 1, FAIL_PULSE);
+        assert!(
+            out.display.screens().contains(&Screen::Fail { reason }),
+            "{label}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_mid_session_keeps_the_gate_shut() {
+    let sim = simulation(fast_config(), Cast::All(Performer::Pass)).await;
+    let faults = sim.standin().expect("stand-in").faults();
+    // The GET works; the service breaks down before the last action.
+    let (obs, events) = recorder();
+    let trip = faults.clone();
+    let obs2: Observer = Arc::new(move |e: &GateEvent| {
+        if let GateEvent::ActionShown { step: 3, .. } = e {
+            trip.set_always(Some(Fault::Status(500)));
+        }
+        obs(e);
+    });
+    let (summary, out) = sim.run(Some(1), Some(obs2), None).await.expect("run");
+    assert_eq!(
+        summary.verdicts,
+        vec![Verdict::Deny(DenyReason::ServiceUnavailable)]
+    );
+    assert!(events.lock().unwrap().iter().any(|e| matches!(
+        e,
+        GateEvent::ApiAnswer {
+            error_class: Some("server"),
+            ..
+        }
+    )));
+    assert_pulses(&out.gate, 0, GATE_PULSE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_lock_the_gate_out() {
+    let mut cfg = fast_config();
+    cfg.session.max_failures = 2;
+    cfg.session.failure_window = Duration::from_secs(60);
+    cfg.session.lockout = ms(1500);
+    let sim = simulation(
+        cfg,
+        Cast::Cycle(vec![Performer::Fail, Performer::Fail, Performer::Pass]),
+    )
+    .await;
+    let (summary, out, events) = run(sim, 3).await;
+    assert_eq!(
+        summary.verdicts,
+        vec![
+            Verdict::Deny(DenyReason::NotVerified),
+            Verdict::Deny(DenyReason::NotVerified),
+            Verdict::Pass
+        ]
+    );
+    let locked = events
+        .iter()
+        .position(|e| matches!(e, GateEvent::LockedOut { secs: 1 }))
+        .expect("a lockout after the second failure");
+    let third = events
+        .iter()
+        .position(|e| matches!(e, GateEvent::SessionStarted { session: 3, .. }))
+        .expect("third session");
+    assert!(locked < third);
+    assert!(out
+        .display
+        .screens()
+        .iter()
+        .any(|s| matches!(s, Screen::LockedOut { .. })));
+    assert_pulses(&out.gate, 1, GATE_PULSE);
+    assert_pulses(&out.fail, 2, FAIL_PULSE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_mid_session_cancels_with_everything_off() {
+    let mut cfg = fast_config();
+    // A person who never acts in time: the session is still going when we stop.
+    if let CameraConfig::Sim(c) = &mut cfg.camera {
+        c.reaction = Duration::from_secs(30);
+    }
+    cfg.session.action_timeout = Duration::from_secs(10);
+    let sim = simulation(cfg, Cast::All(Performer::Pass)).await;
+    let (tx, rx) = watch::channel(false);
+    let (obs, events) = recorder();
+    let stopper: Observer = Arc::new(move |e: &GateEvent| {
+        if matches!(e, GateEvent::FrameSent { .. }) {
+            tx.send_replace(true);
+        }
+        obs(e);
+    });
+    let (summary, out) = tokio::time::timeout(
+        Duration::from_secs(20),
+        sim.run(None, Some(stopper), Some(rx)),
+    )
+    .await
+    .expect("stops promptly")
+    .expect("run");
+    assert_eq!(summary.sessions, 1);
+    assert_eq!(summary.passes, 0);
+    assert_pulses(&out.gate, 0, GATE_PULSE);
+    assert_pulses(&out.fail, 0, FAIL_PULSE);
+    assert!(out.display.screens().contains(&Screen::Fail {
+        reason: DenyReason::Cancelled
+    }));
+    assert!(events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e, GateEvent::FrameSent { .. })));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_during_a_gate_pulse_ends_the_pulse() {
+    let mut cfg = fast_config();
+    let GpioConfig::Sim(g) = &mut cfg.gpio;
+    g.gate_pulse = Duration::from_secs(10);
+    let sim = simulation(cfg, Cast::All(Performer::Pass)).await;
+    let (tx, rx) = watch::channel(false);
+    let stopper: Observer = Arc::new(move |e: &GateEvent| {
+        if matches!(e, GateEvent::RelayPulse { relay: "gate", .. }) {
+            tx.send_replace(true);
+        }
+    });
+    let started = tokio::time::Instant::now();
+    let (summary, out) = sim.run(None, Some(stopper), Some(rx)).await.expect("run");
+    assert!(started.elapsed() < Duration::from_secs(9));
+    assert_eq!(summary.passes, 1);
+    let pulses = out.gate.pulses();
+    assert_eq!(pulses.len(), 1);
+    assert!(pulses[0].length < Duration::from_secs(1), "{:?}", pulses[0]);
+    assert!(!out.gate.is_active());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_sees_the_key_and_the_frames_field_by_field() {
+    let (summary, out, events) = one(Performer::Pass).await;
+    assert_eq!(summary.passes, 1);
+    let reqs = &out.api_requests;
+    assert!(
+        reqs.len() >= 4,
+        "GET + at least three POSTs: {}",
+        reqs.len()
+    );
+    assert!(reqs
+        .iter()
+        .all(|r| r.key_ok && !r.key_in_query && r.status == 200));
+    assert!(reqs
+        .iter()
+        .all(|r| r.path == "/aiface/liveness-detection/v1"));
+    let get = &reqs[0];
+    assert_eq!(get.method, "GET");
+    assert_eq!(get.query, vec![("mode".to_owned(), "3".to_owned())]);
+    let request_id = events
+        .iter()
+        .find_map(|e| match e {
+            GateEvent::ActionShown { request_id, .. } => Some(request_id.clone()),
+            _ => None,
+        })
+        .expect("an action was shown");
+    for post in &reqs[1..] {
+        assert_eq!(post.method, "POST");
+        assert_eq!(post.content_type.as_deref(), Some("application/json"));
+        let body = post.body.as_ref().expect("a JSON body");
+        let obj = body.as_object().expect("an object");
+        assert_eq!(obj.len(), 2, "request_id and image only: {body}");
+        assert_eq!(
+            body["request_id"],
+            serde_json::Value::String(request_id.clone())
+        );
+        let len = body["image"]["base64_len"].as_u64().expect("image length");
+        assert!(len > 1000 && len % 4 == 0, "base64 of a JPEG: {len}");
+    }
+    // All over one kept-alive connection.
+    assert!(
+        reqs.iter().all(|r| r.peer == reqs[0].peer),
+        "one connection"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_serialise_as_one_flat_json_object() {
+    let (_, _, events) = one(Performer::Pass).await;
+    let started = serde_json::to_value(&events[0]).unwrap();
+    assert_eq!(started["event"], "session_started");
+    assert_eq!(started["session"], 1);
+    assert_eq!(started["source"], "sim");
+    assert_eq!(started["note"], "performer=pass");
+    let verdict = events
+        .iter()
+        .find(|e| matches!(e, GateEvent::Verdict { .. }))
+        .map(|e| serde_json::to_value(e).unwrap())
+        .unwrap();
+    assert_eq!(verdict["event"], "verdict");
+    assert_eq!(verdict["verdict"], "pass");
+    assert!(verdict.get("reason").is_none());
+    assert!(verdict["duration_ms"].as_u64().unwrap() > 0);
+    let pulse = events
+        .iter()
+        .find(|e| matches!(e, GateEvent::RelayPulse { .. }))
+        .map(|e| serde_json::to_value(e).unwrap())
+        .unwrap();
+    assert_eq!(
+        pulse,
+        serde_json::json!({"event": "relay_pulse", "relay": "gate", "ms": 300})
+    );
+}
+
+/// A trigger that fires three times at once, like a bouncing button.
+struct Burst {
+    visitor: watch::Sender<Option<livegate::camera::sim::Visitor>>,
+}
+
+impl livegate::trigger::Trigger for Burst {
+    fn spawn(
+        self: Box<Self>,
+        events: tokio::sync::mpsc::Sender<livegate::trigger::TriggerEvent>,
+        _state: watch::Receiver<livegate::trigger::GateState>,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            self.visitor
+                .send_replace(Some(livegate::camera::sim::Visitor {
+                    performer: Performer::Pass,
+                    reaction: ms(150),
+                }));
+            for _ in 0..3 {
+                let start = livegate::trigger::TriggerEvent::Start {
+                    source: "burst",
+                    note: None,
+                };
+                if events.send(start).await.is_err() {
+                    return;
+                }
+            }
+            std::future::pending::<()>().await;
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_session_at_a_time() {
+    use livegate::api::AigenClient;
+    use livegate::simulate::client_options;
+    use livegate::standin::Standin;
+
+    let cfg = fast_config();
+    let standin = Standin::start(StandinOptions::default()).await.unwrap();
+    let mut opts = client_options(&cfg);
+    opts.base_url = standin.url();
+    opts.key = StandinOptions::default().key;
+    opts.only_extra_ca = true;
+    opts.extra_ca_pem = vec![standin.ca_pem().to_vec()];
+    let client = AigenClient::new(opts).unwrap();
+    let (screen_tx, screen_rx) = watch::channel(Screen::Idle);
+    let (visitor_tx, visitor_rx) = watch::channel(None);
+    let CameraConfig::Sim(cam) = &cfg.camera;
+    let camera = livegate::camera::sim::SimCamera::new(cam, screen_rx, visitor_rx);
+    let gate = livegate::gpio::sim::SimRelay::new("gate");
+    let fail = livegate::gpio::sim::SimRelay::new("fail");
+    let devices = livegate::daemon::Devices {
+        camera: Box::new(camera),
+        display: Box::new(livegate::display::sim::SimDisplay::default()),
+        gate: Arc::new(gate.clone()),
+        fail: Arc::new(fail.clone()),
+        trigger: Box::new(Burst {
+            visitor: visitor_tx,
+        }),
+    };
+    let (tx, rx) = watch::channel(false);
+    let (obs, events) = recorder();
+    let stopper: Observer = Arc::new(move |e: &GateEvent| {
+        obs(e);
+        if matches!(e, GateEvent::RelayPulse { .. }) {
+            tx.send_replace(true);
+        }
+    });
+    let summary = livegate::daemon::run(
+        &cfg,
+        client,
+        devices,
+        livegate::daemon::RunOptions {
+            max_sessions: None,
+            observer: Some(stopper),
+            shutdown: Some(rx),
+            screen_tx: Some(screen_tx),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        summary.sessions, 1,
+        "the second and third start were ignored"
+    );
+    assert_eq!(summary.verdicts, vec![Verdict::Pass]);
+    let gets = standin
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET")
+        .count();
+    assert_eq!(gets, 1, "one sequence asked for");
+    assert_eq!(
+        events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(e, GateEvent::SessionStarted { .. }))
+            .count(),
+        1
+    );
+    // Stopped during the pulse: it ended at once, and the relay is off.
+    assert_eq!(gate.pulses().len(), 1);
+    assert!(!gate.is_active());
+}
