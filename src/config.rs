@@ -97,6 +97,8 @@ pub struct SessionConfig {
 pub enum CameraConfig {
     /// `kind = "sim"`: a simulated camera and person.
     Sim(SimCameraConfig),
+    /// `kind = "v4l2"`: a USB camera through Video4Linux2.
+    V4l2(V4l2CameraConfig),
 }
 
 /// `[camera] kind = "sim"`.
@@ -159,11 +161,97 @@ impl Performer {
     }
 }
 
+/// `[camera] kind = "v4l2"`: a USB camera.
+#[derive(Clone, Debug, PartialEq)]
+pub struct V4l2CameraConfig {
+    /// The device: `/dev/videoN`, or a stable `/dev/v4l/by-id/…` name.
+    pub device: PathBuf,
+    /// Requested frame width in pixels, 160..=1920 (the driver may grant another).
+    pub width: u32,
+    /// Requested frame height in pixels, 120..=1080.
+    pub height: u32,
+    /// Requested frames per second, 1..=30.
+    pub fps: u32,
+    /// Which pixel format to ask the camera for.
+    pub format: PixelFormatChoice,
+    /// JPEG quality when frames are encoded here (not for MJPEG passed through), 30..=95.
+    pub jpeg_quality: u8,
+    /// Frames dropped after the stream starts (auto-exposure settling), 0..=60.
+    pub warmup_frames: u32,
+    /// The camera's picture is mirrored (a selfie view): flip it back before it is sent.
+    pub mirror: bool,
+    /// Rotate the picture clockwise by this much before it is sent (a camera mounted sideways).
+    pub rotation: Rotation,
+    /// Whose left a "left" action means.
+    pub left_is: LeftIs,
+}
+
+/// Which pixel format a V4L2 camera is asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PixelFormatChoice {
+    /// MJPEG when offered, else YUYV (or another YUV format).
+    Auto,
+    /// MJPEG only.
+    Mjpeg,
+    /// YUYV only (encoded to JPEG here).
+    Yuyv,
+}
+
+/// Whose left an action such as `Turn_left` means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LeftIs {
+    /// The person's own left (what the API means); the default.
+    Person,
+    /// The left side of the picture as sent.
+    Image,
+}
+
+/// A clockwise rotation in quarter turns; written in the file as 0, 90, 180 or 270.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Rotation {
+    /// Not rotated.
+    R0,
+    /// A quarter turn clockwise.
+    R90,
+    /// Upside down.
+    R180,
+    /// Three quarter turns clockwise (a quarter turn counter-clockwise).
+    R270,
+}
+
+/// `[display] kind = "ssd1306"`: an SSD1306 OLED panel on I2C.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OledConfig {
+    /// The I2C bus (`/dev/i2c-N`), 0..=22.
+    pub bus: u8,
+    /// The panel's 7-bit I2C address: 0x3C or 0x3D.
+    pub address: u8,
+    /// The panel's size in pixels.
+    pub size: PanelSize,
+    /// Rotation of the picture on the panel.
+    pub rotation: Rotation,
+    /// Brightness, 0..=255.
+    pub contrast: u8,
+    /// How often the panel is initialised again (recovers from glitches), 1 s..=10 min.
+    pub reinit_interval: Duration,
+}
+
+/// The size of an SSD1306 panel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PanelSize {
+    /// 128 × 64 pixels.
+    Size128x64,
+    /// 128 × 32 pixels.
+    Size128x32,
+}
+
 /// `[display]`, by `kind`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DisplayConfig {
     /// `kind = "sim"`: a simulated panel.
     Sim(SimDisplayConfig),
+    /// `kind = "ssd1306"`: an SSD1306 OLED panel on I2C.
+    Ssd1306(OledConfig),
 }
 
 /// `[display] kind = "sim"`.
@@ -180,6 +268,8 @@ pub struct SimDisplayConfig {
 pub enum GpioConfig {
     /// `kind = "sim"`: simulated relays.
     Sim(SimGpioConfig),
+    /// `kind = "rppal"`: the Raspberry Pi's GPIO pins.
+    Rppal(RppalGpioConfig),
 }
 
 /// `[gpio] kind = "sim"`.
@@ -191,11 +281,88 @@ pub struct SimGpioConfig {
     pub fail_pulse: Duration,
 }
 
+/// `[gpio] kind = "rppal"`: relays and inputs on the Raspberry Pi's GPIO pins.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RppalGpioConfig {
+    /// BCM number of the gate relay's pin, 0..=27.
+    pub gate_pin: u8,
+    /// The gate relay switches on when its pin is low (most relay boards).
+    pub gate_active_low: bool,
+    /// Gate relay pulse length, 100 ms..=10 s.
+    pub gate_pulse: Duration,
+    /// BCM number of the fail/alarm output's pin, 0..=27.
+    pub fail_pin: u8,
+    /// The fail output switches on when its pin is low.
+    pub fail_active_low: bool,
+    /// Fail output pulse length, 100 ms..=10 s.
+    pub fail_pulse: Duration,
+    /// The trigger input (a presence sensor or start button), when wired.
+    pub trigger: Option<InputConfig>,
+    /// The request-to-exit button (opens the gate without a check), when wired.
+    pub exit: Option<InputConfig>,
+    /// The door contact, when wired.
+    pub door: Option<DoorConfig>,
+}
+
+/// One push-button or sensor input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputConfig {
+    /// BCM number, 0..=27.
+    pub pin: u8,
+    /// The pin's internal pull resistor.
+    pub pull: Pull,
+    /// Which change of level counts as a press.
+    pub edge: Edge,
+    /// A level must hold this long to count, 1 ms..=1 s.
+    pub debounce: Duration,
+}
+
+/// The door contact input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DoorConfig {
+    /// BCM number, 0..=27.
+    pub pin: u8,
+    /// The pin's internal pull resistor.
+    pub pull: Pull,
+    /// The door is open when the pin is high (`false`: when it is low).
+    pub open_level_high: bool,
+    /// A level must hold this long to count, 1 ms..=1 s.
+    pub debounce: Duration,
+    /// Raise the held-open alarm when the door stays open this long, 1 s..=10 min.
+    pub held_open_after: Duration,
+}
+
+/// An input pin's internal pull resistor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Pull {
+    /// Pull-up: the pin reads high when nothing drives it.
+    Up,
+    /// Pull-down: the pin reads low when nothing drives it.
+    Down,
+    /// No pull resistor (an external one is fitted).
+    Off,
+}
+
+/// Which change of an input's level counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Edge {
+    /// High to low (a button to ground with a pull-up).
+    Falling,
+    /// Low to high.
+    Rising,
+    /// Either change.
+    Both,
+}
+
 /// `[trigger]`, by `kind`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TriggerConfig {
     /// `kind = "sim"`: simulated arrivals.
     Sim(SimTriggerConfig),
+    /// `kind = "gpio"`: the input `[gpio] trigger_pin` (a presence sensor or start button).
+    Gpio,
+    /// `kind = "socket"`: `livegate ctl start|status|cancel` on a local Unix socket.
+    Socket(SocketTriggerConfig),
 }
 
 /// `[trigger] kind = "sim"`.
@@ -203,6 +370,17 @@ pub enum TriggerConfig {
 pub struct SimTriggerConfig {
     /// Delay between the gate becoming ready and the next simulated person arriving.
     pub arrival: Duration,
+}
+
+/// `[trigger] kind = "socket"`: a local Unix socket for kiosk software.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SocketTriggerConfig {
+    /// Where the socket is created (an absolute path).
+    pub path: PathBuf,
+    /// The group whose members may use the socket.
+    pub group: String,
+    /// The socket's permission bits, 0o600..=0o660 with none for other users.
+    pub mode: u32,
 }
 
 /// `[log]`.
@@ -298,10 +476,10 @@ impl Config {
         let api = ck.check_table("api", get("api"), API_KEYS);
         let session = ck.check_table("session", get("session"), SESSION_KEYS);
         let log = ck.check_table("log", get("log"), LOG_KEYS);
-        let camera = ck.check_device(&CAMERA, get("camera"));
-        let display = ck.check_device(&DISPLAY, get("display"));
-        let gpio = ck.check_device(&GPIO, get("gpio"));
-        let trigger = ck.check_device(&TRIGGER, get("trigger"));
+        let (camera, _) = ck.check_device(&CAMERA, get("camera"));
+        let (display, display_keys) = ck.check_device(&DISPLAY, get("display"));
+        let (gpio, gpio_keys) = ck.check_device(&GPIO, get("gpio"));
+        let (trigger, trigger_keys) = ck.check_device(&TRIGGER, get("trigger"));
 
         let defaults = Config::default();
         let cfg = Config {
@@ -320,6 +498,7 @@ impl Config {
         // lost to a syntax error would be replaced by its default.
         if errors.is_empty() {
             ck.cross_checks(&cfg, &api, &session);
+            ck.hardware_checks(&cfg, &display_keys, &gpio_keys, &trigger_keys);
         }
         ck.finish().map(|()| cfg)
     }
@@ -360,11 +539,89 @@ impl Config {
     }
 }
 
+/// `ALL`, `as_str` and `parse` for a choice written as a word in the file.
+macro_rules! words {
+    ($t:ident { $($v:ident => $w:literal),+ $(,)? }) => {
+        impl $t {
+            /// Every choice, in the documented order.
+            pub const ALL: &'static [$t] = &[$($t::$v),+];
+            /// The words of the file, in the order of [`Self::ALL`].
+            const WORDS: &'static [&'static str] = &[$($w),+];
+
+            /// The word used in the file.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($t::$v => $w),+
+                }
+            }
+
+            /// The choice named by its word in the file.
+            pub fn parse(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|c| c.as_str() == s)
+            }
+        }
+    };
+}
+
+words!(PixelFormatChoice { Auto => "auto", Mjpeg => "mjpeg", Yuyv => "yuyv" });
+words!(LeftIs { Person => "person", Image => "image" });
+words!(PanelSize { Size128x64 => "128x64", Size128x32 => "128x32" });
+words!(Pull { Up => "up", Down => "down", Off => "off" });
+words!(Edge { Falling => "falling", Rising => "rising", Both => "both" });
+
+impl PanelSize {
+    /// Width in pixels.
+    pub fn width(self) -> u32 {
+        128
+    }
+
+    /// Height in pixels.
+    pub fn height(self) -> u32 {
+        match self {
+            PanelSize::Size128x64 => 64,
+            PanelSize::Size128x32 => 32,
+        }
+    }
+}
+
+impl Rotation {
+    /// Every rotation, in the documented order.
+    pub const ALL: [Rotation; 4] = [Rotation::R0, Rotation::R90, Rotation::R180, Rotation::R270];
+
+    /// Degrees clockwise.
+    pub fn degrees(self) -> u16 {
+        match self {
+            Rotation::R0 => 0,
+            Rotation::R90 => 90,
+            Rotation::R180 => 180,
+            Rotation::R270 => 270,
+        }
+    }
+
+    /// The number used in the file, as text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rotation::R0 => "0",
+            Rotation::R90 => "90",
+            Rotation::R180 => "180",
+            Rotation::R270 => "270",
+        }
+    }
+
+    /// The rotation of a number of degrees (0, 90, 180 or 270).
+    pub fn from_degrees(degrees: i64) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|r| i64::from(r.degrees()) == degrees)
+    }
+}
+
 impl CameraConfig {
     /// The `kind` word of this table.
     pub fn kind(&self) -> &'static str {
         match self {
             CameraConfig::Sim(_) => "sim",
+            CameraConfig::V4l2(_) => "v4l2",
         }
     }
 }
@@ -373,6 +630,7 @@ impl DisplayConfig {
     pub fn kind(&self) -> &'static str {
         match self {
             DisplayConfig::Sim(_) => "sim",
+            DisplayConfig::Ssd1306(_) => "ssd1306",
         }
     }
 }
@@ -381,6 +639,7 @@ impl GpioConfig {
     pub fn kind(&self) -> &'static str {
         match self {
             GpioConfig::Sim(_) => "sim",
+            GpioConfig::Rppal(_) => "rppal",
         }
     }
 }
@@ -389,7 +648,52 @@ impl TriggerConfig {
     pub fn kind(&self) -> &'static str {
         match self {
             TriggerConfig::Sim(_) => "sim",
+            TriggerConfig::Gpio => "gpio",
+            TriggerConfig::Socket(_) => "socket",
         }
+    }
+}
+
+impl GpioConfig {
+    /// How long the gate relay is energised for a pass.
+    pub fn gate_pulse(&self) -> Duration {
+        match self {
+            GpioConfig::Sim(g) => g.gate_pulse,
+            GpioConfig::Rppal(g) => g.gate_pulse,
+        }
+    }
+
+    /// How long the fail output is energised for a denial or an alarm.
+    pub fn fail_pulse(&self) -> Duration {
+        match self {
+            GpioConfig::Sim(g) => g.fail_pulse,
+            GpioConfig::Rppal(g) => g.fail_pulse,
+        }
+    }
+}
+
+impl Config {
+    /// The same configuration with every device replaced by its simulated twin
+    /// (defaults where the device was hardware): what `livegate simulate` runs.
+    pub fn simulated(&self) -> Config {
+        let d = Config::default();
+        let mut c = self.clone();
+        if !matches!(c.camera, CameraConfig::Sim(_)) {
+            c.camera = d.camera;
+        }
+        if !matches!(c.display, DisplayConfig::Sim(_)) {
+            c.display = d.display;
+        }
+        if let GpioConfig::Rppal(g) = &c.gpio {
+            c.gpio = GpioConfig::Sim(SimGpioConfig {
+                gate_pulse: g.gate_pulse,
+                fail_pulse: g.fail_pulse,
+            });
+        }
+        if !matches!(c.trigger, TriggerConfig::Sim(_)) {
+            c.trigger = d.trigger;
+        }
+        c
     }
 }
 
@@ -466,6 +770,66 @@ fn default_sim_trigger() -> SimTriggerConfig {
     }
 }
 
+/// The defaults of `[camera] kind = "v4l2"`.
+impl Default for V4l2CameraConfig {
+    fn default() -> Self {
+        V4l2CameraConfig {
+            device: PathBuf::from("/dev/video0"),
+            width: 640,
+            height: 480,
+            fps: 10,
+            format: PixelFormatChoice::Auto,
+            jpeg_quality: 80,
+            warmup_frames: 5,
+            mirror: false,
+            rotation: Rotation::R0,
+            left_is: LeftIs::Person,
+        }
+    }
+}
+
+/// The defaults of `[display] kind = "ssd1306"`.
+impl Default for OledConfig {
+    fn default() -> Self {
+        OledConfig {
+            bus: 1,
+            address: 0x3C,
+            size: PanelSize::Size128x64,
+            rotation: Rotation::R0,
+            contrast: 255,
+            reinit_interval: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The defaults of `[gpio] kind = "rppal"`: no inputs.
+impl Default for RppalGpioConfig {
+    fn default() -> Self {
+        RppalGpioConfig {
+            gate_pin: 17,
+            gate_active_low: true,
+            gate_pulse: Duration::from_millis(1000),
+            fail_pin: 27,
+            fail_active_low: true,
+            fail_pulse: Duration::from_millis(500),
+            trigger: None,
+            exit: None,
+            door: None,
+        }
+    }
+}
+
+/// The defaults of `[trigger] kind = "socket"`.
+impl Default for SocketTriggerConfig {
+    fn default() -> Self {
+        SocketTriggerConfig {
+            path: PathBuf::from("/run/livegate/ctl.sock"),
+            group: "livegate".to_owned(),
+            mode: 0o660,
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Schema: which keys each table accepts and what their values must be.
 
@@ -489,6 +853,16 @@ enum Rule {
     Path { absolute: bool },
     /// A list of distinct action names from [`crate::actions::ALL`].
     Actions,
+    /// A whole number from a short list; `hex` when messages show it in hexadecimal.
+    Ints { values: &'static [i64], hex: bool },
+    /// A BCM GPIO number, 0..=27.
+    Pin,
+    /// A video device: an absolute path under `/dev/`.
+    Device,
+    /// Unix permission bits for the control socket: 0o600..=0o660, none for others.
+    Mode,
+    /// A Unix group name.
+    Group,
 }
 
 /// One key of a table and the rule for its value.
@@ -521,6 +895,21 @@ const HOUR: u64 = 60 * MINUTE;
 const PARTS: &[&str] = &["face", "hand"];
 const PERFORMERS: &[&str] = &["pass", "fail", "spoof", "slow", "absent"];
 const LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
+const DOOR_LEVELS: &[&str] = &["high", "low"];
+const ROTATIONS: Rule = Rule::Ints {
+    values: &[0, 90, 180, 270],
+    hex: false,
+};
+const OLED_ADDRESSES: Rule = Rule::Ints {
+    values: &[0x3C, 0x3D],
+    hex: true,
+};
+/// Highest BCM GPIO number on the 40-pin header.
+const MAX_BCM: i64 = 27;
+/// Permission bits the control socket may have: owner read/write, at most read/write for
+/// its group, nothing for others.
+const MODE_MIN: i64 = 0o600;
+const MODE_MAX: i64 = 0o660;
 
 const API_KEYS: &[Key] = &[
     key("base_url", Rule::Url),
@@ -567,52 +956,157 @@ struct Device<T: 'static> {
 
 const CAMERA: Device<CameraConfig> = Device {
     table: "camera",
-    kinds: &[Kind {
-        name: "sim",
-        keys: &[
-            key("performer", Rule::Choice(PERFORMERS)),
-            key("reaction", dur_ms(0, 30 * SEC)),
-            key("fps", int(1, 30)),
-            key("width", int(160, 1920)),
-            key("height", int(120, 1080)),
-            key("jpeg_quality", int(30, 95)),
-        ],
-        build: build_sim_camera,
-    }],
+    kinds: &[
+        Kind {
+            name: "sim",
+            keys: &[
+                key("performer", Rule::Choice(PERFORMERS)),
+                key("reaction", dur_ms(0, 30 * SEC)),
+                key("fps", int(1, 30)),
+                key("width", int(160, 1920)),
+                key("height", int(120, 1080)),
+                key("jpeg_quality", int(30, 95)),
+            ],
+            build: build_sim_camera,
+        },
+        Kind {
+            name: "v4l2",
+            keys: &[
+                key("device", Rule::Device),
+                key("width", int(160, 1920)),
+                key("height", int(120, 1080)),
+                key("fps", int(1, 30)),
+                key("format", Rule::Choice(PixelFormatChoice::WORDS)),
+                key("jpeg_quality", int(30, 95)),
+                key("warmup_frames", int(0, 60)),
+                key("mirror", Rule::Bool),
+                key("rotation", ROTATIONS),
+                key("left_is", Rule::Choice(LeftIs::WORDS)),
+            ],
+            build: build_v4l2_camera,
+        },
+    ],
 };
 
 const DISPLAY: Device<DisplayConfig> = Device {
     table: "display",
-    kinds: &[Kind {
-        name: "sim",
-        keys: &[
-            key("terminal", Rule::Bool),
-            key("png_dir", Rule::Path { absolute: false }),
-        ],
-        build: build_sim_display,
-    }],
+    kinds: &[
+        Kind {
+            name: "sim",
+            keys: &[
+                key("terminal", Rule::Bool),
+                key("png_dir", Rule::Path { absolute: false }),
+            ],
+            build: build_sim_display,
+        },
+        Kind {
+            name: "ssd1306",
+            keys: &[
+                key("bus", int(0, 22)),
+                key("address", OLED_ADDRESSES),
+                key("size", Rule::Choice(PanelSize::WORDS)),
+                key("rotation", ROTATIONS),
+                key("contrast", int(0, 255)),
+                key("reinit_interval", dur_ms(SEC, 10 * MINUTE)),
+            ],
+            build: build_oled_display,
+        },
+    ],
 };
 
 const GPIO: Device<GpioConfig> = Device {
     table: "gpio",
-    kinds: &[Kind {
-        name: "sim",
-        keys: &[
-            key("gate_pulse", dur_ms(100, 10 * SEC)),
-            key("fail_pulse", dur_ms(100, 10 * SEC)),
-        ],
-        build: build_sim_gpio,
-    }],
+    kinds: &[
+        Kind {
+            name: "sim",
+            keys: &[
+                key("gate_pulse", dur_ms(100, 10 * SEC)),
+                key("fail_pulse", dur_ms(100, 10 * SEC)),
+            ],
+            build: build_sim_gpio,
+        },
+        Kind {
+            name: "rppal",
+            keys: &[
+                key("gate_pin", Rule::Pin),
+                key("gate_active_low", Rule::Bool),
+                key("gate_pulse", dur_ms(100, 10 * SEC)),
+                key("fail_pin", Rule::Pin),
+                key("fail_active_low", Rule::Bool),
+                key("fail_pulse", dur_ms(100, 10 * SEC)),
+                key("trigger_pin", Rule::Pin),
+                key("trigger_pull", Rule::Choice(Pull::WORDS)),
+                key("trigger_edge", Rule::Choice(Edge::WORDS)),
+                key("trigger_debounce", dur_ms(1, SEC)),
+                key("exit_pin", Rule::Pin),
+                key("exit_pull", Rule::Choice(Pull::WORDS)),
+                key("exit_edge", Rule::Choice(Edge::WORDS)),
+                key("exit_debounce", dur_ms(1, SEC)),
+                key("door_pin", Rule::Pin),
+                key("door_pull", Rule::Choice(Pull::WORDS)),
+                key("door_open_level", Rule::Choice(DOOR_LEVELS)),
+                key("door_debounce", dur_ms(1, SEC)),
+                key("door_held_open_after", dur_ms(SEC, 10 * MINUTE)),
+            ],
+            build: build_rppal_gpio,
+        },
+    ],
 };
 
 const TRIGGER: Device<TriggerConfig> = Device {
     table: "trigger",
-    kinds: &[Kind {
-        name: "sim",
-        keys: &[key("arrival", dur_ms(0, 60 * SEC))],
-        build: build_sim_trigger,
-    }],
+    kinds: &[
+        Kind {
+            name: "sim",
+            keys: &[key("arrival", dur_ms(0, 60 * SEC))],
+            build: build_sim_trigger,
+        },
+        Kind {
+            name: "gpio",
+            keys: &[],
+            build: build_gpio_trigger,
+        },
+        Kind {
+            name: "socket",
+            keys: &[
+                key("path", Rule::Path { absolute: true }),
+                key("group", Rule::Group),
+                key("mode", Rule::Mode),
+            ],
+            build: build_socket_trigger,
+        },
+    ],
 };
+
+/// The optional inputs of `[gpio] kind = "rppal"` and the keys that only mean something
+/// when their `*_pin` is set.
+const INPUTS: [(&str, &[&str]); 3] = [
+    (
+        "trigger",
+        &["trigger_pull", "trigger_edge", "trigger_debounce"],
+    ),
+    ("exit", &["exit_pull", "exit_edge", "exit_debounce"]),
+    (
+        "door",
+        &[
+            "door_pull",
+            "door_open_level",
+            "door_debounce",
+            "door_held_open_after",
+        ],
+    ),
+];
+
+/// Every pin key of `[gpio] kind = "rppal"` and its pin (the default when not in the file).
+fn pins(g: &RppalGpioConfig) -> [(&'static str, Option<u8>); 5] {
+    [
+        ("gate_pin", Some(g.gate_pin)),
+        ("fail_pin", Some(g.fail_pin)),
+        ("trigger_pin", g.trigger.as_ref().map(|i| i.pin)),
+        ("exit_pin", g.exit.as_ref().map(|i| i.pin)),
+        ("door_pin", g.door.as_ref().map(|d| d.pin)),
+    ]
+}
 
 /// The tables of the file, in the order of the documented example.
 const TABLES: [&str; 7] = [
@@ -797,6 +1291,99 @@ fn build_sim_trigger(f: &Fields) -> TriggerConfig {
     })
 }
 
+/// The choice a checked word names (the rule admits only the words of `T`).
+fn word<T>(f: &Fields, name: &str, parse: fn(&str) -> Option<T>) -> Option<T> {
+    f.text(name).and_then(|w| parse(&w))
+}
+
+fn build_v4l2_camera(f: &Fields) -> CameraConfig {
+    let d = V4l2CameraConfig::default();
+    CameraConfig::V4l2(V4l2CameraConfig {
+        device: f.path("device").unwrap_or(d.device),
+        width: f.int("width").unwrap_or(d.width),
+        height: f.int("height").unwrap_or(d.height),
+        fps: f.int("fps").unwrap_or(d.fps),
+        format: word(f, "format", PixelFormatChoice::parse).unwrap_or(d.format),
+        jpeg_quality: f.int("jpeg_quality").unwrap_or(d.jpeg_quality),
+        warmup_frames: f.int("warmup_frames").unwrap_or(d.warmup_frames),
+        mirror: f.flag("mirror").unwrap_or(d.mirror),
+        rotation: f
+            .int("rotation")
+            .and_then(Rotation::from_degrees)
+            .unwrap_or(d.rotation),
+        left_is: word(f, "left_is", LeftIs::parse).unwrap_or(d.left_is),
+    })
+}
+
+fn build_oled_display(f: &Fields) -> DisplayConfig {
+    let d = OledConfig::default();
+    DisplayConfig::Ssd1306(OledConfig {
+        bus: f.int("bus").unwrap_or(d.bus),
+        address: f.int("address").unwrap_or(d.address),
+        size: word(f, "size", PanelSize::parse).unwrap_or(d.size),
+        rotation: f
+            .int("rotation")
+            .and_then(Rotation::from_degrees)
+            .unwrap_or(d.rotation),
+        contrast: f.int("contrast").unwrap_or(d.contrast),
+        reinit_interval: f.dur("reinit_interval").unwrap_or(d.reinit_interval),
+    })
+}
+
+/// Default pull, edge and debounce of an input.
+const INPUT_PULL: Pull = Pull::Up;
+const INPUT_EDGE: Edge = Edge::Falling;
+const INPUT_DEBOUNCE: Duration = Duration::from_millis(50);
+/// Default held-open alarm delay of the door contact.
+const DOOR_HELD_OPEN_AFTER: Duration = Duration::from_secs(30);
+
+/// The input `{name}_pin` with its `{name}_pull`, `_edge` and `_debounce`.
+fn build_input(f: &Fields, name: &str) -> Option<InputConfig> {
+    Some(InputConfig {
+        pin: f.int(&format!("{name}_pin"))?,
+        pull: word(f, &format!("{name}_pull"), Pull::parse).unwrap_or(INPUT_PULL),
+        edge: word(f, &format!("{name}_edge"), Edge::parse).unwrap_or(INPUT_EDGE),
+        debounce: f.dur(&format!("{name}_debounce")).unwrap_or(INPUT_DEBOUNCE),
+    })
+}
+
+fn build_rppal_gpio(f: &Fields) -> GpioConfig {
+    let d = RppalGpioConfig::default();
+    let door = f.int("door_pin").map(|pin| DoorConfig {
+        pin,
+        pull: word(f, "door_pull", Pull::parse).unwrap_or(INPUT_PULL),
+        open_level_high: f.text("door_open_level").is_none_or(|l| l == "high"),
+        debounce: f.dur("door_debounce").unwrap_or(INPUT_DEBOUNCE),
+        held_open_after: f
+            .dur("door_held_open_after")
+            .unwrap_or(DOOR_HELD_OPEN_AFTER),
+    });
+    GpioConfig::Rppal(RppalGpioConfig {
+        gate_pin: f.int("gate_pin").unwrap_or(d.gate_pin),
+        gate_active_low: f.flag("gate_active_low").unwrap_or(d.gate_active_low),
+        gate_pulse: f.dur("gate_pulse").unwrap_or(d.gate_pulse),
+        fail_pin: f.int("fail_pin").unwrap_or(d.fail_pin),
+        fail_active_low: f.flag("fail_active_low").unwrap_or(d.fail_active_low),
+        fail_pulse: f.dur("fail_pulse").unwrap_or(d.fail_pulse),
+        trigger: build_input(f, "trigger"),
+        exit: build_input(f, "exit"),
+        door,
+    })
+}
+
+fn build_gpio_trigger(_: &Fields) -> TriggerConfig {
+    TriggerConfig::Gpio
+}
+
+fn build_socket_trigger(f: &Fields) -> TriggerConfig {
+    let d = SocketTriggerConfig::default();
+    TriggerConfig::Socket(SocketTriggerConfig {
+        path: f.path("path").unwrap_or(d.path),
+        group: f.text("group").unwrap_or(d.group),
+        mode: f.int("mode").unwrap_or(d.mode),
+    })
+}
+
 // ---------------------------------------------------------------------------
 // Words for messages.
 
@@ -816,6 +1403,71 @@ fn show(d: Duration) -> String {
     } else {
         format!("{ms}ms")
     }
+}
+
+/// A number as the file would write it: `60`, or `0x3C` when `hex`.
+fn number(n: i64, hex: bool) -> String {
+    if hex {
+        format!("0x{n:02X}")
+    } else {
+        n.to_string()
+    }
+}
+
+/// A number in octal, as the file would write it: `0o660`.
+fn number_octal(n: i64) -> String {
+    format!("0o{n:o}")
+}
+
+/// Advice for a whole number written in quotes: `"3"`.
+fn decimal_hint(s: &str) -> Option<String> {
+    if let Ok(n) = s.parse::<i64>() {
+        return Some(format!("write it without quotes: {n}"));
+    }
+    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"))?;
+    i64::from_str_radix(hex, 16)
+        .ok()
+        .map(|_| format!("write it without quotes: 0x{hex}"))
+}
+
+/// Advice for a pin written in quotes: `"17"`, `"GPIO17"`, `"BCM 17"`.
+fn pin_hint(s: &str) -> Option<String> {
+    let lower = s.to_ascii_lowercase();
+    let digits = ["gpio", "bcm"]
+        .iter()
+        .find_map(|p| lower.strip_prefix(p))
+        .unwrap_or(&lower)
+        .trim();
+    digits
+        .parse::<u8>()
+        .ok()
+        .map(|n| format!("write the BCM number without quotes: {n}"))
+}
+
+/// Advice for a permission mode written in quotes: `"0660"`, `"660"`, `"0o660"`.
+fn mode_hint(s: &str) -> Option<String> {
+    let digits = s.strip_prefix("0o").unwrap_or(s);
+    let digits = digits.trim_start_matches('0');
+    i64::from_str_radix(digits, 8)
+        .ok()
+        .map(|_| format!("write it without quotes, as an octal number: 0o{digits}"))
+}
+
+/// The BCM GPIO number on a pin of the 40-pin header, for the header pins above BCM 27.
+fn header_to_bcm(header: i64) -> Option<i64> {
+    const PAIRS: [(i64, i64); 10] = [
+        (28, 1),
+        (29, 5),
+        (31, 6),
+        (32, 12),
+        (33, 13),
+        (35, 19),
+        (36, 16),
+        (37, 26),
+        (38, 20),
+        (40, 21),
+    ];
+    PAIRS.iter().find(|(h, _)| *h == header).map(|(_, b)| *b)
 }
 
 /// `"a"`, `"a" or "b"`, `"a", "b" or "c"`.
@@ -967,6 +1619,23 @@ fn readable_syntax(desc: &str, expected: Option<&str>, raw: &str) -> String {
     }
 }
 
+/// A permission mode written with a leading zero (`mode = 0660`, as for chmod): TOML
+/// wants `0o660`.
+fn octal_message(line: &str) -> String {
+    let value = line.split_once('=').map_or("", |(_, v)| v);
+    let value = value.split('#').next().unwrap_or("").trim();
+    let digits = value.trim_start_matches('0');
+    let example = if !digits.is_empty() && digits.chars().all(|c| ('0'..='7').contains(&c)) {
+        format!("0o{digits}")
+    } else {
+        "0o660".to_owned()
+    };
+    format!(
+        "{value} starts with 0; valid: an octal number written with 0o in front, such as \
+         {example}"
+    )
+}
+
 /// `[` minus `]` on a line, outside quoted text and comments.
 fn open_brackets(line: &str) -> i64 {
     let mut depth = 0;
@@ -997,6 +1666,27 @@ fn open_brackets(line: &str) -> i64 {
 
 // ---------------------------------------------------------------------------
 // The checker: walks the parsed file against the schema and collects problems.
+
+/// A pin of `[gpio] kind = "rppal"` in use.
+#[derive(Debug)]
+struct UsedPin {
+    /// The key, such as `gate_pin`.
+    name: &'static str,
+    pin: u8,
+    /// The value's position; `None` for a default.
+    span: Option<Span>,
+}
+
+/// What the rules between keys need to know of a checked device table.
+#[derive(Debug, Default)]
+struct DeviceKeys {
+    /// The table's checked keys (of the chosen kind).
+    fields: Fields,
+    /// The position of the `kind` value, when the file sets it.
+    kind: Option<Span>,
+    /// False when `kind` names no known kind (the first kind's defaults were used).
+    kind_ok: bool,
+}
 
 /// A syntax error: where, and the parser's message.
 #[derive(Debug)]
@@ -1204,6 +1894,8 @@ impl<'a> Checker<'a> {
         let label = self.context_label(line);
         let message = if desc == "duplicate key" {
             self.duplicate_message(line)
+        } else if desc == "unexpected leading zero" && label == "trigger.mode" {
+            octal_message(self.line_text(line))
         } else {
             readable_syntax(desc, expected, self.raw(&span))
         };
@@ -1371,7 +2063,7 @@ impl<'a> Checker<'a> {
     }
 
     /// Checks a device table: its `kind` first, then the keys of that kind.
-    fn check_device<T>(&mut self, dev: &Device<T>, t: Option<&DeTable<'_>>) -> T {
+    fn check_device<T>(&mut self, dev: &Device<T>, t: Option<&DeTable<'_>>) -> (T, DeviceKeys) {
         let table = dev.table;
         let kind_names: Vec<&str> = dev.kinds.iter().map(|k| k.name).collect();
         let kind_entry = t.and_then(|t| t.iter().find(|(k, _)| k.get_ref().as_ref() == "kind"));
@@ -1396,7 +2088,10 @@ impl<'a> Checker<'a> {
                 }
             }
             self.check_keys(table, t, &all, &|_: &str| None);
-            return (dev.kinds[0].build)(&Fields::default());
+            return (
+                (dev.kinds[0].build)(&Fields::default()),
+                DeviceKeys::default(),
+            );
         };
         let kind = &dev.kinds[index];
         let names: Vec<&str> = std::iter::once("kind")
@@ -1427,7 +2122,13 @@ impl<'a> Checker<'a> {
             Some(format!("unknown key;{hint} {valid}"))
         };
         let fields = self.check_keys(table, t, kind.keys, &unknown);
-        (kind.build)(&fields)
+        let value = (kind.build)(&fields);
+        let keys = DeviceKeys {
+            fields,
+            kind: kind_entry.map(|(_, v)| v.span()),
+            kind_ok: true,
+        };
+        (value, keys)
     }
 
     /// Checks every entry of a table against `keys`; `unknown` words the problem for a
@@ -1501,41 +2202,16 @@ impl<'a> Checker<'a> {
         match rule {
             Rule::Int { min, max } => {
                 let valid = format!("a whole number from {min} to {max}");
-                match v.get_ref() {
-                    DeValue::Integer(i) => {
-                        let n = i64::from_str_radix(i.as_str(), i.radix())
-                            .ok()
-                            .filter(|n| (min..=max).contains(n));
-                        if n.is_none() {
-                            self.report(
-                                &span,
-                                dotted,
-                                format!("{raw} is out of range; valid: {valid}"),
-                            );
-                        }
-                        n.map(Val::Int)
-                    }
-                    DeValue::Float(_) => {
-                        self.report(
-                            &span,
-                            dotted,
-                            format!("{raw} is not a whole number; valid: {valid}"),
-                        );
-                        None
-                    }
-                    DeValue::String(s) => {
-                        let hint = s
-                            .trim()
-                            .parse::<i64>()
-                            .ok()
-                            .map(|n| format!("write it without quotes: {n}"));
-                        self.wrong_type(dotted, v, "a whole number", &valid, hint);
-                        None
-                    }
-                    _ => {
-                        self.wrong_type(dotted, v, "a whole number", &valid, None);
-                        None
-                    }
+                let n = self.whole(dotted, v, &valid, decimal_hint)?;
+                if (min..=max).contains(&n) {
+                    Some(Val::Int(n))
+                } else {
+                    self.report(
+                        &span,
+                        dotted,
+                        format!("{raw} is out of range; valid: {valid}"),
+                    );
+                    None
                 }
             }
             Rule::Dur { min, max } => {
@@ -1638,6 +2314,192 @@ impl<'a> Checker<'a> {
                 }
             }
             Rule::Actions => self.check_actions(dotted, v),
+            Rule::Ints { values, hex } => {
+                let shown: Vec<String> = values.iter().map(|&n| number(n, hex)).collect();
+                let words: Vec<&str> = shown.iter().map(String::as_str).collect();
+                let valid = one_of(&words).replace('"', "");
+                let n = self.whole(dotted, v, &valid, decimal_hint)?;
+                if values.contains(&n) {
+                    return Some(Val::Int(n));
+                }
+                let found = if hex && !raw.starts_with("0x") {
+                    format!("{raw} ({})", number(n, true))
+                } else {
+                    raw.to_owned()
+                };
+                // Some boards print the 8-bit form of the address (shifted left by one).
+                let hint = match values.iter().find(|&&a| hex && a << 1 == n) {
+                    Some(&a) => format!(
+                        " ({} is the 8-bit form of {} that some boards print; write {})",
+                        number(n, true),
+                        number(a, true),
+                        number(a, true)
+                    ),
+                    None => String::new(),
+                };
+                self.report(
+                    &span,
+                    dotted,
+                    format!("{found} is not valid; valid: {valid}{hint}"),
+                );
+                None
+            }
+            Rule::Pin => {
+                let valid = format!(
+                    "a BCM GPIO number from 0 to {MAX_BCM} (not the header pin number: header \
+                     pin 11 is BCM 17)"
+                );
+                let n = self.whole(dotted, v, &valid, pin_hint)?;
+                if (0..=MAX_BCM).contains(&n) {
+                    return Some(Val::Int(n));
+                }
+                let valid = match header_to_bcm(n) {
+                    Some(bcm) => format!(
+                        "a BCM GPIO number from 0 to {MAX_BCM} (not the header pin number: \
+                         header pin 11 is BCM 17, header pin {n} is BCM {bcm})"
+                    ),
+                    None => valid,
+                };
+                self.report(
+                    &span,
+                    dotted,
+                    format!("{raw} is out of range; valid: {valid}"),
+                );
+                None
+            }
+            Rule::Mode => {
+                let valid = format!(
+                    "an octal number from {} to {} with no permission for other users (last \
+                     digit 0), such as 0o660",
+                    number_octal(MODE_MIN),
+                    number_octal(MODE_MAX)
+                );
+                let n = self.whole(dotted, v, &valid, mode_hint)?;
+                if (MODE_MIN..=MODE_MAX).contains(&n) && n & 0o007 == 0 {
+                    return Some(Val::Int(n));
+                }
+                let octal = raw.starts_with("0o");
+                let found = if octal || n < 0 {
+                    raw.to_owned()
+                } else {
+                    format!("{raw} ({} in octal)", number_octal(n))
+                };
+                let why = if n & 0o007 != 0 && (0..=0o777).contains(&n) {
+                    "lets every user on the machine use the socket"
+                } else {
+                    "is out of range"
+                };
+                // 660 written in decimal: the digits were meant as octal.
+                let hint = match i64::from_str_radix(raw, 8) {
+                    Ok(m) if !octal && (MODE_MIN..=MODE_MAX).contains(&m) && m & 0o007 == 0 => {
+                        format!(" (write it as an octal number: 0o{raw})")
+                    }
+                    _ => String::new(),
+                };
+                self.report(
+                    &span,
+                    dotted,
+                    format!("{found} {why}; valid: {valid}{hint}"),
+                );
+                None
+            }
+            Rule::Device => {
+                let valid = "a device path starting with /dev/, such as \"/dev/video0\" or \
+                             \"/dev/v4l/by-id/usb-…-video-index0\"";
+                let DeValue::String(s) = v.get_ref() else {
+                    let hint = match v.get_ref() {
+                        DeValue::Integer(_) => Some(format!("write it as \"/dev/video{raw}\"")),
+                        _ => None,
+                    };
+                    self.wrong_type(dotted, v, "a path in quotes", valid, hint);
+                    return None;
+                };
+                let s: &str = s.as_ref();
+                let problem = if s.is_empty() {
+                    "the path is empty".to_owned()
+                } else if !s.starts_with('/') {
+                    let hint = if s.starts_with("dev/") {
+                        format!(" (did you mean \"/{s}\"?)")
+                    } else if !s.contains('/') {
+                        format!(" (did you mean \"/dev/{s}\"?)")
+                    } else {
+                        String::new()
+                    };
+                    format!("{s:?} is a relative path{hint}")
+                } else if !s.starts_with("/dev/") {
+                    format!("{s:?} is not under /dev/")
+                } else {
+                    return Some(Val::Text(s.to_owned()));
+                };
+                self.report(&span, dotted, format!("{problem}; valid: {valid}"));
+                None
+            }
+            Rule::Group => {
+                let valid = "the name of a group in quotes, such as \"livegate\" (letters, \
+                             digits, \"_\", \"-\" or \".\", at most 32 characters)";
+                let DeValue::String(s) = v.get_ref() else {
+                    self.wrong_type(dotted, v, "a group name in quotes", valid, None);
+                    return None;
+                };
+                let s: &str = s.as_ref();
+                let ok = !s.is_empty()
+                    && s.len() <= 32
+                    && !s.starts_with('-')
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+                if ok {
+                    return Some(Val::Text(s.to_owned()));
+                }
+                self.report(
+                    &span,
+                    dotted,
+                    format!("{s:?} is not a group name; valid: {valid}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// The whole number a value holds; reports a value of another type, or one too
+    /// large to hold. `hint` words advice for a number written as text.
+    fn whole(
+        &mut self,
+        dotted: &str,
+        v: &Spanned<DeValue<'_>>,
+        valid: &str,
+        hint: fn(&str) -> Option<String>,
+    ) -> Option<i64> {
+        let span = v.span();
+        let raw = self.raw(&span);
+        match v.get_ref() {
+            DeValue::Integer(i) => {
+                let n = i64::from_str_radix(i.as_str(), i.radix()).ok();
+                if n.is_none() {
+                    self.report(
+                        &span,
+                        dotted,
+                        format!("{raw} is out of range; valid: {valid}"),
+                    );
+                }
+                n
+            }
+            DeValue::Float(_) => {
+                self.report(
+                    &span,
+                    dotted,
+                    format!("{raw} is not a whole number; valid: {valid}"),
+                );
+                None
+            }
+            DeValue::String(s) => {
+                let hint = hint(s.trim());
+                self.wrong_type(dotted, v, "a whole number", valid, hint);
+                None
+            }
+            _ => {
+                self.wrong_type(dotted, v, "a whole number", valid, None);
+                None
+            }
         }
     }
 
@@ -1850,6 +2712,197 @@ impl<'a> Checker<'a> {
             });
         }
     }
+
+    /// Rules between the hardware tables: pins used twice, pins of the OLED's I2C bus,
+    /// input settings without their pin, and the GPIO trigger without its input.
+    fn hardware_checks(
+        &mut self,
+        cfg: &Config,
+        display: &DeviceKeys,
+        gpio: &DeviceKeys,
+        trigger: &DeviceKeys,
+    ) {
+        match &cfg.gpio {
+            GpioConfig::Rppal(g) if gpio.kind_ok => {
+                let f = &gpio.fields;
+                self.inputs_without_pin(f);
+                // The pins in use, defaults (not in the file) first, then in file order.
+                let mut used: Vec<UsedPin> = pins(g)
+                    .into_iter()
+                    .filter(|(name, _)| f.ok(name))
+                    .filter_map(|(name, pin)| {
+                        pin.map(|pin| UsedPin {
+                            name,
+                            pin,
+                            span: f.span(name),
+                        })
+                    })
+                    .collect();
+                used.sort_by_key(|u| u.span.as_ref().map(|s| s.start));
+                self.pins_used_twice(&used);
+                match &cfg.display {
+                    DisplayConfig::Ssd1306(d) if display.kind_ok && display.fields.ok("bus") => {
+                        self.i2c_pins(d.bus, display, &used);
+                    }
+                    DisplayConfig::Ssd1306(_) | DisplayConfig::Sim(_) => {}
+                }
+            }
+            GpioConfig::Rppal(_) | GpioConfig::Sim(_) => {}
+        }
+        let Some(kind) = &trigger.kind else {
+            return;
+        };
+        match &cfg.trigger {
+            TriggerConfig::Gpio if gpio.kind_ok => {
+                let others = "or another trigger kind: \"sim\" or \"socket\"";
+                match &cfg.gpio {
+                    GpioConfig::Sim(_) => self.report(
+                        kind,
+                        "trigger.kind",
+                        format!(
+                            "\"gpio\" needs [gpio] kind = \"rppal\" with trigger_pin set; valid: \
+                             kind = \"rppal\" and trigger_pin = the BCM number of the sensor or \
+                             button, both in [gpio]; {others}"
+                        ),
+                    ),
+                    GpioConfig::Rppal(g)
+                        if g.trigger.is_none() && gpio.fields.ok("trigger_pin") =>
+                    {
+                        self.report(
+                            kind,
+                            "trigger.kind",
+                            format!(
+                                "\"gpio\" needs gpio.trigger_pin, which is not set; valid: \
+                                 trigger_pin in [gpio] set to the BCM number of the sensor or \
+                                 button (such as trigger_pin = 22); {others}"
+                            ),
+                        );
+                    }
+                    GpioConfig::Rppal(_) => {}
+                }
+            }
+            TriggerConfig::Gpio | TriggerConfig::Sim(_) | TriggerConfig::Socket(_) => {}
+        }
+    }
+
+    /// `trigger_pull` and the like, written without their `trigger_pin`.
+    fn inputs_without_pin(&mut self, f: &Fields) {
+        for (input, keys) in INPUTS {
+            let pin = format!("{input}_pin");
+            if f.span(&pin).is_some() || !f.ok(&pin) {
+                continue;
+            }
+            for key in keys {
+                if let Some(span) = f.span(key) {
+                    self.report(
+                        &span,
+                        &format!("gpio.{key}"),
+                        format!(
+                            "has no effect without {pin}; valid: set {pin} in [gpio] too, or \
+                             remove this line"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Where a pin is set, for messages: `line 40` or `the default`.
+    fn place(&self, span: &Option<Span>) -> String {
+        match span {
+            Some(s) => format!("line {}", self.pos(s.start).0),
+            None => "by default".to_owned(),
+        }
+    }
+
+    /// A pin given to two keys: reported at the later one (`used` is in file order).
+    fn pins_used_twice(&mut self, used: &[UsedPin]) {
+        for (i, u) in used.iter().enumerate() {
+            let Some(span) = &u.span else {
+                continue;
+            };
+            if let Some(first) = used[..i].iter().find(|o| o.pin == u.pin) {
+                let place = self.place(&first.span);
+                self.report(
+                    span,
+                    &format!("gpio.{}", u.name),
+                    format!(
+                        "BCM {} is already used by gpio.{} ({place}); valid: a BCM GPIO number \
+                         no other input or output uses",
+                        u.pin, first.name
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Pins that the OLED's I2C bus needs (bus 1: BCM 2 and 3; bus 0: BCM 0 and 1),
+    /// reported at the later of the pin key and `display.bus` (or `display.kind` when
+    /// the bus is the default).
+    fn i2c_pins(&mut self, bus: u8, display: &DeviceKeys, used: &[UsedPin]) {
+        let (sda, scl) = match bus {
+            0 => (0, 1),
+            1 => (2, 3),
+            _ => return,
+        };
+        let (key, span, by_default) = match display.fields.span("bus") {
+            Some(s) => ("bus", s, false),
+            None => match &display.kind {
+                Some(s) => ("kind", s.clone(), true),
+                None => return,
+            },
+        };
+        let lines = format!("I2C bus {bus} (SDA=BCM {sda}, SCL=BCM {scl})");
+        let mut earlier: Vec<String> = Vec::new();
+        let mut moved: Vec<String> = Vec::new();
+        for u in used.iter().filter(|u| u.pin == sda || u.pin == scl) {
+            match &u.span {
+                Some(s) if s.start > span.start => self.report(
+                    s,
+                    &format!("gpio.{}", u.name),
+                    format!(
+                        "BCM {} is used by the OLED's {lines}; valid: a BCM GPIO number other \
+                         than {sda} and {scl}, or the OLED on another I2C bus",
+                        u.pin
+                    ),
+                ),
+                _ => {
+                    earlier.push(format!(
+                        "BCM {} by gpio.{} ({})",
+                        u.pin,
+                        u.name,
+                        self.place(&u.span)
+                    ));
+                    moved.push(format!("gpio.{}", u.name));
+                }
+            }
+        }
+        if earlier.is_empty() {
+            return;
+        }
+        let (what, another) = if by_default {
+            (
+                format!("\"ssd1306\" is on I2C bus {bus} by default (SDA=BCM {sda}, SCL=BCM {scl}), which"),
+                "display.bus set to another bus",
+            )
+        } else {
+            (lines, "another bus")
+        };
+        let other = if moved.len() == 1 {
+            "another pin"
+        } else {
+            "other pins"
+        };
+        self.report(
+            &span,
+            &format!("display.{key}"),
+            format!(
+                "{what} needs pins already used: {}; valid: {another}, or {other} for {}",
+                earlier.join(", "),
+                moved.join(" and ")
+            ),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -1900,6 +2953,113 @@ mod tests {
             table_list(),
             "[api], [session], [camera], [display], [gpio], [trigger], [log]"
         );
+    }
+
+    #[test]
+    fn numbers_show_as_written() {
+        assert_eq!(number(60, true), "0x3C");
+        assert_eq!(number(5, true), "0x05");
+        assert_eq!(number(60, false), "60");
+        assert_eq!(number_octal(0o660), "0o660");
+        assert_eq!(number_octal(432), "0o660");
+    }
+
+    #[test]
+    fn hints_for_numbers_in_quotes() {
+        assert_eq!(
+            decimal_hint("3").as_deref(),
+            Some("write it without quotes: 3")
+        );
+        assert_eq!(
+            decimal_hint("0x3C").as_deref(),
+            Some("write it without quotes: 0x3C")
+        );
+        assert_eq!(decimal_hint("three"), None);
+        assert_eq!(
+            pin_hint("BCM 17").as_deref(),
+            Some("write the BCM number without quotes: 17")
+        );
+        assert_eq!(
+            pin_hint("gpio4").as_deref(),
+            Some("write the BCM number without quotes: 4")
+        );
+        assert_eq!(pin_hint("pin 11"), None);
+        assert_eq!(
+            mode_hint("0660").as_deref(),
+            Some("write it without quotes, as an octal number: 0o660")
+        );
+        assert_eq!(
+            mode_hint("0o600").as_deref(),
+            Some("write it without quotes, as an octal number: 0o600")
+        );
+        assert_eq!(mode_hint("rw-rw----"), None);
+        assert_eq!(mode_hint("0"), None);
+    }
+
+    #[test]
+    fn header_pins_above_bcm_27() {
+        assert_eq!(header_to_bcm(40), Some(21));
+        assert_eq!(header_to_bcm(28), Some(1));
+        assert_eq!(header_to_bcm(37), Some(26));
+        // Ground pins.
+        assert_eq!(header_to_bcm(30), None);
+        assert_eq!(header_to_bcm(34), None);
+        assert_eq!(header_to_bcm(39), None);
+        assert_eq!(header_to_bcm(41), None);
+    }
+
+    #[test]
+    fn chmod_style_modes() {
+        assert_eq!(
+            octal_message("mode = 0640 # group may read"),
+            "0640 starts with 0; valid: an octal number written with 0o in front, such as 0o640"
+        );
+        assert_eq!(
+            octal_message("mode = 0999"),
+            "0999 starts with 0; valid: an octal number written with 0o in front, such as 0o660"
+        );
+    }
+
+    #[test]
+    fn rotations_round_trip() {
+        for r in Rotation::ALL {
+            assert_eq!(Rotation::from_degrees(i64::from(r.degrees())), Some(r));
+            assert_eq!(r.as_str(), r.degrees().to_string());
+        }
+        let Rule::Ints { values, hex: false } = ROTATIONS else {
+            panic!("rotations are decimal numbers");
+        };
+        let degrees: Vec<i64> = Rotation::ALL
+            .iter()
+            .map(|r| i64::from(r.degrees()))
+            .collect();
+        assert_eq!(values, degrees.as_slice());
+    }
+
+    #[test]
+    fn every_pin_key_is_in_the_schema() {
+        let rppal = GPIO
+            .kinds
+            .iter()
+            .find(|k| k.name == "rppal")
+            .expect("rppal");
+        let pin_keys: Vec<&str> = rppal
+            .keys
+            .iter()
+            .filter(|k| matches!(k.rule, Rule::Pin))
+            .map(|k| k.name)
+            .collect();
+        let listed: Vec<&str> = pins(&RppalGpioConfig::default())
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
+        assert_eq!(pin_keys, listed);
+        for (input, keys) in INPUTS {
+            assert!(pin_keys.contains(&format!("{input}_pin").as_str()));
+            for k in keys {
+                assert!(rppal.keys.iter().any(|key| key.name == *k), "{k}");
+            }
+        }
     }
 
     #[test]
@@ -2024,7 +3184,7 @@ mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         let tables = ck.top_level(root.get_ref());
         let t = tables.iter().find(|(n, _)| *n == "camera").map(|(_, t)| *t);
-        let built = ck.check_device(&TWO, t);
+        let (built, _) = ck.check_device(&TWO, t);
         (built, ck.problems.iter().map(|p| p.to_string()).collect())
     }
 

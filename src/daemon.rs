@@ -24,6 +24,9 @@ use crate::gpio::{self, Relay};
 use crate::session::{self, Command, Event, Params, Session, Verdict};
 use crate::trigger::{GateState, Trigger, TriggerEvent};
 
+/// How often a failing display is shown its screen again.
+const DISPLAY_RETRY: Duration = Duration::from_secs(5);
+
 /// A frame older than this is never posted, whatever else holds.
 const MAX_FRAME_AGE: Duration = Duration::from_secs(1);
 
@@ -50,6 +53,8 @@ pub struct RunOptions {
     pub shutdown: Option<watch::Receiver<bool>>,
     /// Published with every screen shown (the simulated person watches it).
     pub screen_tx: Option<watch::Sender<Screen>>,
+    /// Raise the held-open alarm when the door stays open this long (door contact).
+    pub door_held_open_after: Option<Duration>,
 }
 
 /// Everything worth telling about a run, one JSON object per line with `--events json`.
@@ -111,6 +116,14 @@ pub enum GateEvent {
         secs_left: u64,
     },
     LockedOut {
+        secs: u64,
+    },
+    /// The request-to-exit button opened the gate without a check.
+    ExitOpened {
+        source: String,
+    },
+    /// The door has been open longer than allowed.
+    DoorHeldOpen {
         secs: u64,
     },
 }
@@ -217,6 +230,9 @@ pub async fn run(
     let mut pulses: Vec<JoinHandle<()>> = Vec::new();
     // When the verdict screen ends / the cooldown or lockout is over.
     let mut housekeeping: Option<Instant> = None;
+    // The door contact: open since, and when the held-open alarm is due.
+    let mut door_open_since: Option<Instant> = None;
+    let mut door_alarm_at: Option<Instant> = None;
     let show = |s: Screen| {
         screen_tx.send_if_modified(|cur| {
             let changed = *cur != s;
@@ -264,6 +280,14 @@ pub async fn run(
             _ = sleep_opt(housekeeping) => {
                 housekeeping = None;
             }
+            _ = sleep_opt(door_alarm_at) => {
+                let now = Instant::now();
+                let open_for = door_open_since.map(|t| now.saturating_duration_since(t)).unwrap_or_default();
+                warn!(secs = open_for.as_secs(), "door held open");
+                emit(GateEvent::DoorHeldOpen { secs: open_for.as_secs() });
+                pulses.push(spawn_pulse(fail.clone(), gpio_pulse(cfg, false), emit.clone()));
+                door_alarm_at = opts.door_held_open_after.map(|d| now + d);
+            }
             ev = trig_rx.recv() => {
                 let Some(ev) = ev else { break Err(DaemonError::TriggerGone) };
                 let now = Instant::now();
@@ -273,6 +297,26 @@ pub async fn run(
                             info!(source, "session cancelled");
                             let cmds = a.session.handle(now, Event::Cancel);
                             execute(cmds, &mut active, &client, &slot, &params, cfg, &emit, &show, &gate, &fail, &mut pulses);
+                        }
+                    }
+                    TriggerEvent::Exit { source } => {
+                        // Egress is never checked: the request-to-exit button opens the
+                        // gate directly. This is the one path to the gate relay outside
+                        // the session core, and it is logged as such.
+                        warn!(source, "request-to-exit: gate opened without a liveness check");
+                        emit(GateEvent::ExitOpened { source: source.to_owned() });
+                        pulses.push(spawn_pulse(gate.clone(), gpio_pulse(cfg, true), emit.clone()));
+                    }
+                    TriggerEvent::Door { open } => {
+                        info!(open, "door contact");
+                        if open {
+                            door_open_since.get_or_insert(now);
+                            if door_alarm_at.is_none() {
+                                door_alarm_at = opts.door_held_open_after.map(|d| now + d);
+                            }
+                        } else {
+                            door_open_since = None;
+                            door_alarm_at = None;
                         }
                     }
                     TriggerEvent::Start { source, note } => {
@@ -308,6 +352,7 @@ pub async fn run(
                 }
             }
         }
+        pulses.retain(|p| !p.is_finished());
         // A session that just finished: record it, schedule the screens after it.
         let now = Instant::now();
         if let Some(v) = active.as_ref().and_then(|a| a.session.verdict()) {
@@ -430,7 +475,16 @@ fn spawn_display(display: Box<dyn Display>, mut rx: watch::Receiver<Screen>) -> 
                     return;
                 }
             }
-            if rx.changed().await.is_err() {
+            // A failing panel gets the same screen again after a while (it re-initialises
+            // itself); a working one waits for the next screen.
+            let next = if failing {
+                tokio::time::timeout(DISPLAY_RETRY, rx.changed())
+                    .await
+                    .unwrap_or(Ok(()))
+            } else {
+                rx.changed().await
+            };
+            if next.is_err() {
                 return;
             }
         }
@@ -579,29 +633,26 @@ fn a_request_id(a: &Active) -> String {
 }
 
 fn gpio_pulse(cfg: &Config, gate: bool) -> Duration {
-    match &cfg.gpio {
-        crate::config::GpioConfig::Sim(g) => {
-            if gate {
-                g.gate_pulse
-            } else {
-                g.fail_pulse
-            }
-        }
+    if gate {
+        cfg.gpio.gate_pulse()
+    } else {
+        cfg.gpio.fail_pulse()
     }
 }
 
 fn spawn_pulse(
     relay: Arc<dyn Relay>,
     length: Duration,
-    emit: impl Fn(GateEvent) + Send + 'static,
+    emit: impl Fn(GateEvent),
 ) -> JoinHandle<()> {
+    // Told before the pulse starts, so events keep the order of the commands.
+    let name = relay.name();
+    info!(relay = name, ms = ms(length), "relay pulse");
+    emit(GateEvent::RelayPulse {
+        relay: name,
+        ms: ms(length),
+    });
     tokio::spawn(async move {
-        let name = relay.name();
-        info!(relay = name, ms = ms(length), "relay pulse");
-        emit(GateEvent::RelayPulse {
-            relay: name,
-            ms: ms(length),
-        });
         if let Err(e) = gpio::pulse(&relay, length).await {
             warn!(relay = name, error = %e, "relay pulse failed");
         }

@@ -8,8 +8,11 @@
 pub mod actions;
 pub mod api;
 pub mod camera;
+pub mod commission;
 pub mod config;
+pub mod ctl;
 pub mod daemon;
+pub mod devices;
 pub mod display;
 pub mod gatekeeper;
 pub mod gpio;

@@ -61,6 +61,74 @@ enum Cmd {
         #[arg(long, default_value = DEFAULT_PATH)]
         config: PathBuf,
     },
+    /// Commissioning: check one part of the installation and say what was found.
+    Test {
+        /// The configuration file.
+        #[arg(long, default_value = DEFAULT_PATH, global = true)]
+        config: PathBuf,
+        #[command(subcommand)]
+        what: TestCmd,
+    },
+    /// Talk to the running service over its control socket.
+    Ctl {
+        /// What to do.
+        #[arg(value_enum)]
+        command: CtlCmd,
+        /// The socket (default: the configuration's, else /run/livegate/ctl.sock).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// The configuration file, for the socket path.
+        #[arg(long, default_value = DEFAULT_PATH)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TestCmd {
+    /// Formats offered and granted, frames per second, bytes per frame.
+    Camera {
+        /// Frames to measure.
+        #[arg(long, default_value_t = 30)]
+        frames: u32,
+        /// Save one frame as JPEG here (a picture of whoever is in front of the camera).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Shows every screen in turn.
+    Display {
+        /// Milliseconds each screen stays up.
+        #[arg(long, default_value_t = 1500)]
+        pause_ms: u64,
+    },
+    /// Pulses one relay once.
+    Relay {
+        #[arg(value_enum)]
+        which: RelayArg,
+        /// Pulse length in milliseconds (100 to 10000; default: the configured one).
+        #[arg(long)]
+        ms: Option<u64>,
+    },
+    /// Shows input changes live until Ctrl-C.
+    Input,
+    /// Is the API key accepted, and how long does a request take? No frame is sent.
+    Api {
+        /// How many requests.
+        #[arg(long, default_value_t = 1)]
+        requests: u32,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RelayArg {
+    Gate,
+    Fail,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CtlCmd {
+    Start,
+    Status,
+    Cancel,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -97,7 +165,149 @@ fn main() -> ExitCode {
                 config, sessions, performer, events, api_url, png_dir,
             ))
         })),
+        Cmd::Test { config, what } => {
+            report(runtime().and_then(|rt| rt.block_on(commission(config, what))))
+        }
+        Cmd::Ctl {
+            command,
+            socket,
+            config,
+        } => runtime()
+            .and_then(|rt| rt.block_on(ctl(command, socket, config)))
+            .unwrap_or_else(|e| {
+                eprintln!("livegate: {e:#}");
+                ExitCode::FAILURE
+            }),
     }
+}
+
+fn load(path: &std::path::Path) -> anyhow::Result<Config> {
+    Config::load(path).map_err(anyhow::Error::msg)
+}
+
+async fn commission(path: PathBuf, what: TestCmd) -> anyhow::Result<()> {
+    use livegate::commission;
+    use livegate::devices;
+    let cfg = load(&path)?;
+    livegate::telemetry::init("warn");
+    let mut out = std::io::stdout();
+    match what {
+        TestCmd::Camera { frames, out: file } => {
+            let Some(opts) = devices::camera_options(&cfg) else {
+                bail!("[camera] kind is \"sim\": set kind = \"v4l2\" to test a camera");
+            };
+            tokio::task::spawn_blocking(move || {
+                let mut out = std::io::stdout();
+                commission::camera::test_camera(&opts, frames, file.as_deref(), &mut out)
+                    .map(|_| ())
+            })
+            .await
+            .context("the camera test stopped")??;
+        }
+        TestCmd::Display { pause_ms } => {
+            let pause = std::time::Duration::from_millis(pause_ms);
+            match devices::oled_options(&cfg) {
+                Some(opts) => tokio::task::spawn_blocking(move || {
+                    commission::display::test_display(&opts, pause, &mut std::io::stdout())
+                })
+                .await
+                .context("the display test stopped")??,
+                None => tokio::task::spawn_blocking(move || {
+                    let mut panel = SimDisplay::default().with_stdout();
+                    commission::display::show_every_screen(
+                        &mut panel,
+                        pause,
+                        &mut std::io::stderr(),
+                    )
+                    .map(|_| ())
+                })
+                .await
+                .context("the display test stopped")??,
+            }
+        }
+        TestCmd::Relay { which, ms } => {
+            let name = match which {
+                RelayArg::Gate => "gate",
+                RelayArg::Fail => "fail",
+            };
+            match devices::relay_options(&cfg) {
+                Some((gate, fail)) => {
+                    let opts = if name == "gate" { gate } else { fail };
+                    commission::gpio::test_relay(&opts, name, ms, &mut out).await?;
+                }
+                None => {
+                    let relay: Arc<dyn livegate::gpio::Relay> =
+                        Arc::new(livegate::gpio::sim::SimRelay::new(name));
+                    let opts = livegate::gpio::rppal::RelayOptions {
+                        pin: 0,
+                        active_low: false,
+                        pulse: if name == "gate" {
+                            cfg.gpio.gate_pulse()
+                        } else {
+                            cfg.gpio.fail_pulse()
+                        },
+                    };
+                    println!("[gpio] kind is \"sim\": pulsing the simulated {name} relay.");
+                    commission::gpio::test_relay_with(&relay, &opts, ms, &mut out).await?;
+                }
+            }
+        }
+        TestCmd::Input => {
+            let Some(opts) = devices::inputs_options(&cfg) else {
+                bail!("no inputs in [gpio]: set kind = \"rppal\" and trigger_pin, exit_pin or door_pin");
+            };
+            let stop = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            commission::gpio::test_input(&opts, &mut out, stop).await?;
+        }
+        TestCmd::Api { requests } => {
+            commission::api::test_api(client_options_with_key(&cfg)?, requests, &mut out).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `[api]` with the key and the extra CA read in.
+fn client_options_with_key(cfg: &Config) -> anyhow::Result<livegate::api::ClientOptions> {
+    let mut opts = simulate::client_options(cfg);
+    opts.key = cfg.read_key()?;
+    if let Some(ca) = &cfg.api.ca_file {
+        opts.extra_ca_pem
+            .push(std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?);
+    }
+    Ok(opts)
+}
+
+async fn ctl(
+    command: CtlCmd,
+    socket: Option<PathBuf>,
+    config: PathBuf,
+) -> anyhow::Result<ExitCode> {
+    let path = match socket {
+        Some(p) => p,
+        None => Config::load(&config)
+            .ok()
+            .and_then(|c| livegate::devices::socket_options(&c))
+            .map(|o| o.path)
+            .unwrap_or_else(|| PathBuf::from(livegate::ctl::DEFAULT_PATH)),
+    };
+    let word = match command {
+        CtlCmd::Start => "start",
+        CtlCmd::Status => "status",
+        CtlCmd::Cancel => "cancel",
+    };
+    let answer = livegate::ctl::ctl(&path, word, std::time::Duration::from_secs(5)).await?;
+    println!("{answer}");
+    let ok = serde_json::from_str::<serde_json::Value>(&answer)
+        .ok()
+        .and_then(|v| v.get("ok").and_then(|o| o.as_bool()))
+        .unwrap_or(false);
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -161,35 +371,27 @@ fn shutdown_on_signals() -> anyhow::Result<watch::Receiver<bool>> {
 }
 
 async fn run(path: PathBuf) -> anyhow::Result<()> {
-    let cfg = Config::load(&path).map_err(anyhow::Error::msg)?;
+    let cfg = load(&path)?;
     livegate::telemetry::init(&cfg.log.level);
-    let key = cfg.read_key()?;
-    let mut opts = simulate::client_options(&cfg);
-    opts.key = key;
-    if let Some(ca) = &cfg.api.ca_file {
-        opts.extra_ca_pem
-            .push(std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?);
-    }
-    let client = livegate::api::AigenClient::new(opts)?;
+    // The relays are claimed at their safe level first, inside build().
     let performer = match &cfg.camera {
         livegate::config::CameraConfig::Sim(c) => c.performer,
+        livegate::config::CameraConfig::V4l2(_) => Performer::Pass,
     };
-    let panel: Box<dyn Display> = match &cfg.display {
-        livegate::config::DisplayConfig::Sim(d) => Box::new(SimDisplay::from_config(d)),
-    };
-    let handle = SimDisplay::default().handle();
-    let sim = simulate::sim_devices(&cfg, Cast::All(performer), panel, handle);
+    let built = livegate::devices::build(&cfg, Cast::All(performer), None)?;
+    let client = livegate::api::AigenClient::new(client_options_with_key(&cfg)?)?;
     let shutdown = shutdown_on_signals()?;
-    tracing::info!(config = %path.display(), "livegate running");
+    tracing::info!(config = %path.display(), summary = %cfg.summary(), "livegate running");
     livegate::daemon::run(
         &cfg,
         client,
-        sim.devices,
+        built.devices,
         livegate::daemon::RunOptions {
             max_sessions: None,
             observer: None,
             shutdown: Some(shutdown),
-            screen_tx: Some(sim.screen_tx),
+            screen_tx: Some(built.screen_tx),
+            door_held_open_after: built.door_held_open_after,
         },
     )
     .await?;

@@ -396,21 +396,23 @@ impl Session {
         out.push(Command::WakeAt(wake.max(now)));
     }
 
+    /// Ends the session: the verdict screen, the verdict, then the relay to pulse.
     fn finish(&mut self, verdict: Verdict, out: &mut Vec<Command>) {
         self.phase = Phase::Done(verdict);
         match verdict {
             Verdict::Pass => {
                 out.push(Command::Show(Screen::Pass));
+                out.push(Command::Finish(verdict));
                 out.push(Command::OpenGate);
             }
             Verdict::Deny(reason) => {
                 out.push(Command::Show(Screen::Fail { reason }));
+                out.push(Command::Finish(verdict));
                 if reason != DenyReason::Cancelled {
                     out.push(Command::SignalFail);
                 }
             }
         }
-        out.push(Command::Finish(verdict));
     }
 }
 
@@ -727,8 +729,8 @@ mod tests {
             c,
             vec![
                 Command::Show(Screen::Pass),
+                Command::Finish(Verdict::Pass),
                 Command::OpenGate,
-                Command::Finish(Verdict::Pass)
             ]
         );
         assert_eq!(s.session.verdict(), Some(Verdict::Pass));
@@ -782,8 +784,8 @@ mod tests {
             c,
             vec![
                 Command::Show(Screen::Fail { reason }),
+                Command::Finish(Verdict::Deny(reason)),
                 Command::SignalFail,
-                Command::Finish(Verdict::Deny(reason))
             ]
         );
         assert_eq!(s.opened(), 0);

@@ -7,14 +7,13 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
 use crate::api::{AigenClient, ClientOptions};
-use crate::camera::sim::{SimCamera, Visitor};
-use crate::config::{CameraConfig, Config, SimCameraConfig, TriggerConfig};
+use crate::config::Config;
 use crate::daemon::{self, Devices, Observer, RunOptions, RunSummary};
 use crate::display::sim::{Framebuffer, SimDisplay, SimDisplayHandle};
 use crate::display::{Display, DisplayError, Screen};
 use crate::gpio::sim::SimRelay;
 use crate::standin::{Standin, StandinOptions};
-use crate::trigger::{Cast, SimTrigger};
+use crate::trigger::Cast;
 
 /// Why a simulation could not start.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +31,10 @@ pub enum SimError {
     },
     #[error(transparent)]
     Daemon(#[from] daemon::DaemonError),
+    #[error(transparent)]
+    Devices(#[from] crate::devices::DeviceError),
+    #[error("the simulation needs simulated {0}")]
+    NotSimulated(&'static str),
 }
 
 /// The simulated devices, with handles to what they did.
@@ -44,45 +47,24 @@ pub struct SimDevices {
     pub screen_tx: watch::Sender<Screen>,
 }
 
-/// Builds the simulated camera, relays and trigger for `cfg`, showing screens on
-/// `panel`. Hardware kinds in `cfg` are replaced by their simulated twins, with
-/// their default settings.
+/// Builds the simulated camera, relays and trigger for `cfg` (hardware kinds are
+/// replaced by their simulated twins: [`Config::simulated`]), showing screens on
+/// `panel`.
 pub fn sim_devices(
     cfg: &Config,
     cast: Cast,
     panel: Box<dyn Display>,
     display: SimDisplayHandle,
-) -> SimDevices {
-    let cam: SimCameraConfig = match &cfg.camera {
-        CameraConfig::Sim(c) => c.clone(),
-    };
-    let arrival = match &cfg.trigger {
-        TriggerConfig::Sim(t) => t.arrival,
-    };
-    let (screen_tx, screen_rx) = watch::channel(Screen::Idle);
-    let (visitor_tx, visitor_rx) = watch::channel::<Option<Visitor>>(None);
-    let camera = SimCamera::new(&cam, screen_rx, visitor_rx);
-    let gate = SimRelay::new("gate");
-    let fail = SimRelay::new("fail");
-    let trigger = SimTrigger {
-        arrival,
-        reaction: cam.reaction,
-        cast,
-        visitor: visitor_tx,
-    };
-    SimDevices {
-        devices: Devices {
-            camera: Box::new(camera),
-            display: panel,
-            gate: Arc::new(gate.clone()),
-            fail: Arc::new(fail.clone()),
-            trigger: Box::new(trigger),
-        },
+) -> Result<SimDevices, SimError> {
+    let built = crate::devices::build(&cfg.simulated(), cast, Some(panel))?;
+    let (gate, fail) = built.sim_relays.ok_or(SimError::NotSimulated("relays"))?;
+    Ok(SimDevices {
+        devices: built.devices,
         gate,
         fail,
         display,
-        screen_tx,
-    }
+        screen_tx: built.screen_tx,
+    })
 }
 
 /// Where the API is for a simulation.
@@ -140,7 +122,7 @@ impl Simulation {
         let silent = SimDisplay::default();
         let handle = silent.handle();
         let panel = panel.unwrap_or_else(|| Box::new(silent));
-        let sim = sim_devices(&cfg, cast, panel, handle);
+        let sim = sim_devices(&cfg, cast, panel, handle)?;
         Ok(Simulation {
             cfg,
             client,
@@ -195,6 +177,7 @@ impl Simulation {
                 observer,
                 shutdown,
                 screen_tx: Some(screen_tx),
+                door_held_open_after: None,
             },
         )
         .await?;
@@ -426,5 +409,9 @@ pub fn describe(e: &daemon::GateEvent) -> Option<String> {
             format!("trigger refused: {reason} ({secs_left} s left)")
         }
         E::LockedOut { secs } => format!("too many failed attempts: locked out for {secs} s"),
+        E::ExitOpened { source } => {
+            format!("request-to-exit ({source}): gate opened without a check")
+        }
+        E::DoorHeldOpen { secs } => format!("door held open for {secs} s"),
     })
 }

@@ -20,6 +20,10 @@ pub enum TriggerEvent {
     },
     /// Abort the session in progress.
     Cancel { source: &'static str },
+    /// The request-to-exit button: open the gate without a check (and log it).
+    Exit { source: &'static str },
+    /// The door contact changed.
+    Door { open: bool },
 }
 
 /// What the daemon is doing, published for triggers (and status reports).

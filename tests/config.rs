@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use livegate::actions::Part;
 use livegate::config::{
-    CameraConfig, Config, ConfigError, DisplayConfig, GpioConfig, KeyError, Performer, Problem,
-    SimCameraConfig, SimDisplayConfig, SimGpioConfig, SimTriggerConfig, TriggerConfig,
+    CameraConfig, Config, ConfigError, DisplayConfig, DoorConfig, Edge, GpioConfig, InputConfig,
+    KeyError, LeftIs, OledConfig, PanelSize, Performer, PixelFormatChoice, Problem, Pull, Rotation,
+    RppalGpioConfig, SimCameraConfig, SimDisplayConfig, SimGpioConfig, SimTriggerConfig,
+    SocketTriggerConfig, TriggerConfig, V4l2CameraConfig,
 };
 
 const SHIPPED: &str = include_str!("../config/livegate.toml");
+const SHIPPED_PI: &str = include_str!("../config/livegate-pi.toml");
 
 /// The problems of an invalid file, as displayed.
 fn problems(text: &str) -> Vec<String> {
@@ -57,12 +60,43 @@ fn shipped_example_loads_from_disk_with_its_source() {
     );
 }
 
+/// The text of one table of an example file, up to the next table.
+fn section<'a>(text: &'a str, table: &str) -> &'a str {
+    let start = text.find(&format!("\n[{table}]\n")).expect("has the table") + 1;
+    let rest = &text[start + table.len() + 2..];
+    &text[start..start + table.len() + 2 + rest.find("\n[").unwrap_or(rest.len())]
+}
+
 #[test]
-fn shipped_example_mentions_check_config_and_sim_only_camera() {
+fn shipped_example_mentions_check_config_and_documents_the_hardware_kinds() {
     assert!(SHIPPED.contains("Check your edits with: livegate check-config"));
-    let camera = &SHIPPED[SHIPPED.find("[camera]").expect("has [camera]")..];
-    let camera = &camera[..camera.find("[display]").expect("has [display]")];
-    assert!(camera.contains("Only \"sim\""), "{camera}");
+    let camera = section(SHIPPED, "camera");
+    assert!(camera.contains("Valid: \"sim\" or \"v4l2\"."), "{camera}");
+    assert!(camera.contains("\n#device = \"/dev/video0\"\n"), "{camera}");
+    // Whose left an action means, and that a mirrored camera keeps "person".
+    assert!(
+        camera.contains("\"person\" means the person's own"),
+        "{camera}"
+    );
+    assert!(
+        camera.contains("keep \"person\", also with mirror = true"),
+        "{camera}"
+    );
+    assert!(camera.contains("\n#left_is = \"person\"\n"), "{camera}");
+    let display = section(SHIPPED, "display");
+    assert!(display.contains("\n#address = 0x3C\n"), "{display}");
+    let gpio = section(SHIPPED, "gpio");
+    assert!(gpio.contains("header pin 11 is BCM 17"), "{gpio}");
+    assert!(
+        gpio.contains("\n#door_held_open_after = \"30s\"\n"),
+        "{gpio}"
+    );
+    let trigger = section(SHIPPED, "trigger");
+    assert!(
+        trigger.contains("Valid: \"sim\", \"gpio\" or \"socket\"."),
+        "{trigger}"
+    );
+    assert!(trigger.contains("\n#mode = 0o660\n"), "{trigger}");
 }
 
 #[test]
@@ -265,8 +299,14 @@ fn typo_in_a_table_name() {
 #[test]
 fn key_before_any_table() {
     assert_eq!(
+        problem("retries = 3\n[api]\n"),
+        "livegate.toml:1:1: retries: key outside any table; valid: put it below the [api] line"
+    );
+    // `mode` is a key of [api] and of [trigger] kind = "socket".
+    assert_eq!(
         problem("mode = 3\n[api]\n"),
-        "livegate.toml:1:1: mode: key outside any table; valid: put it below the [api] line"
+        "livegate.toml:1:1: mode: key outside any table; valid: put it below the line of its \
+         table, [api] or [trigger]"
     );
 }
 
@@ -382,10 +422,20 @@ fn bad_choice_with_suggestion() {
 }
 
 #[test]
-fn kind_that_does_not_exist_yet() {
+fn kind_that_does_not_exist() {
     assert_eq!(
-        problem("[camera]\nkind = \"v4l2\"\n"),
-        "livegate.toml:2:8: camera.kind: \"v4l2\" is not valid; valid: \"sim\""
+        problem("[camera]\nkind = \"usb\"\n"),
+        "livegate.toml:2:8: camera.kind: \"usb\" is not valid; valid: \"sim\" or \"v4l2\""
+    );
+    assert_eq!(
+        problem("[display]\nkind = \"ssd1309\"\n"),
+        "livegate.toml:2:8: display.kind: \"ssd1309\" is not valid; valid: \"sim\" or \
+         \"ssd1306\" (did you mean \"ssd1306\"?)"
+    );
+    assert_eq!(
+        problem("[trigger]\nkind = \"usb\"\n"),
+        "livegate.toml:2:8: trigger.kind: \"usb\" is not valid; valid: \"sim\", \"gpio\" or \
+         \"socket\""
     );
 }
 
@@ -649,6 +699,781 @@ fn duplicate_table() {
         problem("[api]\nmode = 3\n\n[log]\n\n[api]\nretries = 1\n"),
         "livegate.toml:6:2: api: the table [api] already started on line 1; valid: each table \
          once (move these keys below the first [api])"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Hardware kinds: [camera] v4l2, [display] ssd1306, [gpio] rppal, [trigger] gpio/socket.
+
+/// The configuration of the shipped Raspberry Pi example.
+fn pi_config() -> Config {
+    let input = |pin| InputConfig {
+        pin,
+        pull: Pull::Up,
+        edge: Edge::Falling,
+        debounce: Duration::from_millis(50),
+    };
+    Config {
+        camera: CameraConfig::V4l2(V4l2CameraConfig {
+            device: PathBuf::from("/dev/video0"),
+            width: 640,
+            height: 480,
+            fps: 10,
+            format: PixelFormatChoice::Auto,
+            jpeg_quality: 80,
+            warmup_frames: 5,
+            mirror: false,
+            rotation: Rotation::R0,
+            left_is: LeftIs::Person,
+        }),
+        display: DisplayConfig::Ssd1306(OledConfig {
+            bus: 1,
+            address: 0x3C,
+            size: PanelSize::Size128x64,
+            rotation: Rotation::R0,
+            contrast: 255,
+            reinit_interval: Duration::from_secs(30),
+        }),
+        gpio: GpioConfig::Rppal(RppalGpioConfig {
+            gate_pin: 17,
+            gate_active_low: true,
+            gate_pulse: Duration::from_secs(1),
+            fail_pin: 27,
+            fail_active_low: true,
+            fail_pulse: Duration::from_millis(500),
+            trigger: Some(input(22)),
+            exit: Some(input(23)),
+            door: Some(DoorConfig {
+                pin: 24,
+                pull: Pull::Up,
+                open_level_high: true,
+                debounce: Duration::from_millis(50),
+                held_open_after: Duration::from_secs(30),
+            }),
+        }),
+        trigger: TriggerConfig::Gpio,
+        ..Config::default()
+    }
+}
+
+#[test]
+fn shipped_pi_example_parses_with_the_hardware_kinds() {
+    let cfg = parse_ok(SHIPPED_PI);
+    assert_eq!(cfg, pi_config());
+    assert_eq!(
+        cfg.summary(),
+        "api https://apis.aigen.online/aiface/liveness-detection/v1 (mode 3), action timeout \
+         10s, camera v4l2, display ssd1306, gpio rppal, trigger gpio"
+    );
+}
+
+#[test]
+fn hardware_kinds_alone_take_their_defaults() {
+    let cfg = parse_ok(
+        "[camera]\nkind = \"v4l2\"\n[display]\nkind = \"ssd1306\"\n[gpio]\nkind = \"rppal\"\n\
+         [trigger]\nkind = \"socket\"\n",
+    );
+    assert_eq!(cfg.camera, CameraConfig::V4l2(V4l2CameraConfig::default()));
+    assert_eq!(cfg.display, DisplayConfig::Ssd1306(OledConfig::default()));
+    assert_eq!(cfg.gpio, GpioConfig::Rppal(RppalGpioConfig::default()));
+    assert_eq!(
+        cfg.trigger,
+        TriggerConfig::Socket(SocketTriggerConfig {
+            path: PathBuf::from("/run/livegate/ctl.sock"),
+            group: "livegate".to_owned(),
+            mode: 0o660,
+        })
+    );
+    let GpioConfig::Rppal(g) = &cfg.gpio else {
+        panic!("rppal")
+    };
+    assert_eq!((g.gate_pin, g.fail_pin), (17, 27));
+    assert!(g.gate_active_low && g.fail_active_low);
+    assert_eq!((&g.trigger, &g.exit, &g.door), (&None, &None, &None));
+    let CameraConfig::V4l2(c) = &cfg.camera else {
+        panic!("v4l2")
+    };
+    assert_eq!(c.device, PathBuf::from("/dev/video0"));
+    assert_eq!(
+        (c.width, c.height, c.fps, c.jpeg_quality),
+        (640, 480, 10, 80)
+    );
+    assert_eq!((c.warmup_frames, c.mirror), (5, false));
+    assert_eq!(
+        (c.format, c.rotation, c.left_is),
+        (PixelFormatChoice::Auto, Rotation::R0, LeftIs::Person)
+    );
+    let DisplayConfig::Ssd1306(d) = &cfg.display else {
+        panic!("ssd1306")
+    };
+    assert_eq!(
+        (d.bus, d.address, d.size, d.contrast),
+        (1, 0x3C, PanelSize::Size128x64, 255)
+    );
+    assert_eq!(d.reinit_interval, Duration::from_secs(30));
+}
+
+#[test]
+fn every_hardware_key_is_read() {
+    let cfg = parse_ok(
+        r#"
+[camera]
+kind = "v4l2"
+device = "/dev/v4l/by-id/usb-046d_C270_HD_WEBCAM-video-index0"
+width = 1280
+height = 720
+fps = 15
+format = "yuyv"
+jpeg_quality = 70
+warmup_frames = 0
+mirror = true
+rotation = 270
+left_is = "image"
+
+[display]
+kind = "ssd1306"
+bus = 3
+address = 0x3D
+size = "128x32"
+rotation = 180
+contrast = 0
+reinit_interval = "10min"
+
+[gpio]
+kind = "rppal"
+gate_pin = 5
+gate_active_low = false
+gate_pulse = "10s"
+fail_pin = 6
+fail_active_low = false
+fail_pulse = "100ms"
+trigger_pin = 2
+trigger_pull = "off"
+trigger_edge = "both"
+trigger_debounce = "1ms"
+exit_pin = 3
+exit_pull = "down"
+exit_edge = "rising"
+exit_debounce = "1s"
+door_pin = 0
+door_pull = "off"
+door_open_level = "low"
+door_debounce = "20ms"
+door_held_open_after = "10min"
+
+[trigger]
+kind = "socket"
+path = "/run/kiosk/gate.sock"
+group = "kiosk"
+mode = 0o600
+"#,
+    );
+    assert_eq!(
+        cfg.camera,
+        CameraConfig::V4l2(V4l2CameraConfig {
+            device: PathBuf::from("/dev/v4l/by-id/usb-046d_C270_HD_WEBCAM-video-index0"),
+            width: 1280,
+            height: 720,
+            fps: 15,
+            format: PixelFormatChoice::Yuyv,
+            jpeg_quality: 70,
+            warmup_frames: 0,
+            mirror: true,
+            rotation: Rotation::R270,
+            left_is: LeftIs::Image,
+        })
+    );
+    assert_eq!(
+        cfg.display,
+        DisplayConfig::Ssd1306(OledConfig {
+            bus: 3,
+            address: 0x3D,
+            size: PanelSize::Size128x32,
+            rotation: Rotation::R180,
+            contrast: 0,
+            reinit_interval: Duration::from_secs(600),
+        })
+    );
+    assert_eq!(
+        cfg.gpio,
+        GpioConfig::Rppal(RppalGpioConfig {
+            gate_pin: 5,
+            gate_active_low: false,
+            gate_pulse: Duration::from_secs(10),
+            fail_pin: 6,
+            fail_active_low: false,
+            fail_pulse: Duration::from_millis(100),
+            trigger: Some(InputConfig {
+                pin: 2,
+                pull: Pull::Off,
+                edge: Edge::Both,
+                debounce: Duration::from_millis(1),
+            }),
+            exit: Some(InputConfig {
+                pin: 3,
+                pull: Pull::Down,
+                edge: Edge::Rising,
+                debounce: Duration::from_secs(1),
+            }),
+            door: Some(DoorConfig {
+                pin: 0,
+                pull: Pull::Off,
+                open_level_high: false,
+                debounce: Duration::from_millis(20),
+                held_open_after: Duration::from_secs(600),
+            }),
+        })
+    );
+    assert_eq!(
+        cfg.trigger,
+        TriggerConfig::Socket(SocketTriggerConfig {
+            path: PathBuf::from("/run/kiosk/gate.sock"),
+            group: "kiosk".to_owned(),
+            mode: 0o600,
+        })
+    );
+}
+
+#[test]
+fn choices_spell_as_in_the_file() {
+    let words = |all: Vec<&'static str>| all.join(" ");
+    assert_eq!(
+        words(PixelFormatChoice::ALL.iter().map(|c| c.as_str()).collect()),
+        "auto mjpeg yuyv"
+    );
+    assert_eq!(
+        words(LeftIs::ALL.iter().map(|c| c.as_str()).collect()),
+        "person image"
+    );
+    assert_eq!(
+        words(PanelSize::ALL.iter().map(|c| c.as_str()).collect()),
+        "128x64 128x32"
+    );
+    assert_eq!(
+        words(Pull::ALL.iter().map(|c| c.as_str()).collect()),
+        "up down off"
+    );
+    assert_eq!(
+        words(Edge::ALL.iter().map(|c| c.as_str()).collect()),
+        "falling rising both"
+    );
+    assert_eq!(
+        words(Rotation::ALL.iter().map(|c| c.as_str()).collect()),
+        "0 90 180 270"
+    );
+    assert_eq!(Edge::parse("rising"), Some(Edge::Rising));
+    assert_eq!(Pull::parse("Up"), None);
+    assert_eq!(Rotation::from_degrees(90), Some(Rotation::R90));
+    assert_eq!(Rotation::from_degrees(-90), None);
+    assert_eq!(Rotation::R270.degrees(), 270);
+    assert_eq!(
+        (
+            PanelSize::Size128x32.width(),
+            PanelSize::Size128x32.height()
+        ),
+        (128, 32)
+    );
+    assert_eq!(PanelSize::Size128x64.height(), 64);
+}
+
+// -- [camera] kind = "v4l2" ---------------------------------------------------
+
+#[test]
+fn camera_device_must_be_under_dev() {
+    let valid = "valid: a device path starting with /dev/, such as \"/dev/video0\" or \
+                 \"/dev/v4l/by-id/usb-…-video-index0\"";
+    assert_eq!(
+        problem("[camera]\nkind = \"v4l2\"\ndevice = \"video0\"\n"),
+        format!(
+            "livegate.toml:3:10: camera.device: \"video0\" is a relative path (did you mean \
+             \"/dev/video0\"?); {valid}"
+        )
+    );
+    assert_eq!(
+        problem("[camera]\nkind = \"v4l2\"\ndevice = \"dev/video1\"\n"),
+        format!(
+            "livegate.toml:3:10: camera.device: \"dev/video1\" is a relative path (did you \
+             mean \"/dev/video1\"?); {valid}"
+        )
+    );
+    assert_eq!(
+        problem("[camera]\nkind = \"v4l2\"\ndevice = \"/home/pi/cam\"\n"),
+        format!("livegate.toml:3:10: camera.device: \"/home/pi/cam\" is not under /dev/; {valid}")
+    );
+    assert_eq!(
+        problem("[camera]\nkind = \"v4l2\"\ndevice = 0\n"),
+        format!(
+            "livegate.toml:3:10: camera.device: expected a path in quotes, found the number \
+             0; {valid} (write it as \"/dev/video0\")"
+        )
+    );
+}
+
+#[test]
+fn camera_v4l2_values() {
+    assert_eq!(
+        problems(
+            "[camera]\nkind = \"v4l2\"\nformat = \"h264\"\nrotation = 45\nleft_is = \"left\"\n\
+             warmup_frames = 61\nwidth = 2560\nmirror = \"yes\"\n"
+        ),
+        [
+            "livegate.toml:3:10: camera.format: \"h264\" is not valid; valid: \"auto\", \
+             \"mjpeg\" or \"yuyv\"",
+            "livegate.toml:4:12: camera.rotation: 45 is not valid; valid: 0, 90, 180 or 270",
+            "livegate.toml:5:11: camera.left_is: \"left\" is not valid; valid: \"person\" or \
+             \"image\"",
+            "livegate.toml:6:17: camera.warmup_frames: 61 is out of range; valid: a whole \
+             number from 0 to 60",
+            "livegate.toml:7:9: camera.width: 2560 is out of range; valid: a whole number from \
+             160 to 1920",
+            "livegate.toml:8:10: camera.mirror: expected true or false, found text \"yes\"; \
+             valid: true or false",
+        ]
+    );
+    assert_eq!(
+        problem("[camera]\nkind = \"v4l2\"\nrotation = \"90\"\n"),
+        "livegate.toml:3:12: camera.rotation: expected a whole number, found text \"90\"; \
+         valid: 0, 90, 180 or 270 (write it without quotes: 90)"
+    );
+}
+
+#[test]
+fn keys_of_the_other_camera_kind() {
+    assert_eq!(
+        problem("[camera]\nkind = \"v4l2\"\nperformer = \"pass\"\n"),
+        "livegate.toml:3:1: camera.performer: applies only to kind = \"sim\"; valid keys in \
+         [camera] with kind = \"v4l2\": kind, device, width, height, fps, format, \
+         jpeg_quality, warmup_frames, mirror, rotation, left_is"
+    );
+    assert_eq!(
+        problem("[camera]\nmirror = true\n"),
+        "livegate.toml:2:1: camera.mirror: applies only to kind = \"v4l2\"; valid keys in \
+         [camera] with kind = \"sim\": kind, performer, reaction, fps, width, height, \
+         jpeg_quality"
+    );
+}
+
+// -- [display] kind = "ssd1306" -----------------------------------------------
+
+#[test]
+fn oled_address_is_read_in_hex_or_decimal() {
+    let address = |text: &str| match parse_ok(text).display {
+        DisplayConfig::Ssd1306(d) => d.address,
+        other => panic!("expected ssd1306, got {other:?}"),
+    };
+    assert_eq!(
+        address("[display]\nkind = \"ssd1306\"\naddress = 0x3D\n"),
+        0x3D
+    );
+    assert_eq!(
+        address("[display]\nkind = \"ssd1306\"\naddress = 0x3c\n"),
+        0x3C
+    );
+    assert_eq!(
+        address("[display]\nkind = \"ssd1306\"\naddress = 61\n"),
+        0x3D
+    );
+}
+
+#[test]
+fn oled_address_problems_show_hex() {
+    assert_eq!(
+        problem("[display]\nkind = \"ssd1306\"\naddress = 0x3E\n"),
+        "livegate.toml:3:11: display.address: 0x3E is not valid; valid: 0x3C or 0x3D"
+    );
+    assert_eq!(
+        problem("[display]\nkind = \"ssd1306\"\naddress = 62\n"),
+        "livegate.toml:3:11: display.address: 62 (0x3E) is not valid; valid: 0x3C or 0x3D"
+    );
+    assert_eq!(
+        problem("[display]\nkind = \"ssd1306\"\naddress = 0x78\n"),
+        "livegate.toml:3:11: display.address: 0x78 is not valid; valid: 0x3C or 0x3D (0x78 \
+         is the 8-bit form of 0x3C that some boards print; write 0x3C)"
+    );
+    assert_eq!(
+        problem("[display]\nkind = \"ssd1306\"\naddress = \"0x3C\"\n"),
+        "livegate.toml:3:11: display.address: expected a whole number, found text \"0x3C\"; \
+         valid: 0x3C or 0x3D (write it without quotes: 0x3C)"
+    );
+}
+
+#[test]
+fn oled_values() {
+    assert_eq!(
+        problems(
+            "[display]\nkind = \"ssd1306\"\nsize = \"128x48\"\ncontrast = 256\n\
+             reinit_interval = \"500ms\"\nbus = 23\nrotation = 360\nterminal = true\n"
+        ),
+        [
+            "livegate.toml:3:8: display.size: \"128x48\" is not valid; valid: \"128x64\" or \
+             \"128x32\" (did you mean \"128x64\"?)",
+            "livegate.toml:4:12: display.contrast: 256 is out of range; valid: a whole number \
+             from 0 to 255",
+            "livegate.toml:5:19: display.reinit_interval: \"500ms\" is out of range; valid: a \
+             duration from 1s to 10min",
+            "livegate.toml:6:7: display.bus: 23 is out of range; valid: a whole number from 0 \
+             to 22",
+            "livegate.toml:7:12: display.rotation: 360 is not valid; valid: 0, 90, 180 or 270",
+            "livegate.toml:8:1: display.terminal: applies only to kind = \"sim\"; valid keys \
+             in [display] with kind = \"ssd1306\": kind, bus, address, size, rotation, \
+             contrast, reinit_interval",
+        ]
+    );
+}
+
+// -- [gpio] kind = "rppal" ----------------------------------------------------
+
+#[test]
+fn rppal_key_under_the_sim_kind() {
+    assert_eq!(
+        problem("[gpio]\ngate_pin = 17\ngate_pulse = \"2s\"\n"),
+        "livegate.toml:2:1: gpio.gate_pin: applies only to kind = \"rppal\"; valid keys in \
+         [gpio] with kind = \"sim\": kind, gate_pulse, fail_pulse"
+    );
+    assert_eq!(
+        problem("[gpio]\nkind = \"sim\"\ntrigger_pin = 22\n"),
+        "livegate.toml:3:1: gpio.trigger_pin: applies only to kind = \"rppal\"; valid keys in \
+         [gpio] with kind = \"sim\": kind, gate_pulse, fail_pulse"
+    );
+}
+
+#[test]
+fn pins_are_bcm_numbers_up_to_27() {
+    let valid = "valid: a BCM GPIO number from 0 to 27 (not the header pin number: header pin \
+                 11 is BCM 17";
+    assert_eq!(
+        problems(
+            "[gpio]\nkind = \"rppal\"\ngate_pin = 40\nfail_pin = 30\ntrigger_pin = 28\n\
+             exit_pin = -1\ndoor_pin = 27\n"
+        ),
+        [
+            format!(
+                "livegate.toml:3:12: gpio.gate_pin: 40 is out of range; {valid}, header pin 40 \
+                 is BCM 21)"
+            ),
+            format!("livegate.toml:4:12: gpio.fail_pin: 30 is out of range; {valid})"),
+            format!(
+                "livegate.toml:5:15: gpio.trigger_pin: 28 is out of range; {valid}, header pin \
+                 28 is BCM 1)"
+            ),
+            format!("livegate.toml:6:12: gpio.exit_pin: -1 is out of range; {valid})"),
+        ]
+    );
+    assert_eq!(
+        problem("[gpio]\nkind = \"rppal\"\ntrigger_pin = \"GPIO22\"\n"),
+        format!(
+            "livegate.toml:3:15: gpio.trigger_pin: expected a whole number, found text \
+             \"GPIO22\"; {valid}) (write the BCM number without quotes: 22)"
+        )
+    );
+    assert_eq!(
+        problem("[gpio]\nkind = \"rppal\"\nfail_pin = 4.5\n"),
+        format!("livegate.toml:3:12: gpio.fail_pin: 4.5 is not a whole number; {valid})")
+    );
+}
+
+#[test]
+fn a_pin_used_twice_is_blamed_where_it_is_written_later() {
+    assert_eq!(
+        problem("[gpio]\nkind = \"rppal\"\nfail_pin = 5\ngate_pin = 5\n"),
+        "livegate.toml:4:12: gpio.gate_pin: BCM 5 is already used by gpio.fail_pin (line 3); \
+         valid: a BCM GPIO number no other input or output uses"
+    );
+    // Against a default: gate_pin is 17 when not set.
+    assert_eq!(
+        problem("[gpio]\nkind = \"rppal\"\nfail_pin = 17\n"),
+        "livegate.toml:3:12: gpio.fail_pin: BCM 17 is already used by gpio.gate_pin (by \
+         default); valid: a BCM GPIO number no other input or output uses"
+    );
+    // Moving gate_pin away frees 17.
+    assert!(matches!(
+        parse_ok("[gpio]\nkind = \"rppal\"\ngate_pin = 5\nfail_pin = 17\n").gpio,
+        GpioConfig::Rppal(RppalGpioConfig {
+            gate_pin: 5,
+            fail_pin: 17,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn each_pin_clash_is_reported() {
+    let valid = "valid: a BCM GPIO number no other input or output uses";
+    assert_eq!(
+        problems(
+            "[gpio]\nkind = \"rppal\"\ngate_pin = 5\nfail_pin = 6\ntrigger_pin = 6\n\
+             exit_pin = 5\ndoor_pin = 6\n"
+        ),
+        [
+            format!(
+                "livegate.toml:5:15: gpio.trigger_pin: BCM 6 is already used by gpio.fail_pin \
+                 (line 4); {valid}"
+            ),
+            format!(
+                "livegate.toml:6:12: gpio.exit_pin: BCM 5 is already used by gpio.gate_pin \
+                 (line 3); {valid}"
+            ),
+            format!(
+                "livegate.toml:7:12: gpio.door_pin: BCM 6 is already used by gpio.fail_pin \
+                 (line 4); {valid}"
+            ),
+        ]
+    );
+    assert_eq!(
+        problems("[gpio]\nkind = \"rppal\"\ndoor_pin = 27\nexit_pin = 22\ntrigger_pin = 22\n"),
+        [
+            format!(
+                "livegate.toml:3:12: gpio.door_pin: BCM 27 is already used by gpio.fail_pin \
+                 (by default); {valid}"
+            ),
+            format!(
+                "livegate.toml:5:15: gpio.trigger_pin: BCM 22 is already used by gpio.exit_pin \
+                 (line 4); {valid}"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_pin_that_is_itself_wrong_is_not_also_a_clash() {
+    // gate_pin = 99 is refused; its default 17 must not clash with fail_pin = 17.
+    assert_eq!(
+        problem("[gpio]\nkind = \"rppal\"\ngate_pin = 99\nfail_pin = 17\n"),
+        "livegate.toml:3:12: gpio.gate_pin: 99 is out of range; valid: a BCM GPIO number from \
+         0 to 27 (not the header pin number: header pin 11 is BCM 17)"
+    );
+}
+
+#[test]
+fn oled_on_i2c_bus_1_takes_bcm_2_and_3() {
+    let valid = "valid: a BCM GPIO number other than 2 and 3, or the OLED on another I2C bus";
+    assert_eq!(
+        problems(
+            "[display]\nkind = \"ssd1306\"\n\n[gpio]\nkind = \"rppal\"\ntrigger_pin = 2\n\
+             exit_pin = 3\ndoor_pin = 4\n"
+        ),
+        [
+            format!(
+                "livegate.toml:6:15: gpio.trigger_pin: BCM 2 is used by the OLED's I2C bus 1 \
+                 (SDA=BCM 2, SCL=BCM 3); {valid}"
+            ),
+            format!(
+                "livegate.toml:7:12: gpio.exit_pin: BCM 3 is used by the OLED's I2C bus 1 \
+                 (SDA=BCM 2, SCL=BCM 3); {valid}"
+            ),
+        ]
+    );
+    // The simulated panel takes no pins.
+    assert!(matches!(
+        parse_ok("[gpio]\nkind = \"rppal\"\ntrigger_pin = 2\nexit_pin = 3\n").gpio,
+        GpioConfig::Rppal(_)
+    ));
+}
+
+#[test]
+fn oled_on_i2c_bus_0_takes_bcm_0_and_1() {
+    assert_eq!(
+        problem("[display]\nkind = \"ssd1306\"\nbus = 0\n[gpio]\nkind = \"rppal\"\ndoor_pin = 1\nexit_pin = 2\n"),
+        "livegate.toml:6:12: gpio.door_pin: BCM 1 is used by the OLED's I2C bus 0 (SDA=BCM 0, \
+         SCL=BCM 1); valid: a BCM GPIO number other than 0 and 1, or the OLED on another I2C \
+         bus"
+    );
+}
+
+#[test]
+fn oled_on_i2c_bus_3_leaves_bcm_2_and_3_free() {
+    let cfg = parse_ok(
+        "[display]\nkind = \"ssd1306\"\nbus = 3\n[gpio]\nkind = \"rppal\"\ntrigger_pin = 2\n\
+         exit_pin = 3\n",
+    );
+    let GpioConfig::Rppal(g) = cfg.gpio else {
+        panic!("rppal")
+    };
+    assert_eq!(g.trigger.map(|i| i.pin), Some(2));
+    assert_eq!(g.exit.map(|i| i.pin), Some(3));
+}
+
+#[test]
+fn i2c_clash_is_blamed_on_the_display_when_it_comes_later() {
+    assert_eq!(
+        problem(
+            "[gpio]\nkind = \"rppal\"\ntrigger_pin = 2\nexit_pin = 3\n[display]\n\
+             kind = \"ssd1306\"\nbus = 1\n"
+        ),
+        "livegate.toml:7:7: display.bus: I2C bus 1 (SDA=BCM 2, SCL=BCM 3) needs pins already \
+         used: BCM 2 by gpio.trigger_pin (line 3), BCM 3 by gpio.exit_pin (line 4); valid: \
+         another bus, or other pins for gpio.trigger_pin and gpio.exit_pin"
+    );
+    // With the bus left at its default, the display's kind is the later key.
+    assert_eq!(
+        problem("[gpio]\nkind = \"rppal\"\nexit_pin = 3\n[display]\nkind = \"ssd1306\"\n"),
+        "livegate.toml:5:8: display.kind: \"ssd1306\" is on I2C bus 1 by default (SDA=BCM 2, \
+         SCL=BCM 3), which needs pins already used: BCM 3 by gpio.exit_pin (line 3); valid: \
+         display.bus set to another bus, or another pin for gpio.exit_pin"
+    );
+}
+
+#[test]
+fn input_settings_without_their_pin() {
+    assert_eq!(
+        problems(
+            "[gpio]\nkind = \"rppal\"\ntrigger_pull = \"down\"\ntrigger_debounce = \"20ms\"\n\
+             exit_edge = \"both\"\ndoor_open_level = \"low\"\ndoor_held_open_after = \"1min\"\n\
+             door_pin = 24\n"
+        ),
+        [
+            "livegate.toml:3:16: gpio.trigger_pull: has no effect without trigger_pin; valid: \
+             set trigger_pin in [gpio] too, or remove this line",
+            "livegate.toml:4:20: gpio.trigger_debounce: has no effect without trigger_pin; \
+             valid: set trigger_pin in [gpio] too, or remove this line",
+            "livegate.toml:5:13: gpio.exit_edge: has no effect without exit_pin; valid: set \
+             exit_pin in [gpio] too, or remove this line",
+        ]
+    );
+    assert_eq!(
+        problem("[gpio]\nkind = \"rppal\"\ndoor_debounce = \"20ms\"\n"),
+        "livegate.toml:3:17: gpio.door_debounce: has no effect without door_pin; valid: set \
+         door_pin in [gpio] too, or remove this line"
+    );
+}
+
+#[test]
+fn rppal_values() {
+    assert_eq!(
+        problems(
+            "[gpio]\nkind = \"rppal\"\ngate_pulse = \"20s\"\ntrigger_pin = 22\n\
+             trigger_pull = \"pullup\"\ntrigger_edge = \"fall\"\ntrigger_debounce = \"2s\"\n\
+             door_pin = 24\ndoor_open_level = \"open\"\ndoor_held_open_after = \"500ms\"\n\
+             gate_active_low = 1\n"
+        ),
+        [
+            "livegate.toml:3:14: gpio.gate_pulse: \"20s\" is out of range; valid: a duration \
+             from 100ms to 10s",
+            "livegate.toml:5:16: gpio.trigger_pull: \"pullup\" is not valid; valid: \"up\", \
+             \"down\" or \"off\"",
+            "livegate.toml:6:16: gpio.trigger_edge: \"fall\" is not valid; valid: \"falling\", \
+             \"rising\" or \"both\"",
+            "livegate.toml:7:20: gpio.trigger_debounce: \"2s\" is out of range; valid: a \
+             duration from 1ms to 1s",
+            "livegate.toml:9:19: gpio.door_open_level: \"open\" is not valid; valid: \"high\" \
+             or \"low\"",
+            "livegate.toml:10:24: gpio.door_held_open_after: \"500ms\" is out of range; valid: \
+             a duration from 1s to 10min",
+            "livegate.toml:11:19: gpio.gate_active_low: expected true or false, found the \
+             number 1; valid: true or false",
+        ]
+    );
+}
+
+// -- [trigger] kind = "gpio" and "socket" --------------------------------------
+
+#[test]
+fn gpio_trigger_needs_the_rppal_kind() {
+    assert_eq!(
+        problem("[trigger]\nkind = \"gpio\"\n"),
+        "livegate.toml:2:8: trigger.kind: \"gpio\" needs [gpio] kind = \"rppal\" with \
+         trigger_pin set; valid: kind = \"rppal\" and trigger_pin = the BCM number of the \
+         sensor or button, both in [gpio]; or another trigger kind: \"sim\" or \"socket\""
+    );
+}
+
+#[test]
+fn gpio_trigger_needs_trigger_pin() {
+    assert_eq!(
+        problem("[gpio]\nkind = \"rppal\"\nexit_pin = 23\n\n[trigger]\nkind = \"gpio\"\n"),
+        "livegate.toml:6:8: trigger.kind: \"gpio\" needs gpio.trigger_pin, which is not set; \
+         valid: trigger_pin in [gpio] set to the BCM number of the sensor or button (such as \
+         trigger_pin = 22); or another trigger kind: \"sim\" or \"socket\""
+    );
+    // A wrong trigger_pin or a wrong [gpio] kind is reported once, where it is.
+    assert_eq!(
+        problem("[gpio]\nkind = \"rppal\"\ntrigger_pin = 99\n[trigger]\nkind = \"gpio\"\n"),
+        "livegate.toml:3:15: gpio.trigger_pin: 99 is out of range; valid: a BCM GPIO number \
+         from 0 to 27 (not the header pin number: header pin 11 is BCM 17)"
+    );
+    assert_eq!(
+        problem("[gpio]\nkind = \"rpal\"\n[trigger]\nkind = \"gpio\"\n"),
+        "livegate.toml:2:8: gpio.kind: \"rpal\" is not valid; valid: \"sim\" or \"rppal\" (did \
+         you mean \"rppal\"?)"
+    );
+    assert_eq!(
+        parse_ok("[gpio]\nkind = \"rppal\"\ntrigger_pin = 22\n[trigger]\nkind = \"gpio\"\n")
+            .trigger,
+        TriggerConfig::Gpio
+    );
+}
+
+#[test]
+fn socket_mode_is_octal() {
+    let mode = |text: &str| match parse_ok(text).trigger {
+        TriggerConfig::Socket(s) => s.mode,
+        other => panic!("expected socket, got {other:?}"),
+    };
+    assert_eq!(mode("[trigger]\nkind = \"socket\"\nmode = 0o600\n"), 0o600);
+    assert_eq!(mode("[trigger]\nkind = \"socket\"\nmode = 0o620\n"), 0o620);
+    assert_eq!(mode("[trigger]\nkind = \"socket\"\nmode = 0o660\n"), 0o660);
+    // 432 is 0o660 in decimal: the value is what counts.
+    assert_eq!(mode("[trigger]\nkind = \"socket\"\nmode = 432\n"), 0o660);
+}
+
+#[test]
+fn socket_mode_problems() {
+    let valid = "valid: an octal number from 0o600 to 0o660 with no permission for other users \
+                 (last digit 0), such as 0o660";
+    assert_eq!(
+        problem("[trigger]\nkind = \"socket\"\nmode = 0o664\n"),
+        format!(
+            "livegate.toml:3:8: trigger.mode: 0o664 lets every user on the machine use the \
+             socket; {valid}"
+        )
+    );
+    assert_eq!(
+        problem("[trigger]\nkind = \"socket\"\nmode = 0o700\n"),
+        format!("livegate.toml:3:8: trigger.mode: 0o700 is out of range; {valid}")
+    );
+    assert_eq!(
+        problem("[trigger]\nkind = \"socket\"\nmode = 660\n"),
+        format!(
+            "livegate.toml:3:8: trigger.mode: 660 (0o1224 in octal) is out of range; {valid} \
+             (write it as an octal number: 0o660)"
+        )
+    );
+    assert_eq!(
+        problem("[trigger]\nkind = \"socket\"\nmode = \"0660\"\n"),
+        format!(
+            "livegate.toml:3:8: trigger.mode: expected a whole number, found text \"0660\"; \
+             {valid} (write it without quotes, as an octal number: 0o660)"
+        )
+    );
+    // The chmod spelling is a TOML syntax error.
+    assert_eq!(
+        problem("[trigger]\nkind = \"socket\"\nmode = 0640\n"),
+        "livegate.toml:3:8: trigger.mode: 0640 starts with 0; valid: an octal number written \
+         with 0o in front, such as 0o640"
+    );
+}
+
+#[test]
+fn socket_path_and_group() {
+    assert_eq!(
+        problems(
+            "[trigger]\nkind = \"socket\"\npath = \"ctl.sock\"\ngroup = \"kiosk users\"\n\
+             arrival = \"2s\"\n"
+        ),
+        [
+            "livegate.toml:3:8: trigger.path: \"ctl.sock\" is a relative path; valid: an \
+             absolute path, starting with \"/\"",
+            "livegate.toml:4:9: trigger.group: \"kiosk users\" is not a group name; valid: the \
+             name of a group in quotes, such as \"livegate\" (letters, digits, \"_\", \"-\" or \
+             \".\", at most 32 characters)",
+            "livegate.toml:5:1: trigger.arrival: applies only to kind = \"sim\"; valid keys in \
+             [trigger] with kind = \"socket\": kind, path, group, mode",
+        ]
+    );
+    assert_eq!(
+        problem("[trigger]\nkind = \"gpio\"\ngroup = \"kiosk\"\n[gpio]\nkind = \"rppal\"\ntrigger_pin = 22\n"),
+        "livegate.toml:3:1: trigger.group: applies only to kind = \"socket\"; valid keys in \
+         [trigger] with kind = \"gpio\": kind"
     );
 }
 

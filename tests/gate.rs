@@ -4,9 +4,6 @@
 //! These run in real time with short timings (a session takes about a second); the
 //! state machine's timing is proven exactly, without time, in `src/session.rs`.
 
-// Device configs have one kind (sim) today; the `if let`s stay right when more come.
-#![allow(irrefutable_let_patterns)]
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -44,10 +41,14 @@ fn fast_config() -> Config {
         c.width = 320;
         c.height = 240;
     }
-    let GpioConfig::Sim(g) = &mut cfg.gpio;
+    let GpioConfig::Sim(g) = &mut cfg.gpio else {
+        panic!("the default kinds are sim")
+    };
     g.gate_pulse = GATE_PULSE;
     g.fail_pulse = FAIL_PULSE;
-    let TriggerConfig::Sim(t) = &mut cfg.trigger;
+    let TriggerConfig::Sim(t) = &mut cfg.trigger else {
+        panic!("the default kinds are sim")
+    };
     t.arrival = ms(10);
     cfg
 }
@@ -369,13 +370,21 @@ async fn shutdown_mid_session_cancels_with_everything_off() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_during_a_gate_pulse_ends_the_pulse() {
     let mut cfg = fast_config();
-    let GpioConfig::Sim(g) = &mut cfg.gpio;
+    let GpioConfig::Sim(g) = &mut cfg.gpio else {
+        panic!("the default kinds are sim")
+    };
     g.gate_pulse = Duration::from_secs(10);
     let sim = simulation(cfg, Cast::All(Performer::Pass)).await;
     let (tx, rx) = watch::channel(false);
+    let tx = Arc::new(tx);
     let stopper: Observer = Arc::new(move |e: &GateEvent| {
         if matches!(e, GateEvent::RelayPulse { relay: "gate", .. }) {
-            tx.send_replace(true);
+            // Stop 200 ms into the 10 s pulse.
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(ms(200)).await;
+                tx.send_replace(true);
+            });
         }
     });
     let started = tokio::time::Instant::now();
@@ -384,7 +393,11 @@ async fn shutdown_during_a_gate_pulse_ends_the_pulse() {
     assert_eq!(summary.passes, 1);
     let pulses = out.gate.pulses();
     assert_eq!(pulses.len(), 1);
-    assert!(pulses[0].length < Duration::from_secs(1), "{:?}", pulses[0]);
+    assert!(
+        pulses[0].length >= ms(200) && pulses[0].length < Duration::from_secs(1),
+        "{:?}",
+        pulses[0]
+    );
     assert!(!out.gate.is_active());
 }
 
@@ -462,12 +475,13 @@ async fn events_serialise_as_one_flat_json_object() {
     );
 }
 
-/// A trigger that fires three times at once, like a bouncing button.
-struct Burst {
+/// A trigger that plays a script: each event after its delay.
+struct Scripted {
     visitor: watch::Sender<Option<livegate::camera::sim::Visitor>>,
+    steps: Vec<(Duration, livegate::trigger::TriggerEvent)>,
 }
 
-impl livegate::trigger::Trigger for Burst {
+impl livegate::trigger::Trigger for Scripted {
     fn spawn(
         self: Box<Self>,
         events: tokio::sync::mpsc::Sender<livegate::trigger::TriggerEvent>,
@@ -479,12 +493,9 @@ impl livegate::trigger::Trigger for Burst {
                     performer: Performer::Pass,
                     reaction: ms(150),
                 }));
-            for _ in 0..3 {
-                let start = livegate::trigger::TriggerEvent::Start {
-                    source: "burst",
-                    note: None,
-                };
-                if events.send(start).await.is_err() {
+            for (delay, event) in self.steps {
+                tokio::time::sleep(delay).await;
+                if events.send(event).await.is_err() {
                     return;
                 }
             }
@@ -493,13 +504,30 @@ impl livegate::trigger::Trigger for Burst {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_session_at_a_time() {
+fn start_event() -> livegate::trigger::TriggerEvent {
+    livegate::trigger::TriggerEvent::Start {
+        source: "script",
+        note: None,
+    }
+}
+
+/// Runs the daemon with a scripted trigger until `stop_when` sees an event.
+async fn run_scripted(
+    cfg: Config,
+    steps: Vec<(Duration, livegate::trigger::TriggerEvent)>,
+    door_held_open_after: Option<Duration>,
+    stop_when: fn(&GateEvent) -> bool,
+) -> (
+    RunSummary,
+    livegate::gpio::sim::SimRelay,
+    livegate::gpio::sim::SimRelay,
+    Vec<GateEvent>,
+    Vec<livegate::standin::Recorded>,
+) {
     use livegate::api::AigenClient;
     use livegate::simulate::client_options;
     use livegate::standin::Standin;
 
-    let cfg = fast_config();
     let standin = Standin::start(StandinOptions::default()).await.unwrap();
     let mut opts = client_options(&cfg);
     opts.base_url = standin.url();
@@ -509,7 +537,9 @@ async fn one_session_at_a_time() {
     let client = AigenClient::new(opts).unwrap();
     let (screen_tx, screen_rx) = watch::channel(Screen::Idle);
     let (visitor_tx, visitor_rx) = watch::channel(None);
-    let CameraConfig::Sim(cam) = &cfg.camera;
+    let CameraConfig::Sim(cam) = &cfg.camera else {
+        panic!("the default kinds are sim")
+    };
     let camera = livegate::camera::sim::SimCamera::new(cam, screen_rx, visitor_rx);
     let gate = livegate::gpio::sim::SimRelay::new("gate");
     let fail = livegate::gpio::sim::SimRelay::new("fail");
@@ -518,52 +548,185 @@ async fn one_session_at_a_time() {
         display: Box::new(livegate::display::sim::SimDisplay::default()),
         gate: Arc::new(gate.clone()),
         fail: Arc::new(fail.clone()),
-        trigger: Box::new(Burst {
+        trigger: Box::new(Scripted {
             visitor: visitor_tx,
+            steps,
         }),
     };
     let (tx, rx) = watch::channel(false);
+    let tx = Arc::new(tx);
     let (obs, events) = recorder();
     let stopper: Observer = Arc::new(move |e: &GateEvent| {
         obs(e);
-        if matches!(e, GateEvent::RelayPulse { .. }) {
-            tx.send_replace(true);
+        if stop_when(e) {
+            // A moment later, so that what the event announced has begun.
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(ms(50)).await;
+                tx.send_replace(true);
+            });
         }
     });
-    let summary = livegate::daemon::run(
-        &cfg,
-        client,
-        devices,
-        livegate::daemon::RunOptions {
-            max_sessions: None,
-            observer: Some(stopper),
-            shutdown: Some(rx),
-            screen_tx: Some(screen_tx),
-        },
+    let summary = tokio::time::timeout(
+        Duration::from_secs(30),
+        livegate::daemon::run(
+            &cfg,
+            client,
+            devices,
+            livegate::daemon::RunOptions {
+                max_sessions: None,
+                observer: Some(stopper),
+                shutdown: Some(rx),
+                screen_tx: Some(screen_tx),
+                door_held_open_after,
+            },
+        ),
     )
     .await
+    .expect("stops")
     .unwrap();
+    let events = events.lock().unwrap().clone();
+    (summary, gate, fail, events, standin.requests())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_session_at_a_time() {
+    // Three starts at once, like a bouncing button; stop once the gate pulses.
+    let steps = vec![
+        (Duration::ZERO, start_event()),
+        (Duration::ZERO, start_event()),
+        (Duration::ZERO, start_event()),
+    ];
+    let (summary, gate, _fail, events, requests) = run_scripted(fast_config(), steps, None, |e| {
+        matches!(e, GateEvent::RelayPulse { .. })
+    })
+    .await;
     assert_eq!(
         summary.sessions, 1,
         "the second and third start were ignored"
     );
     assert_eq!(summary.verdicts, vec![Verdict::Pass]);
-    let gets = standin
-        .requests()
-        .iter()
-        .filter(|r| r.method == "GET")
-        .count();
+    let gets = requests.iter().filter(|r| r.method == "GET").count();
     assert_eq!(gets, 1, "one sequence asked for");
-    assert_eq!(
-        events
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|e| matches!(e, GateEvent::SessionStarted { .. }))
-            .count(),
-        1
-    );
+    let started = events
+        .iter()
+        .filter(|e| matches!(e, GateEvent::SessionStarted { .. }))
+        .count();
+    assert_eq!(started, 1);
     // Stopped during the pulse: it ended at once, and the relay is off.
     assert_eq!(gate.pulses().len(), 1);
     assert!(!gate.is_active());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_to_exit_opens_without_a_check_and_is_logged() {
+    let steps = vec![(
+        Duration::ZERO,
+        livegate::trigger::TriggerEvent::Exit { source: "gpio" },
+    )];
+    let (summary, gate, fail, events, requests) = run_scripted(fast_config(), steps, None, |e| {
+        matches!(e, GateEvent::RelayPulse { .. })
+    })
+    .await;
+    assert_eq!(summary.sessions, 0);
+    assert!(requests.is_empty(), "no API call for an exit");
+    assert!(events.contains(&GateEvent::ExitOpened {
+        source: "gpio".into()
+    }));
+    assert_eq!(gate.pulses().len(), 1);
+    assert_eq!(fail.pulses().len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_door_held_open_raises_the_alarm() {
+    let steps = vec![(
+        Duration::ZERO,
+        livegate::trigger::TriggerEvent::Door { open: true },
+    )];
+    let t0 = tokio::time::Instant::now();
+    let (_, gate, fail, events, _) = run_scripted(fast_config(), steps, Some(ms(300)), |e| {
+        matches!(e, GateEvent::RelayPulse { relay: "fail", .. })
+    })
+    .await;
+    assert!(t0.elapsed() >= ms(300));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, GateEvent::DoorHeldOpen { .. })));
+    assert_eq!(fail.pulses().len(), 1);
+    assert_eq!(gate.pulses().len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_door_closed_in_time_raises_nothing() {
+    let steps = vec![
+        (
+            Duration::ZERO,
+            livegate::trigger::TriggerEvent::Door { open: true },
+        ),
+        (
+            ms(100),
+            livegate::trigger::TriggerEvent::Door { open: false },
+        ),
+        (
+            ms(500),
+            livegate::trigger::TriggerEvent::Exit { source: "gpio" },
+        ),
+    ];
+    let (_, _gate, fail, events, _) = run_scripted(fast_config(), steps, Some(ms(300)), |e| {
+        matches!(e, GateEvent::ExitOpened { .. })
+    })
+    .await;
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, GateEvent::DoorHeldOpen { .. })));
+    assert_eq!(fail.pulses().len(), 0);
+}
+
+mod commissioning {
+    use super::*;
+    use livegate::commission::api::{test_api, ApiTestError};
+    use livegate::standin::Standin;
+
+    async fn options(standin: &Standin, key: &str) -> livegate::api::ClientOptions {
+        let mut opts = livegate::simulate::client_options(&fast_config());
+        opts.base_url = standin.url();
+        opts.key = livegate::secret::ApiKey::new(key);
+        opts.only_extra_ca = true;
+        opts.extra_ca_pem = vec![standin.ca_pem().to_vec()];
+        opts
+    }
+
+    #[tokio::test]
+    async fn test_api_reports_the_key_accepted_and_posts_no_frame() {
+        let standin = Standin::start(StandinOptions::default()).await.unwrap();
+        let mut out = Vec::new();
+        let report = test_api(options(&standin, "standin-key").await, 2, &mut out)
+            .await
+            .unwrap();
+        assert_eq!(report.latencies.len(), 2);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("request 1: key accepted"), "{text}");
+        assert!(text.contains("API OK: the key is accepted"), "{text}");
+        let reqs = standin.requests();
+        assert_eq!(reqs.len(), 2);
+        assert!(reqs.iter().all(|r| r.method == "GET"));
+        assert_eq!(reqs[0].query, vec![("mode".to_owned(), "1".to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn test_api_explains_a_rejected_key_without_showing_it() {
+        let standin = Standin::start(StandinOptions::default()).await.unwrap();
+        let mut out = Vec::new();
+        let err = test_api(options(&standin, "wrong-secret-key").await, 1, &mut out)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApiTestError::Api { .. }));
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("API problem: The service rejected the API key"),
+            "{text}"
+        );
+        assert!(!text.contains("wrong-secret-key"));
+        assert!(!format!("{err:?}").contains("wrong-secret-key"));
+    }
 }

@@ -3,8 +3,10 @@
 //! Frames are biometric data: [`Frame`] has no `Debug` that prints its bytes, and
 //! nothing in livegate writes one to disk or to a log.
 
+pub mod jpeg;
 pub mod scene;
 pub mod sim;
+pub mod v4l2;
 
 use std::sync::Arc;
 

@@ -2,6 +2,7 @@
 
 pub mod screens;
 pub mod sim;
+pub mod ssd1306;
 
 use crate::session::DenyReason;
 

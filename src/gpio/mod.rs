@@ -1,5 +1,7 @@
 //! Relay outputs (gate, fail) and the pulse that can never stick on.
 
+pub mod debounce;
+pub mod rppal;
 pub mod sim;
 
 use std::sync::Arc;

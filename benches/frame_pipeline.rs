@@ -1,0 +1,136 @@
+//! The per-frame cost of the camera → API pipeline: MJPEG pass-through, YUYV 640x480
+//! → JPEG q80, the MJPEG decode + mirror + re-encode path, base64 of the JPEG, and
+//! the request body. Run with `cargo bench --bench frame_pipeline`.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use base64::Engine as _;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use livegate::api::wire::FrameRequest;
+use livegate::api::RequestId;
+use livegate::camera::jpeg::{FrameEncoder, Granted, OutputSpec, PixelFormat, Rotation};
+use livegate::camera::scene::{self, Subject};
+
+const W: u32 = 640;
+const H: u32 = 480;
+const QUALITY: u8 = 80;
+
+/// BT.601 studio-range YUYV of a packed RGB picture (chroma averaged per pair).
+fn rgb_to_yuyv(rgb: &[u8], width: u32) -> Vec<u8> {
+    let luma = |p: &[u8]| {
+        let (r, g, b) = (i32::from(p[0]), i32::from(p[1]), i32::from(p[2]));
+        (((66 * r + 129 * g + 25 * b + 128) >> 8) + 16) as u8
+    };
+    let chroma = |p: &[u8], q: &[u8]| {
+        let r = (i32::from(p[0]) + i32::from(q[0])) / 2;
+        let g = (i32::from(p[1]) + i32::from(q[1])) / 2;
+        let b = (i32::from(p[2]) + i32::from(q[2])) / 2;
+        (
+            (((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128) as u8,
+            (((112 * r - 94 * g - 18 * b + 128) >> 8) + 128) as u8,
+        )
+    };
+    let mut out = Vec::with_capacity(rgb.len() / 3 * 2);
+    for line in rgb.chunks_exact(width as usize * 3) {
+        for pair in line.chunks_exact(6) {
+            let (p, q) = (&pair[..3], &pair[3..]);
+            let (u, v) = chroma(p, q);
+            out.extend_from_slice(&[luma(p), u, luma(q), v]);
+        }
+    }
+    out
+}
+
+fn output(mirror: bool) -> OutputSpec {
+    OutputSpec {
+        width: W,
+        height: H,
+        mirror,
+        rotation: Rotation::R0,
+        quality: QUALITY,
+    }
+}
+
+fn granted(format: PixelFormat) -> Granted {
+    Granted {
+        format,
+        width: W,
+        height: H,
+        stride: 0,
+    }
+}
+
+/// The body the client posts: `{"request_id":…,"image":"<base64>"}`.
+/// (`api::client::frame_body` is private; this builds the same JSON.)
+fn body(request_id: &RequestId, jpeg: &[u8]) -> Vec<u8> {
+    let image = base64::engine::general_purpose::STANDARD.encode(jpeg);
+    serde_json::to_vec(&FrameRequest {
+        request_id,
+        image: &image,
+    })
+    .unwrap_or_default()
+}
+
+fn frame_pipeline(c: &mut Criterion) {
+    let jpeg = match scene::render(W, H, Subject::Neutral, QUALITY) {
+        Ok(jpeg) => jpeg,
+        Err(e) => panic!("cannot render the test scene: {e}"),
+    };
+    let rgb = match image::load_from_memory(&jpeg) {
+        Ok(img) => img.into_rgb8().into_raw(),
+        Err(e) => panic!("cannot decode the test scene: {e}"),
+    };
+    let yuyv = rgb_to_yuyv(&rgb, W);
+    let request_id = RequestId::Text("8c6d0a7e-3c1b-4f7e-9a51-0b6f2d1e9c44".into());
+
+    let mut pass = FrameEncoder::new(granted(PixelFormat::Mjpeg), output(false));
+    let mut convert = FrameEncoder::new(granted(PixelFormat::Yuyv), output(false));
+    let mut mirror = FrameEncoder::new(granted(PixelFormat::Mjpeg), output(true));
+    let (Ok(passed), Ok(converted)) = (pass.encode(&jpeg), convert.encode(&yuyv)) else {
+        panic!("the pipeline fails on the test scene");
+    };
+    let b64_len = base64::engine::general_purpose::STANDARD
+        .encode(&jpeg)
+        .len();
+    println!(
+        "bytes per frame: MJPEG {} in, {} out; YUYV {} in, JPEG q{QUALITY} {} out; \
+         base64 {b64_len}; request body {}",
+        jpeg.len(),
+        passed.jpeg.len(),
+        yuyv.len(),
+        converted.jpeg.len(),
+        body(&request_id, &jpeg).len()
+    );
+
+    let mut g = c.benchmark_group("frame_pipeline");
+    g.throughput(Throughput::Bytes(jpeg.len() as u64));
+    g.bench_function("mjpeg_pass_through_640x480", |b| {
+        b.iter(|| pass.encode(black_box(&jpeg)))
+    });
+    g.throughput(Throughput::Bytes(yuyv.len() as u64));
+    g.bench_function("yuyv_640x480_to_jpeg_q80", |b| {
+        b.iter(|| convert.encode(black_box(&yuyv)))
+    });
+    g.throughput(Throughput::Bytes(jpeg.len() as u64));
+    g.bench_function("mjpeg_decode_mirror_reencode_640x480", |b| {
+        b.iter(|| mirror.encode(black_box(&jpeg)))
+    });
+    g.bench_function("base64_of_jpeg", |b| {
+        b.iter(|| base64::engine::general_purpose::STANDARD.encode(black_box(&jpeg)))
+    });
+    g.bench_function("request_body", |b| {
+        b.iter(|| body(black_box(&request_id), black_box(&jpeg)))
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2));
+    targets = frame_pipeline
+}
+criterion_main!(benches);

@@ -1,0 +1,479 @@
+//! `livegate test relay gate|fail [--ms N]` and `livegate test input`: pulse one
+//! relay, or show the inputs' edges live, in plain words for a technician.
+
+use std::future::Future;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::gpio::rppal::{
+    bounded_pulse, spawn_inputs_showing_all, InputEvent, InputName, InputOptions, InputsOptions,
+    Pull, RelayOptions, RppalRelay, PULSE_MAX, PULSE_MIN,
+};
+use crate::gpio::{pulse, register, GpioError, Relay};
+
+/// Why a GPIO test could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum GpioTestError {
+    #[error("unknown output {0:?}: say \"gate\" or \"fail\"")]
+    UnknownOutput(String),
+    #[error(transparent)]
+    Gpio(#[from] GpioError),
+    #[error("cannot write the report: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+/// Physical pin of the 40-pin header for a BCM GPIO number (None off the header).
+pub fn header_pin(bcm: u8) -> Option<u8> {
+    const MAP: [u8; 28] = [
+        27, 28, 3, 5, 7, 29, 31, 26, 24, 21, 19, 23, 32, 33, 8, 10, 36, 11, 12, 35, 38, 40, 15, 16,
+        18, 22, 37, 13,
+    ];
+    MAP.get(usize::from(bcm)).copied()
+}
+
+/// "BCM 17, header pin 11".
+fn where_is(bcm: u8) -> String {
+    match header_pin(bcm) {
+        Some(h) => format!("BCM {bcm}, header pin {h}"),
+        None => format!("BCM {bcm}, not on the 40-pin header"),
+    }
+}
+
+fn output_name(which: &str) -> Result<&'static str, GpioTestError> {
+    match which {
+        "gate" => Ok("gate"),
+        "fail" => Ok("fail"),
+        other => Err(GpioTestError::UnknownOutput(other.to_owned())),
+    }
+}
+
+/// The pulse to use: `--ms` if given, else the configured one; clamped.
+fn test_length(opts: &RelayOptions, ms: Option<u64>) -> Duration {
+    bounded_pulse(ms.map(Duration::from_millis).unwrap_or(opts.pulse))
+}
+
+/// Claims the `which` relay on this Pi, pulses it once for `ms` (or its configured
+/// pulse), bounded to 100 ms..=10 s, and leaves it inactive.
+pub async fn test_relay(
+    opts: &RelayOptions,
+    which: &str,
+    ms: Option<u64>,
+    w: &mut dyn Write,
+) -> Result<(), GpioTestError> {
+    let name = output_name(which)?;
+    writeln!(
+        w,
+        "Relay test: the {name} output on {}.",
+        where_is(opts.pin)
+    )?;
+    let relay: Arc<dyn Relay> = match RppalRelay::claim(name, opts) {
+        Ok(r) => Arc::new(r),
+        Err(e) => {
+            writeln!(w, "Could not claim the pin: {e}")?;
+            writeln!(
+                w,
+                "Check that this is the Raspberry Pi, that no other program uses the pin, \
+                 and that livegate runs as a user in the \"gpio\" group."
+            )?;
+            return Err(e.into());
+        }
+    };
+    register(&relay);
+    test_relay_with(&relay, opts, ms, w).await
+}
+
+/// [`test_relay`] on an already claimed relay.
+pub async fn test_relay_with(
+    relay: &Arc<dyn Relay>,
+    opts: &RelayOptions,
+    ms: Option<u64>,
+    w: &mut dyn Write,
+) -> Result<(), GpioTestError> {
+    let length = test_length(opts, ms);
+    let (on, off) = if opts.active_low {
+        ("low", "high")
+    } else {
+        ("high", "low")
+    };
+    writeln!(
+        w,
+        "It is {}: the relay is energised when the pin is {on}, at rest it is {off}.",
+        if opts.active_low {
+            "active-low"
+        } else {
+            "active-high"
+        }
+    )?;
+    let asked = ms.map(Duration::from_millis).unwrap_or(opts.pulse);
+    if asked != length {
+        writeln!(
+            w,
+            "You asked for {} ms; pulses are kept between {} ms and {} ms, so it will be {} ms.",
+            asked.as_millis(),
+            PULSE_MIN.as_millis(),
+            PULSE_MAX.as_millis(),
+            length.as_millis()
+        )?;
+    }
+    writeln!(
+        w,
+        "Energising the {} relay for {} ms…",
+        relay.name(),
+        length.as_millis()
+    )?;
+    w.flush()?;
+    let result = pulse(relay, length).await;
+    // The pulse's guard has switched it off already; say so only once we know.
+    if let Err(e) = result {
+        writeln!(w, "Driving the pin failed: {e}")?;
+        relay.set(false).ok();
+        return Err(e.into());
+    }
+    writeln!(
+        w,
+        "Done: the pin is back {off} and the relay is released. You should have heard \
+         the relay click (on, then off {} ms later), and its LED should have lit.",
+        length.as_millis()
+    )?;
+    writeln!(
+        w,
+        "No click? Check the board's power (VCC/JD-VCC), the wire to {}, and active_low: \
+         a board that clicked once at start-up and stays on is active-low.",
+        where_is(opts.pin)
+    )?;
+    Ok(())
+}
+
+/// Word for an input's state.
+fn state_word(input: InputName, active: bool) -> &'static str {
+    match (input, active) {
+        (InputName::Door, true) => "open",
+        (InputName::Door, false) => "shut",
+        (InputName::Trigger, true) => "pressed",
+        (InputName::Exit, true) => "pressed",
+        (_, false) => "released",
+    }
+}
+
+fn pull_word(p: Pull) -> &'static str {
+    match p {
+        Pull::Up => "pull-up",
+        Pull::Down => "pull-down",
+        Pull::Off => "no pull",
+    }
+}
+
+/// Watches the configured inputs on this Pi and prints each debounced edge, live,
+/// until `stop` resolves (Ctrl-C).
+pub async fn test_input(
+    opts: &InputsOptions,
+    w: &mut dyn Write,
+    stop: impl Future,
+) -> Result<(), GpioTestError> {
+    if opts.list().is_empty() {
+        writeln!(w, "No inputs are configured in [gpio]: nothing to watch.")?;
+        return Ok(());
+    }
+    let (tx, rx) = mpsc::channel(64);
+    let task = match spawn_inputs_showing_all(*opts, tx) {
+        Ok(t) => t,
+        Err(e) => {
+            writeln!(w, "Could not claim the inputs: {e}")?;
+            return Err(e.into());
+        }
+    };
+    let r = test_input_with(opts, rx, w, stop).await;
+    task.abort();
+    r
+}
+
+/// [`test_input`] on a stream of events (the first for each input is its state at
+/// start).
+pub async fn test_input_with(
+    opts: &InputsOptions,
+    mut rx: mpsc::Receiver<InputEvent>,
+    w: &mut dyn Write,
+    stop: impl Future,
+) -> Result<(), GpioTestError> {
+    let list = opts.list();
+    writeln!(w, "Input test: watching")?;
+    for (name, o) in &list {
+        writeln!(
+            w,
+            "  {} on {}, {}, debounce {} ms",
+            name.as_str(),
+            where_is(o.pin),
+            pull_word(o.pull),
+            o.debounce.as_millis()
+        )?;
+    }
+    writeln!(
+        w,
+        "The first line for each input is its state now. Press the buttons, walk past \
+         the sensor, open the door; press Ctrl-C to stop."
+    )?;
+    w.flush()?;
+    let start = Instant::now();
+    let mut counts = [0u32; 3];
+    let mut seen_first = [false; 3];
+    tokio::pin!(stop);
+    loop {
+        let ev = tokio::select! {
+            _ = &mut stop => break,
+            ev = rx.recv() => ev,
+        };
+        let Some(ev) = ev else {
+            writeln!(w, "The input watcher stopped.")?;
+            break;
+        };
+        let Some(o) = find(&list, ev.input) else {
+            continue;
+        };
+        let i = ev.input as usize;
+        if std::mem::replace(&mut seen_first[i], true) {
+            counts[i] += 1;
+        }
+        let t = ev.at.saturating_duration_since(start);
+        writeln!(
+            w,
+            "[{:>8.3} s] {} ({}): {}",
+            t.as_secs_f64(),
+            ev.input.as_str(),
+            where_is(o.pin),
+            state_word(ev.input, ev.active)
+        )?;
+        w.flush()?;
+    }
+    writeln!(w, "Stopped. Changes seen:")?;
+    for (name, o) in &list {
+        let n = counts[*name as usize];
+        write!(w, "  {}: {n}", name.as_str())?;
+        if n == 0 {
+            write!(
+                w,
+                " — none: check the wiring to {} and the pull setting ({})",
+                where_is(o.pin),
+                pull_word(o.pull)
+            )?;
+        }
+        writeln!(w)?;
+    }
+    Ok(())
+}
+
+fn find(list: &[(InputName, InputOptions)], name: InputName) -> Option<&InputOptions> {
+    list.iter().find(|(n, _)| *n == name).map(|(_, o)| o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpio::debounce::Edge;
+    use crate::gpio::sim::SimRelay;
+
+    #[test]
+    fn header_pins_match_the_40_pin_header() {
+        // The header, pin by pin (odd column then even), with the BCM number of each
+        // GPIO pin; power and ground pins have none.
+        let header: [(u8, Option<u8>); 40] = [
+            (1, None),
+            (2, None),
+            (3, Some(2)),
+            (4, None),
+            (5, Some(3)),
+            (6, None),
+            (7, Some(4)),
+            (8, Some(14)),
+            (9, None),
+            (10, Some(15)),
+            (11, Some(17)),
+            (12, Some(18)),
+            (13, Some(27)),
+            (14, None),
+            (15, Some(22)),
+            (16, Some(23)),
+            (17, None),
+            (18, Some(24)),
+            (19, Some(10)),
+            (20, None),
+            (21, Some(9)),
+            (22, Some(25)),
+            (23, Some(11)),
+            (24, Some(8)),
+            (25, None),
+            (26, Some(7)),
+            (27, Some(0)),
+            (28, Some(1)),
+            (29, Some(5)),
+            (30, None),
+            (31, Some(6)),
+            (32, Some(12)),
+            (33, Some(13)),
+            (34, None),
+            (35, Some(19)),
+            (36, Some(16)),
+            (37, Some(26)),
+            (38, Some(20)),
+            (39, None),
+            (40, Some(21)),
+        ];
+        for bcm in 0..=27u8 {
+            let expected = header
+                .iter()
+                .find(|(_, b)| *b == Some(bcm))
+                .map(|(p, _)| *p);
+            assert!(expected.is_some(), "BCM {bcm} is on the header");
+            assert_eq!(header_pin(bcm), expected, "BCM {bcm}");
+        }
+        assert_eq!(header_pin(28), None);
+        assert_eq!(header_pin(255), None);
+    }
+
+    fn relay_opts(active_low: bool, pulse_ms: u64) -> RelayOptions {
+        RelayOptions {
+            pin: 17,
+            active_low,
+            pulse: Duration::from_millis(pulse_ms),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn test_relay_pulses_once_for_the_asked_length_and_leaves_it_off() {
+        let sim = SimRelay::new("gate");
+        let relay: Arc<dyn Relay> = Arc::new(sim.clone());
+        let mut out = Vec::new();
+        let t0 = Instant::now();
+        test_relay_with(&relay, &relay_opts(true, 500), Some(1200), &mut out)
+            .await
+            .unwrap();
+        let p = sim.pulses();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].started, t0);
+        assert_eq!(p[0].length, Duration::from_millis(1200));
+        assert!(!sim.is_active());
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("active-low"), "{text}");
+        assert!(text.contains("energised when the pin is low"), "{text}");
+        assert!(text.contains("for 1200 ms"), "{text}");
+        assert!(text.contains("heard the relay click"), "{text}");
+        assert!(text.contains("BCM 17, header pin 11"), "{text}");
+        assert!(!text.contains("You asked for"), "{text}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn test_relay_uses_the_configured_pulse_and_clamps_it() {
+        let sim = SimRelay::new("fail");
+        let relay: Arc<dyn Relay> = Arc::new(sim.clone());
+        let mut out = Vec::new();
+        test_relay_with(&relay, &relay_opts(false, 40), None, &mut out)
+            .await
+            .unwrap();
+        assert_eq!(sim.pulses()[0].length, PULSE_MIN);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("active-high"), "{text}");
+        assert!(text.contains("You asked for 40 ms"), "{text}");
+
+        let sim = SimRelay::new("fail");
+        let relay: Arc<dyn Relay> = Arc::new(sim.clone());
+        test_relay_with(
+            &relay,
+            &relay_opts(false, 500),
+            Some(60_000),
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(sim.pulses().len(), 1);
+        assert_eq!(sim.pulses()[0].length, PULSE_MAX);
+    }
+
+    #[tokio::test]
+    async fn test_relay_refuses_an_unknown_output_before_touching_anything() {
+        let mut out = Vec::new();
+        let r = test_relay(&relay_opts(true, 500), "door", None, &mut out).await;
+        assert!(matches!(r, Err(GpioTestError::UnknownOutput(ref s)) if s == "door"));
+        assert!(out.is_empty());
+    }
+
+    fn input(pin: u8) -> InputOptions {
+        InputOptions {
+            pin,
+            pull: Pull::Up,
+            edge: Edge::Both,
+            debounce: Duration::from_millis(20),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn test_input_prints_each_edge_with_its_pin_until_stopped() {
+        let opts = InputsOptions {
+            trigger: Some(input(22)),
+            exit: Some(input(23)),
+            door: Some(input(24)),
+        };
+        let (tx, rx) = mpsc::channel(16);
+        let t0 = Instant::now();
+        let ev = |input, active, ms| InputEvent {
+            input,
+            active,
+            at: t0 + Duration::from_millis(ms),
+        };
+        for e in [
+            ev(InputName::Trigger, false, 0),
+            ev(InputName::Exit, false, 0),
+            ev(InputName::Door, false, 0),
+            ev(InputName::Trigger, true, 1500),
+            ev(InputName::Trigger, false, 1750),
+            ev(InputName::Door, true, 2000),
+        ] {
+            tx.send(e).await.unwrap();
+        }
+        let stop = tokio::time::sleep(Duration::from_secs(5));
+        let mut out = Vec::new();
+        test_input_with(&opts, rx, &mut out, stop).await.unwrap();
+        assert_eq!(
+            Instant::now() - t0,
+            Duration::from_secs(5),
+            "ran until stop"
+        );
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().filter(|l| l.starts_with('[')).collect();
+        assert_eq!(
+            lines,
+            vec![
+                "[   0.000 s] trigger (BCM 22, header pin 15): released",
+                "[   0.000 s] exit (BCM 23, header pin 16): released",
+                "[   0.000 s] door (BCM 24, header pin 18): shut",
+                "[   1.500 s] trigger (BCM 22, header pin 15): pressed",
+                "[   1.750 s] trigger (BCM 22, header pin 15): released",
+                "[   2.000 s] door (BCM 24, header pin 18): open",
+            ]
+        );
+        assert!(text.contains("  trigger: 2\n"), "{text}");
+        assert!(text.contains("  door: 1\n"), "{text}");
+        assert!(
+            text.contains("  exit: 0 — none: check the wiring to BCM 23, header pin 16"),
+            "{text}"
+        );
+        drop(tx);
+    }
+
+    #[tokio::test]
+    async fn test_input_with_nothing_configured_says_so() {
+        let mut out = Vec::new();
+        test_input(
+            &InputsOptions::default(),
+            &mut out,
+            std::future::pending::<()>(),
+        )
+        .await
+        .unwrap();
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains("No inputs are configured"));
+    }
+}

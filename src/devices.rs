@@ -1,0 +1,348 @@
+//! From the configuration to the devices. Relays first, at their safe level, before
+//! anything else is opened; then inputs and triggers, the display, the camera.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tracing::warn;
+
+use crate::camera::jpeg::{FormatPreference, Rotation as CamRotation};
+use crate::camera::sim::{SimCamera, Visitor};
+use crate::camera::v4l2::{V4l2Camera, V4l2Options};
+use crate::camera::FrameSource;
+use crate::config::{
+    CameraConfig, Config, DisplayConfig, GpioConfig, InputConfig, PanelSize, PixelFormatChoice,
+    Rotation, TriggerConfig,
+};
+use crate::ctl::{SocketOptions, SocketTrigger};
+use crate::daemon::Devices;
+use crate::display::sim::{SimDisplay, SimDisplayHandle};
+use crate::display::ssd1306::{self as oled, Oled, OledOptions, OledRotation};
+use crate::display::{Display, DisplayError, Screen};
+use crate::gpio::debounce::Edge as GpioEdge;
+use crate::gpio::rppal::{self as pi, InputOptions, InputsOptions, RelayOptions};
+use crate::gpio::sim::SimRelay;
+use crate::gpio::{GpioError, Relay};
+use crate::trigger::{Cast, GateState, SimTrigger, Trigger, TriggerEvent};
+
+/// Why the devices could not be set up. The relays are safe whatever happened.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error(transparent)]
+    Gpio(#[from] GpioError),
+    #[error("control socket: {0}")]
+    Socket(#[from] crate::ctl::CtlError),
+}
+
+/// The devices, and what the daemon needs beside them.
+pub struct Built {
+    pub devices: Devices,
+    pub screen_tx: watch::Sender<Screen>,
+    pub door_held_open_after: Option<Duration>,
+    /// The simulated relays, when `[gpio] kind = "sim"`.
+    pub sim_relays: Option<(SimRelay, SimRelay)>,
+    pub display: Option<SimDisplayHandle>,
+}
+
+/// Relay options from `[gpio] kind = "rppal"`.
+pub fn relay_options(cfg: &Config) -> Option<(RelayOptions, RelayOptions)> {
+    match &cfg.gpio {
+        GpioConfig::Sim(_) => None,
+        GpioConfig::Rppal(g) => Some((
+            RelayOptions {
+                pin: g.gate_pin,
+                active_low: g.gate_active_low,
+                pulse: g.gate_pulse,
+            },
+            RelayOptions {
+                pin: g.fail_pin,
+                active_low: g.fail_active_low,
+                pulse: g.fail_pulse,
+            },
+        )),
+    }
+}
+
+fn input_options(i: &InputConfig) -> InputOptions {
+    InputOptions {
+        pin: i.pin,
+        pull: pull(i.pull),
+        edge: match i.edge {
+            crate::config::Edge::Falling => GpioEdge::Falling,
+            crate::config::Edge::Rising => GpioEdge::Rising,
+            crate::config::Edge::Both => GpioEdge::Both,
+        },
+        debounce: i.debounce,
+    }
+}
+
+fn pull(p: crate::config::Pull) -> pi::Pull {
+    match p {
+        crate::config::Pull::Up => pi::Pull::Up,
+        crate::config::Pull::Down => pi::Pull::Down,
+        crate::config::Pull::Off => pi::Pull::Off,
+    }
+}
+
+/// Input options from `[gpio] kind = "rppal"`; `None` when no input is configured.
+pub fn inputs_options(cfg: &Config) -> Option<InputsOptions> {
+    let GpioConfig::Rppal(g) = &cfg.gpio else {
+        return None;
+    };
+    let door = g.door.as_ref().map(|d| InputOptions {
+        pin: d.pin,
+        pull: pull(d.pull),
+        // The door is watched on both edges; this sets which level means "open".
+        edge: if d.open_level_high {
+            GpioEdge::Rising
+        } else {
+            GpioEdge::Falling
+        },
+        debounce: d.debounce,
+    });
+    let opts = InputsOptions {
+        trigger: g.trigger.as_ref().map(input_options),
+        exit: g.exit.as_ref().map(input_options),
+        door,
+    };
+    (opts.trigger.is_some() || opts.exit.is_some() || opts.door.is_some()).then_some(opts)
+}
+
+/// OLED options from `[display] kind = "ssd1306"`.
+pub fn oled_options(cfg: &Config) -> Option<OledOptions> {
+    let DisplayConfig::Ssd1306(d) = &cfg.display else {
+        return None;
+    };
+    Some(OledOptions {
+        bus: d.bus,
+        address: d.address,
+        size: match d.size {
+            PanelSize::Size128x64 => oled::PanelSize::W128xH64,
+            PanelSize::Size128x32 => oled::PanelSize::W128xH32,
+        },
+        rotation: match d.rotation {
+            Rotation::R0 => OledRotation::Deg0,
+            Rotation::R90 => OledRotation::Deg90,
+            Rotation::R180 => OledRotation::Deg180,
+            Rotation::R270 => OledRotation::Deg270,
+        },
+        contrast: d.contrast,
+        reinit_interval: d.reinit_interval,
+    })
+}
+
+/// Camera options from `[camera] kind = "v4l2"`.
+pub fn camera_options(cfg: &Config) -> Option<V4l2Options> {
+    let CameraConfig::V4l2(c) = &cfg.camera else {
+        return None;
+    };
+    Some(V4l2Options {
+        device: c.device.clone(),
+        width: c.width,
+        height: c.height,
+        fps: c.fps,
+        format: match c.format {
+            PixelFormatChoice::Auto => FormatPreference::Auto,
+            PixelFormatChoice::Mjpeg => FormatPreference::Mjpeg,
+            PixelFormatChoice::Yuyv => FormatPreference::Yuyv,
+        },
+        jpeg_quality: c.jpeg_quality,
+        warmup_frames: c.warmup_frames,
+        mirror: c.mirror,
+        rotation: match c.rotation {
+            Rotation::R0 => CamRotation::R0,
+            Rotation::R90 => CamRotation::R90,
+            Rotation::R180 => CamRotation::R180,
+            Rotation::R270 => CamRotation::R270,
+        },
+        ..V4l2Options::default()
+    })
+}
+
+/// Socket options from `[trigger] kind = "socket"`.
+pub fn socket_options(cfg: &Config) -> Option<SocketOptions> {
+    let TriggerConfig::Socket(s) = &cfg.trigger else {
+        return None;
+    };
+    Some(SocketOptions {
+        path: s.path.clone(),
+        group: Some(s.group.clone()),
+        mode: s.mode,
+    })
+}
+
+/// The gate and fail outputs, and their simulated twins when they are simulated.
+pub type Relays = (Arc<dyn Relay>, Arc<dyn Relay>, Option<(SimRelay, SimRelay)>);
+
+/// Claims the relays at their safe level: the first thing `livegate run` does with
+/// the hardware.
+pub fn claim_relays(cfg: &Config) -> Result<Relays, GpioError> {
+    match relay_options(cfg) {
+        Some((gate, fail)) => {
+            let (g, f) = pi::claim_outputs(gate, fail)?;
+            Ok((g, f, None))
+        }
+        None => {
+            let (g, f) = (SimRelay::new("gate"), SimRelay::new("fail"));
+            Ok((Arc::new(g.clone()), Arc::new(f.clone()), Some((g, f))))
+        }
+    }
+}
+
+/// Builds every device named by `cfg`. `panel` replaces a simulated display's own
+/// terminal output (for `simulate`); `cast` says who the simulated visitors are.
+pub fn build(
+    cfg: &Config,
+    cast: Cast,
+    panel: Option<Box<dyn Display>>,
+) -> Result<Built, DeviceError> {
+    // 1. Outputs, at their inactive level, before anything else.
+    let (gate, fail, sim_relays) = claim_relays(cfg)?;
+
+    // 2. Inputs and triggers.
+    let (screen_tx, screen_rx) = watch::channel(Screen::Idle);
+    let (visitor_tx, visitor_rx) = watch::channel::<Option<Visitor>>(None);
+    let mut triggers: Vec<Box<dyn Trigger>> = Vec::new();
+    if let Some(inputs) = inputs_options(cfg) {
+        let (tx, rx) = mpsc::channel(32);
+        pi::spawn_inputs(inputs, tx)?;
+        triggers.push(Box::new(pi::GpioTrigger::new(rx)));
+    }
+    match &cfg.trigger {
+        TriggerConfig::Sim(t) => {
+            let reaction = match &cfg.camera {
+                CameraConfig::Sim(c) => c.reaction,
+                CameraConfig::V4l2(_) => Duration::from_millis(1500),
+            };
+            triggers.push(Box::new(SimTrigger {
+                arrival: t.arrival,
+                reaction,
+                cast,
+                visitor: visitor_tx,
+            }));
+        }
+        // The inputs above already carry the trigger input.
+        TriggerConfig::Gpio => {}
+        TriggerConfig::Socket(_) => {
+            if let Some(opts) = socket_options(cfg) {
+                triggers.push(Box::new(SocketTrigger::bind(&opts)?));
+            }
+        }
+    }
+
+    // 3. The display: a missing panel never stops the gate.
+    let (display, handle): (Box<dyn Display>, Option<SimDisplayHandle>) = match &cfg.display {
+        DisplayConfig::Sim(d) => match panel {
+            Some(p) => (p, None),
+            None => {
+                let sim = SimDisplay::from_config(d);
+                let h = sim.handle();
+                (Box::new(sim), Some(h))
+            }
+        },
+        DisplayConfig::Ssd1306(_) => {
+            let opts = oled_options(cfg).unwrap_or_default();
+            (Box::new(LazyOled::new(opts)), None)
+        }
+    };
+
+    // 4. The camera.
+    let camera: Box<dyn FrameSource> = match &cfg.camera {
+        CameraConfig::Sim(c) => Box::new(SimCamera::new(c, screen_rx, visitor_rx)),
+        CameraConfig::V4l2(_) => Box::new(V4l2Camera::new(camera_options(cfg).unwrap_or_default())),
+    };
+
+    let door_held_open_after = match &cfg.gpio {
+        GpioConfig::Rppal(g) => g.door.as_ref().map(|d| d.held_open_after),
+        GpioConfig::Sim(_) => None,
+    };
+    Ok(Built {
+        devices: Devices {
+            camera,
+            display,
+            gate,
+            fail,
+            trigger: Box::new(Merged(triggers)),
+        },
+        screen_tx,
+        door_held_open_after,
+        sim_relays,
+        display: handle,
+    })
+}
+
+/// Several triggers feeding one daemon.
+pub struct Merged(pub Vec<Box<dyn Trigger>>);
+
+impl Trigger for Merged {
+    fn spawn(
+        self: Box<Self>,
+        events: mpsc::Sender<TriggerEvent>,
+        state: watch::Receiver<GateState>,
+    ) -> tokio::task::JoinHandle<()> {
+        let handles: Vec<_> = self
+            .0
+            .into_iter()
+            .map(|t| t.spawn(events.clone(), state.clone()))
+            .collect();
+        drop(events);
+        tokio::spawn(async move {
+            // Aborting this task aborts every trigger; one that ends on its own (or
+            // fails) does not take the others with it.
+            let _guard = AbortAll(handles);
+            std::future::pending::<()>().await
+        })
+    }
+}
+
+struct AbortAll(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortAll {
+    fn drop(&mut self) {
+        for h in &self.0 {
+            h.abort();
+        }
+    }
+}
+
+/// The OLED, opened on first use and again after failures: a panel that is missing
+/// at start (I2C disabled, unplugged) is retried instead of stopping the gate.
+pub struct LazyOled {
+    opts: OledOptions,
+    panel: Option<Oled<rppal::i2c::I2c>>,
+    next_try: std::time::Instant,
+}
+
+impl LazyOled {
+    pub fn new(opts: OledOptions) -> Self {
+        LazyOled {
+            opts,
+            panel: None,
+            next_try: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Display for LazyOled {
+    fn show(&mut self, screen: &Screen) -> Result<(), DisplayError> {
+        if self.panel.is_none() {
+            let now = std::time::Instant::now();
+            if now < self.next_try {
+                return Err(DisplayError::Bus("the panel is not available".into()));
+            }
+            match Oled::open_bus(&self.opts) {
+                Ok(p) => self.panel = Some(p),
+                Err(e) => {
+                    self.next_try = now + self.opts.reinit_interval;
+                    warn!(error = %e, "cannot open the OLED; trying again later");
+                    return Err(DisplayError::Bus(e.to_string()));
+                }
+            }
+        }
+        match self.panel.as_mut() {
+            Some(p) => p.show(screen),
+            None => Err(DisplayError::Bus("the panel is not available".into())),
+        }
+    }
+}

@@ -1,0 +1,702 @@
+//! The SSD1306 adapter against a fake I2C bus and a model of the controller: what
+//! the adapter writes is decoded back into pixels and compared, pixel for pixel, with
+//! the shared rendering (`screens::render`) and with the 128x32 golden PNGs in
+//! tests/golden/128x32/ (`LIVEGATE_BLESS=1 cargo test --test oled` rewrites those).
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use embedded_hal::i2c::{ErrorKind, ErrorType, I2c, NoAcknowledgeSource, Operation};
+use livegate::display::screens::render;
+use livegate::display::sim::Framebuffer;
+use livegate::display::ssd1306::{Oled, OledOptions, OledRotation, PanelSize};
+use livegate::display::{Display, DisplayError, Screen};
+use livegate::session::DenyReason;
+
+// ---------------------------------------------------------------------------------
+// A fake bus
+
+#[derive(Default)]
+struct BusLog {
+    /// Every transfer the bus carried: (address, bytes).
+    writes: Vec<(u8, Vec<u8>)>,
+    /// Every transaction attempted, failed or not.
+    attempts: usize,
+    /// Let this many transactions through, then fail `fail_next`.
+    pass_then: usize,
+    fail_next: usize,
+}
+
+#[derive(Clone, Default)]
+struct FakeI2c(Arc<Mutex<BusLog>>);
+
+impl FakeI2c {
+    fn fail_next(&self, n: usize) {
+        self.fail_after(0, n);
+    }
+
+    fn fail_after(&self, pass: usize, n: usize) {
+        let mut log = self.0.lock().unwrap();
+        log.pass_then = pass;
+        log.fail_next = n;
+    }
+
+    fn attempts(&self) -> usize {
+        self.0.lock().unwrap().attempts
+    }
+
+    fn writes(&self) -> Vec<(u8, Vec<u8>)> {
+        self.0.lock().unwrap().writes.clone()
+    }
+
+    fn write_count(&self) -> usize {
+        self.0.lock().unwrap().writes.len()
+    }
+}
+
+#[derive(Debug)]
+struct Nack;
+
+impl embedded_hal::i2c::Error for Nack {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::NoAcknowledge(NoAcknowledgeSource::Address)
+    }
+}
+
+impl ErrorType for FakeI2c {
+    type Error = Nack;
+}
+
+impl I2c for FakeI2c {
+    fn transaction(
+        &mut self,
+        address: u8,
+        operations: &mut [Operation<'_>],
+    ) -> Result<(), Self::Error> {
+        let mut log = self.0.lock().unwrap();
+        log.attempts += 1;
+        if log.pass_then > 0 {
+            log.pass_then -= 1;
+        } else if log.fail_next > 0 {
+            log.fail_next -= 1;
+            return Err(Nack);
+        }
+        for op in operations {
+            match op {
+                Operation::Write(bytes) => log.writes.push((address, bytes.to_vec())),
+                Operation::Read(buf) => buf.fill(0),
+            }
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// A model of the SSD1306: commands, display memory, and what a person sees
+
+/// The controller as far as the adapter uses it. The module is taken to be wired the
+/// usual way: with segment remap on (0xA1) and COM scan reversed (0xC8) the picture
+/// is upright, i.e. the person's pixel (x, y) shows memory column `x` (127 - x
+/// without remap) and row `y` (height - 1 - y with a normal COM scan).
+struct Model {
+    ram: [[u8; 128]; 8],
+    cols: (u8, u8),
+    pages: (u8, u8),
+    col: u8,
+    page: u8,
+    horizontal: bool,
+    seg_remap: bool,
+    com_reverse: bool,
+    mux: u8,
+    on: bool,
+    contrast: u8,
+    precharge: u8,
+    /// Every command, with its arguments, in order.
+    commands: Vec<Vec<u8>>,
+    /// The display memory each time the panel was turned on.
+    ram_at_on: Vec<[[u8; 128]; 8]>,
+    /// Data bytes written.
+    data_bytes: usize,
+}
+
+/// How many bytes a command takes, its own included.
+fn command_len(op: u8) -> usize {
+    match op {
+        0x81 | 0x20 | 0xA8 | 0xD3 | 0xDA | 0xD5 | 0xD9 | 0xDB | 0x8D | 0xAD => 2,
+        0x21 | 0x22 | 0xA3 => 3,
+        0x26 | 0x27 => 7,
+        0x29 | 0x2A => 6,
+        0x00..=0x1F | 0x2E | 0x2F | 0x40..=0x7F | 0xA0 | 0xA1 | 0xA4..=0xA7 => 1,
+        0xAE | 0xAF | 0xB0..=0xB7 | 0xC0 | 0xC8 | 0xE3 => 1,
+        _ => panic!("unexpected SSD1306 command 0x{op:02X}"),
+    }
+}
+
+impl Model {
+    /// A panel just powered: memory full of noise.
+    fn powered_up() -> Self {
+        Self {
+            ram: [[0xA5; 128]; 8],
+            cols: (0, 127),
+            pages: (0, 7),
+            col: 0,
+            page: 0,
+            horizontal: false,
+            seg_remap: false,
+            com_reverse: false,
+            mux: 63,
+            on: false,
+            contrast: 0x7F,
+            precharge: 0x22,
+            commands: Vec::new(),
+            ram_at_on: Vec::new(),
+            data_bytes: 0,
+        }
+    }
+
+    /// The model after every transfer in `writes`, all of which must go to `address`.
+    fn after(writes: &[(u8, Vec<u8>)], address: u8) -> Self {
+        let mut m = Self::powered_up();
+        for (a, bytes) in writes {
+            assert_eq!(*a, address, "a transfer to another address");
+            m.transfer(bytes);
+        }
+        m
+    }
+
+    fn transfer(&mut self, bytes: &[u8]) {
+        let (control, rest) = bytes.split_first().expect("an empty transfer");
+        match control {
+            0x00 => {
+                let mut i = 0;
+                while i < rest.len() {
+                    let n = command_len(rest[i]);
+                    let cmd = rest[i..i + n].to_vec();
+                    self.command(&cmd);
+                    self.commands.push(cmd);
+                    i += n;
+                }
+            }
+            0x40 => rest.iter().for_each(|b| self.data(*b)),
+            other => panic!("unexpected control byte 0x{other:02X}"),
+        }
+    }
+
+    fn command(&mut self, cmd: &[u8]) {
+        match cmd[0] {
+            0x20 => self.horizontal = cmd[1] == 0,
+            0x21 => {
+                self.cols = (cmd[1], cmd[2]);
+                self.col = cmd[1];
+            }
+            0x22 => {
+                self.pages = (cmd[1], cmd[2]);
+                self.page = cmd[1];
+            }
+            0xA0 | 0xA1 => self.seg_remap = cmd[0] == 0xA1,
+            0xC0 | 0xC8 => self.com_reverse = cmd[0] == 0xC8,
+            0xA8 => self.mux = cmd[1],
+            0x81 => self.contrast = cmd[1],
+            0xD9 => self.precharge = cmd[1],
+            0xAE => self.on = false,
+            0xAF => {
+                self.on = true;
+                self.ram_at_on.push(self.ram);
+            }
+            _ => {}
+        }
+    }
+
+    fn data(&mut self, byte: u8) {
+        assert!(
+            self.horizontal,
+            "data written outside horizontal addressing"
+        );
+        self.ram[usize::from(self.page)][usize::from(self.col)] = byte;
+        self.data_bytes += 1;
+        if self.col >= self.cols.1 {
+            self.col = self.cols.0;
+            self.page = if self.page >= self.pages.1 {
+                self.pages.0
+            } else {
+                self.page + 1
+            };
+        } else {
+            self.col += 1;
+        }
+    }
+
+    fn ram_bit(&self, col: u32, row: u32) -> bool {
+        self.ram[(row / 8) as usize][col as usize] >> (row % 8) & 1 == 1
+    }
+
+    /// What a person sees on a 128-wide panel of `mux + 1` rows.
+    fn view(&self) -> Framebuffer {
+        assert!(self.on, "the panel is off");
+        let h = u32::from(self.mux) + 1;
+        let mut fb = Framebuffer::new(128, h);
+        for y in 0..h {
+            for x in 0..128 {
+                let col = if self.seg_remap { x } else { 127 - x };
+                let row = if self.com_reverse { y } else { h - 1 - y };
+                fb.set(x, y, self.ram_bit(col, row));
+            }
+        }
+        fb
+    }
+
+    /// Commands with their arguments from the `from`-th on.
+    fn opcodes_from(&self, from: usize) -> Vec<u8> {
+        self.commands[from..].iter().map(|c| c[0]).collect()
+    }
+}
+
+fn rotate_180(fb: &Framebuffer) -> Framebuffer {
+    let (w, h) = (fb.width(), fb.height());
+    let mut out = Framebuffer::new(w, h);
+    for y in 0..h {
+        for x in 0..w {
+            out.set(w - 1 - x, h - 1 - y, fb.get(x, y));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------
+// Helpers
+
+fn action(name: &str, step: u8, total: u8, secs_left: u16, percent_left: u8) -> Screen {
+    Screen::Action {
+        action: name.to_owned(),
+        step,
+        total,
+        secs_left,
+        percent_left,
+        prompt: 1,
+    }
+}
+
+fn opts(size: PanelSize, rotation: OledRotation) -> OledOptions {
+    OledOptions {
+        size,
+        rotation,
+        ..OledOptions::default()
+    }
+}
+
+fn some_screens() -> Vec<Screen> {
+    vec![
+        Screen::Idle,
+        action("Turn_left", 1, 3, 7, 70),
+        action("Victory_right_hand", 2, 3, 4, 40),
+        Screen::Fail {
+            reason: DenyReason::ServiceUnavailable,
+        },
+        Screen::LockedOut { secs_left: 240 },
+    ]
+}
+
+fn panel(o: &OledOptions) -> (Oled<FakeI2c>, FakeI2c) {
+    let bus = FakeI2c::default();
+    (Oled::new(bus.clone(), o), bus)
+}
+
+fn has_init(opcodes: &[u8]) -> bool {
+    let off = opcodes.iter().position(|c| *c == 0xAE);
+    let on = opcodes.iter().rposition(|c| *c == 0xAF);
+    matches!((off, on), (Some(a), Some(b)) if a < b) && opcodes.contains(&0xA8)
+}
+
+// ---------------------------------------------------------------------------------
+// Tests
+
+#[test]
+fn frames_on_the_glass_are_the_shared_rendering_on_both_panel_sizes() {
+    for size in [PanelSize::W128xH64, PanelSize::W128xH32] {
+        let o = opts(size, OledRotation::Deg0);
+        let (mut oled, bus) = panel(&o);
+        let t0 = Instant::now();
+        for screen in some_screens() {
+            oled.show_at(&screen, t0).unwrap();
+            let model = Model::after(&bus.writes(), 0x3C);
+            assert_eq!(u32::from(model.mux) + 1, size.height(), "{size:?}");
+            let want = render(&screen, 128, size.height());
+            assert!(want.count_lit() > 50, "{size:?} {screen:?}: nothing drawn");
+            let seen = model.view();
+            assert_eq!(seen.diff(&want), vec![], "{size:?} {screen:?}");
+        }
+    }
+}
+
+#[test]
+fn power_on_clears_all_memory_before_the_panel_lights() {
+    for size in [PanelSize::W128xH64, PanelSize::W128xH32] {
+        let o = opts(size, OledRotation::Deg0);
+        let (mut oled, bus) = panel(&o);
+        assert_eq!(bus.attempts(), 0, "new() must not touch the bus");
+        oled.power_on(Instant::now()).unwrap();
+        assert!(oled.is_ready());
+        let model = Model::after(&bus.writes(), 0x3C);
+        let opcodes = model.opcodes_from(0);
+        assert_eq!(opcodes[0], 0xAE, "first command: display off");
+        assert!(has_init(&opcodes), "{opcodes:02X?}");
+        // The panel first lights with every page of its memory blank (noise before).
+        assert_eq!(model.ram_at_on.len(), 1, "turned on once");
+        assert!(model.ram_at_on[0].iter().flatten().all(|b| *b == 0));
+        assert_eq!(model.data_bytes, 1024, "one whole blank memory");
+        assert_eq!(model.view().count_lit(), 0);
+        // Contrast after init.
+        assert_eq!(*model.commands.last().unwrap(), vec![0x81, o.contrast]);
+        assert_eq!(model.contrast, 0xCF);
+        assert_eq!(model.precharge, 0x21, "phase 1 = 1, phase 2 = 2");
+
+        // The first screen follows, on a panel already on.
+        let before = model.commands.len();
+        oled.show_at(&Screen::Idle, Instant::now()).unwrap();
+        let model = Model::after(&bus.writes(), 0x3C);
+        assert!(!model.opcodes_from(before).contains(&0xAE));
+        assert_eq!(model.view(), render(&Screen::Idle, 128, size.height()));
+    }
+}
+
+#[test]
+fn the_first_show_powers_the_panel_on_first() {
+    let (mut oled, bus) = panel(&OledOptions::default());
+    oled.show(&Screen::Pass).unwrap();
+    let model = Model::after(&bus.writes(), 0x3C);
+    assert!(has_init(&model.opcodes_from(0)));
+    assert!(model.ram_at_on[0].iter().flatten().all(|b| *b == 0));
+    assert_eq!(model.view(), render(&Screen::Pass, 128, 64));
+}
+
+#[test]
+fn contrast_is_sent_as_configured() {
+    for contrast in [0u8, 0x40, 0xFF] {
+        let o = OledOptions {
+            contrast,
+            ..OledOptions::default()
+        };
+        let (mut oled, bus) = panel(&o);
+        oled.power_on(Instant::now()).unwrap();
+        let model = Model::after(&bus.writes(), 0x3C);
+        assert_eq!(model.contrast, contrast);
+        let phase2 = if contrast == 0 { 1 } else { 2 };
+        assert_eq!(model.precharge, phase2 << 4 | 1, "contrast {contrast}");
+    }
+}
+
+#[test]
+fn address_0x3d_is_used_when_configured() {
+    let o = OledOptions {
+        address: 0x3D,
+        ..OledOptions::default()
+    };
+    let (mut oled, bus) = panel(&o);
+    oled.show_at(&Screen::Idle, Instant::now()).unwrap();
+    let writes = bus.writes();
+    assert!(writes.len() > 60);
+    assert!(writes.iter().all(|(a, _)| *a == 0x3D));
+    assert_eq!(
+        Model::after(&writes, 0x3D).view(),
+        render(&Screen::Idle, 128, 64)
+    );
+}
+
+#[test]
+fn rotation_180_shows_the_rendering_upside_down() {
+    for size in [PanelSize::W128xH64, PanelSize::W128xH32] {
+        let o = opts(size, OledRotation::Deg180);
+        let (mut oled, bus) = panel(&o);
+        for screen in some_screens() {
+            oled.show_at(&screen, Instant::now()).unwrap();
+            let model = Model::after(&bus.writes(), 0x3C);
+            assert!(!model.seg_remap && !model.com_reverse, "A0 and C0");
+            let want = rotate_180(&render(&screen, 128, size.height()));
+            assert_eq!(model.view().diff(&want), vec![], "{size:?} {screen:?}");
+        }
+    }
+}
+
+#[test]
+fn quarter_turns_draw_the_portrait_layout_turned_on_the_glass() {
+    for size in [PanelSize::W128xH64, PanelSize::W128xH32] {
+        let h = size.height();
+        for rotation in [OledRotation::Deg90, OledRotation::Deg270] {
+            let o = opts(size, rotation);
+            assert_eq!(oled_size(&o), (h, 128));
+            let (mut oled, bus) = panel(&o);
+            for screen in some_screens() {
+                oled.show_at(&screen, Instant::now()).unwrap();
+                let seen = Model::after(&bus.writes(), 0x3C).view();
+                let portrait = render(&screen, h, 128);
+                assert!(portrait.count_lit() > 0, "{screen:?}");
+                for y in 0..h {
+                    for x in 0..128 {
+                        // 90: picture turned clockwise; 270: counter-clockwise.
+                        let (px, py) = match rotation {
+                            OledRotation::Deg90 => (y, 127 - x),
+                            _ => (h - 1 - y, x),
+                        };
+                        assert_eq!(
+                            seen.get(x, y),
+                            portrait.get(px, py),
+                            "{size:?} {rotation:?} {screen:?} at ({x}, {y})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn oled_size(o: &OledOptions) -> (u32, u32) {
+    let s = Oled::new(FakeI2c::default(), o).screen_size();
+    (s.width, s.height)
+}
+
+#[test]
+fn the_same_screen_again_does_no_io() {
+    let (mut oled, bus) = panel(&OledOptions::default());
+    let t = Instant::now();
+    oled.show_at(&Screen::Idle, t).unwrap();
+    let n = bus.attempts();
+    oled.show_at(&Screen::Idle, t).unwrap();
+    assert_eq!(bus.attempts(), n);
+    oled.show_at(&Screen::Verifying, t).unwrap();
+    assert!(bus.attempts() > n);
+}
+
+#[test]
+fn a_bus_error_is_reported_then_retried_only_after_the_interval() {
+    let o = OledOptions::default();
+    let (mut oled, bus) = panel(&o);
+    let t0 = Instant::now();
+    oled.show_at(&Screen::Idle, t0).unwrap();
+
+    // The bus fails in the middle of the next frame.
+    bus.fail_after(20, 1);
+    let err = oled.show_at(&Screen::Pass, t0).unwrap_err();
+    let DisplayError::Bus(text) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(text.contains("Nack"), "the bus's own error: {text}");
+    assert!(
+        text.contains("0x3C") && text.contains("retrying in 30 s"),
+        "{text}"
+    );
+    assert!(!oled.is_ready());
+
+    // Within the interval: an error again, and not one transfer.
+    let tried = bus.attempts();
+    for secs in [0, 1, 10, 29] {
+        let e = oled
+            .show_at(&Screen::Verifying, t0 + Duration::from_secs(secs))
+            .unwrap_err();
+        assert!(
+            matches!(e, DisplayError::Bus(ref m) if m.contains("next try in")),
+            "{e}"
+        );
+    }
+    assert_eq!(
+        bus.attempts(),
+        tried,
+        "the bus is left alone until the interval"
+    );
+
+    // After it: init again, memory cleared, and the latest screen arrives whole.
+    let before = bus.write_count();
+    let model_before = Model::after(&bus.writes(), 0x3C);
+    oled.show_at(&Screen::Verifying, t0 + Duration::from_secs(30))
+        .unwrap();
+    assert!(oled.is_ready());
+    let model = Model::after(&bus.writes(), 0x3C);
+    let opcodes = model.opcodes_from(model_before.commands.len());
+    assert!(has_init(&opcodes), "re-init commands: {opcodes:02X?}");
+    assert!(bus.write_count() > before);
+    assert!(model
+        .ram_at_on
+        .last()
+        .unwrap()
+        .iter()
+        .flatten()
+        .all(|b| *b == 0));
+    assert_eq!(model.view(), render(&Screen::Verifying, 128, 64));
+}
+
+#[test]
+fn a_failed_power_on_is_retried_and_redraws_the_wanted_screen() {
+    let o = OledOptions {
+        reinit_interval: Duration::from_secs(5),
+        size: PanelSize::W128xH32,
+        ..OledOptions::default()
+    };
+    let (mut oled, bus) = panel(&o);
+    let t0 = Instant::now();
+    bus.fail_next(1);
+    let fail = Screen::Fail {
+        reason: DenyReason::CameraUnavailable,
+    };
+    assert!(matches!(oled.show_at(&fail, t0), Err(DisplayError::Bus(_))));
+    assert_eq!(bus.write_count(), 0, "nothing reached the panel");
+    let tried = bus.attempts();
+    assert!(oled.show_at(&fail, t0 + Duration::from_secs(4)).is_err());
+    assert_eq!(bus.attempts(), tried);
+
+    // Power on directly (as a periodic retry would): the wanted screen comes back.
+    oled.power_on(t0 + Duration::from_secs(5)).unwrap();
+    let model = Model::after(&bus.writes(), 0x3C);
+    assert_eq!(model.view(), render(&fail, 128, 32));
+    // ... and it counts as shown.
+    let n = bus.attempts();
+    oled.show_at(&fail, t0 + Duration::from_secs(6)).unwrap();
+    assert_eq!(bus.attempts(), n);
+}
+
+#[test]
+fn failing_for_a_long_time_never_panics_and_recovers() {
+    let o = OledOptions {
+        reinit_interval: Duration::from_secs(1),
+        ..OledOptions::default()
+    };
+    let (mut oled, bus) = panel(&o);
+    let t0 = Instant::now();
+    bus.fail_next(usize::MAX);
+    let screens = some_screens();
+    for i in 0..50u64 {
+        let s = &screens[i as usize % screens.len()];
+        assert!(oled
+            .show_at(s, t0 + Duration::from_millis(500 * i))
+            .is_err());
+    }
+    // One attempt per interval (each fails at its first transfer), not one per show.
+    assert_eq!(bus.attempts(), 25);
+    bus.fail_next(0);
+    let last = &screens[49 % screens.len()];
+    oled.show_at(last, t0 + Duration::from_secs(60)).unwrap();
+    let model = Model::after(&bus.writes(), 0x3C);
+    assert_eq!(model.view(), render(last, 128, 64));
+    assert_eq!(model.ram_at_on.len(), 1);
+}
+
+// ---------------------------------------------------------------------------------
+// 128x32 goldens
+
+fn golden_cases() -> Vec<(&'static str, Screen)> {
+    vec![
+        ("idle", Screen::Idle),
+        ("get_ready", Screen::GetReady),
+        ("action_turn_left", action("Turn_left", 1, 3, 7, 70)),
+        (
+            "action_victory_right_hand",
+            action("Victory_right_hand", 2, 3, 4, 40),
+        ),
+        ("action_unknown", action("Some_new_action", 3, 3, 9, 90)),
+        ("verifying", Screen::Verifying),
+        ("pass", Screen::Pass),
+        (
+            "fail_action_timeout",
+            Screen::Fail {
+                reason: DenyReason::ActionTimeout,
+            },
+        ),
+        (
+            "fail_service_unavailable",
+            Screen::Fail {
+                reason: DenyReason::ServiceUnavailable,
+            },
+        ),
+        ("locked_out_240s", Screen::LockedOut { secs_left: 240 }),
+        ("config_error", Screen::ConfigError),
+    ]
+}
+
+fn golden_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/128x32")
+}
+
+#[test]
+fn screens_on_a_128x32_panel_match_golden_pngs() {
+    let bless = std::env::var("LIVEGATE_BLESS").is_ok_and(|v| v == "1");
+    let (mut oled, bus) = panel(&opts(PanelSize::W128xH32, OledRotation::Deg0));
+    let mut failures = Vec::new();
+    let mut seen: Vec<(&str, Framebuffer)> = Vec::new();
+    for (name, screen) in golden_cases() {
+        let rendered = render(&screen, 128, 32);
+        let path = golden_dir().join(format!("{name}.png"));
+        if bless {
+            std::fs::create_dir_all(golden_dir()).unwrap();
+            std::fs::write(&path, rendered.to_png(1).unwrap()).unwrap();
+            let big = std::env::temp_dir().join(format!("livegate-128x32-{name}-4x.png"));
+            std::fs::write(big, rendered.to_png(4).unwrap()).unwrap();
+        }
+        let bytes = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}; run with LIVEGATE_BLESS=1", path.display()));
+        let golden = Framebuffer::from_png(&bytes).unwrap();
+        assert_eq!((golden.width(), golden.height()), (128, 32), "{name}");
+        for (other, fb) in &seen {
+            assert_ne!(&golden, fb, "{name} looks the same as {other}");
+        }
+        let diff = rendered.diff(&golden);
+        if !diff.is_empty() {
+            failures.push(format!(
+                "{name}: rendering differs in {} pixels",
+                diff.len()
+            ));
+        }
+        oled.show_at(&screen, Instant::now()).unwrap();
+        let glass = Model::after(&bus.writes(), 0x3C).view();
+        let diff = glass.diff(&golden);
+        if !diff.is_empty() {
+            failures.push(format!("{name}: panel differs in {} pixels", diff.len()));
+        }
+        seen.push((name, golden));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn init_opcodes_are_display_off_then_on() {
+    // Guards the helper the other tests rely on.
+    assert!(has_init(&[0xAE, 0xA8, 0xAF]));
+    assert!(!has_init(&[0xAF, 0xA8, 0xAE]));
+    assert!(!has_init(&[0xAE, 0xAF]), "no multiplex: not an init");
+}
+
+/// The OLED, checked against the shared rendering after every show.
+struct Checked {
+    oled: Oled<FakeI2c>,
+    bus: FakeI2c,
+    shown: usize,
+}
+
+impl Display for Checked {
+    fn show(&mut self, screen: &Screen) -> Result<(), DisplayError> {
+        self.oled.show(screen)?;
+        let glass = Model::after(&self.bus.writes(), 0x3C).view();
+        assert_eq!(glass, render(screen, 128, 32), "{screen:?}");
+        self.shown += 1;
+        Ok(())
+    }
+}
+
+#[test]
+fn the_display_test_cycle_shows_every_screen_on_the_panel() {
+    let (oled, bus) = panel(&opts(PanelSize::W128xH32, OledRotation::Deg0));
+    let mut checked = Checked {
+        oled,
+        bus,
+        shown: 0,
+    };
+    let mut out = Vec::new();
+    let n = livegate::commission::display::show_every_screen_with(
+        &mut checked,
+        Duration::from_secs(2),
+        &mut out,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!((n, checked.shown), (18, 18));
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.ends_with("Display OK: showed 18 screens\n"), "{text}");
+}
