@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use livegate::api::wire::FrameRequest;
 use livegate::api::RequestId;
 use livegate::camera::jpeg::{FrameEncoder, Granted, OutputSpec, PixelFormat, Rotation};
 use livegate::camera::scene::{self, Subject};
@@ -61,15 +60,10 @@ fn granted(format: PixelFormat) -> Granted {
     }
 }
 
-/// The body the client posts: `{"request_id":…,"image":"<base64>"}`.
-/// (`api::client::frame_body` is private; this builds the same JSON.)
-fn body(request_id: &RequestId, jpeg: &[u8]) -> Vec<u8> {
-    let image = base64::engine::general_purpose::STANDARD.encode(jpeg);
-    serde_json::to_vec(&FrameRequest {
-        request_id,
-        image: &image,
-    })
-    .unwrap_or_default()
+/// The body the client posts: `{"request_id":…,"image":"<base64>"}`, built by the
+/// client's own single-allocation builder.
+fn body(request_id: &RequestId, jpeg: &[u8]) -> bytes::Bytes {
+    livegate::api::client::frame_body(request_id, jpeg).unwrap_or_default()
 }
 
 fn frame_pipeline(c: &mut Criterion) {

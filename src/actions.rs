@@ -140,6 +140,32 @@ pub fn words(name: &str) -> Cow<'static, str> {
     }
 }
 
+/// The same action with left and right swapped (`Turn_left` ↔ `Turn_right`,
+/// `Like_left_hand` ↔ `Like_right_hand`), keeping the letter case of each word. For a
+/// service whose "left" means the image's left (`[camera] left_is = "image"`): the
+/// person is then asked for the side that the service will see as asked.
+pub fn swap_sides(name: &str) -> String {
+    name.split('_')
+        .map(|word| {
+            let swapped = if word.eq_ignore_ascii_case("left") {
+                "right"
+            } else if word.eq_ignore_ascii_case("right") {
+                "left"
+            } else {
+                return word.to_owned();
+            };
+            if word.starts_with(|c: char| c.is_ascii_uppercase()) {
+                let mut w = swapped.to_owned();
+                w[..1].make_ascii_uppercase();
+                w
+            } else {
+                swapped.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
 /// A raw identifier made readable: underscores to spaces, first letter capital,
 /// control characters dropped, length bounded (a hostile answer cannot flood a screen).
 pub fn readable(raw: &str) -> String {
@@ -184,6 +210,19 @@ mod tests {
         assert_eq!(words("Victory_right_hand"), "Victory sign, right hand");
         assert_eq!(words("Handful_left_hand"), "Fist, left hand");
         assert_eq!(words("Left_hand"), "Show left hand");
+    }
+
+    #[test]
+    fn sides_swap_for_every_sided_action_and_nothing_else() {
+        assert_eq!(swap_sides("Turn_left"), "Turn_right");
+        assert_eq!(swap_sides("Right_hand"), "Left_hand");
+        assert_eq!(swap_sides("Victory_right_hand"), "Victory_left_hand");
+        assert_eq!(swap_sides("Smile"), "Smile");
+        assert_eq!(swap_sides("Leftover_action"), "Leftover_action");
+        for a in ALL {
+            assert_eq!(swap_sides(&swap_sides(a)), a);
+            assert!(index_of(&swap_sides(a)).is_some(), "{a}");
+        }
     }
 
     #[test]

@@ -432,12 +432,10 @@ pub enum ConfigError {
 /// Why the API key could not be read (never contains the key).
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    /// The key file or credential could not be read.
-    #[error("cannot read the API key from {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    /// The key file or credential could not be read. (`cause` is shown in the
+    /// message and deliberately not a `source`, so error chains print it once.)
+    #[error("cannot read the API key from {path}: {cause}")]
+    Read { path: String, cause: std::io::Error },
     /// The key file holds only white space.
     #[error("the API key in {path} is empty")]
     Empty { path: String },
@@ -513,9 +511,9 @@ impl Config {
             },
         };
         let shown = path.display().to_string();
-        let raw = std::fs::read_to_string(&path).map_err(|source| KeyError::Read {
+        let raw = std::fs::read_to_string(&path).map_err(|cause| KeyError::Read {
             path: shown.clone(),
-            source,
+            cause,
         })?;
         let key = ApiKey::new(raw);
         if key.is_empty() {

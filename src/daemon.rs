@@ -534,7 +534,7 @@ fn execute(
                         });
                     }
                 }
-                show(s);
+                show(shown_to_person(s, cfg));
             }
             Command::FetchSequence => {
                 let client = client.clone();
@@ -622,6 +622,33 @@ fn execute(
                 a.wake = None;
             }
         }
+    }
+}
+
+/// The screen as the person must read it: with `[camera] left_is = "image"` the
+/// service's left is the image's, so the person is asked for the other side.
+fn shown_to_person(s: Screen, cfg: &Config) -> Screen {
+    let image_left = matches!(
+        &cfg.camera,
+        crate::config::CameraConfig::V4l2(c) if c.left_is == crate::config::LeftIs::Image
+    );
+    match s {
+        Screen::Action {
+            action,
+            step,
+            total,
+            secs_left,
+            percent_left,
+            prompt,
+        } if image_left => Screen::Action {
+            action: crate::actions::swap_sides(&action),
+            step,
+            total,
+            secs_left,
+            percent_left,
+            prompt,
+        },
+        other => other,
     }
 }
 
@@ -781,4 +808,51 @@ fn spawn_post(
 /// The reason words for an API error, for callers outside a session.
 pub fn deny_words(e: &ApiError) -> &'static str {
     session::deny_reason_for(e).words()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{CameraConfig, LeftIs, V4l2CameraConfig};
+
+    fn action(name: &str) -> Screen {
+        Screen::Action {
+            action: name.into(),
+            step: 1,
+            total: 3,
+            secs_left: 9,
+            percent_left: 90,
+            prompt: 1,
+        }
+    }
+
+    #[test]
+    fn the_person_is_asked_for_the_other_side_when_left_means_the_image() {
+        let mut cfg = Config::default();
+        assert_eq!(
+            shown_to_person(action("Turn_left"), &cfg),
+            action("Turn_left")
+        );
+        cfg.camera = CameraConfig::V4l2(V4l2CameraConfig {
+            left_is: LeftIs::Image,
+            ..V4l2CameraConfig::default()
+        });
+        assert_eq!(
+            shown_to_person(action("Turn_left"), &cfg),
+            action("Turn_right")
+        );
+        assert_eq!(
+            shown_to_person(action("Ok_right_hand"), &cfg),
+            action("Ok_left_hand")
+        );
+        assert_eq!(shown_to_person(Screen::Pass, &cfg), Screen::Pass);
+        cfg.camera = CameraConfig::V4l2(V4l2CameraConfig {
+            left_is: LeftIs::Person,
+            ..V4l2CameraConfig::default()
+        });
+        assert_eq!(
+            shown_to_person(action("Turn_left"), &cfg),
+            action("Turn_left")
+        );
+    }
 }

@@ -350,8 +350,6 @@ fn run_with_a_missing_key_file_stops_at_once_naming_it() {
 }
 
 #[test]
-#[ignore = "bug: src/config.rs KeyError::Read prints its io::Error in its message and also \
-            returns it as source(), so main's `{e:#}` prints the cause twice"]
 fn run_with_a_missing_key_file_names_the_cause_once() {
     let dir = TempDir::new();
     let key = dir.path("missing-aigen-key");

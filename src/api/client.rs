@@ -473,7 +473,7 @@ fn sequence_url(
 }
 
 /// `{"request_id":<id as received>,"image":"<base64>"}` in one allocation sized for it.
-fn frame_body(request_id: &RequestId, jpeg: &[u8]) -> Result<Bytes, String> {
+pub fn frame_body(request_id: &RequestId, jpeg: &[u8]) -> Result<Bytes, String> {
     let id = serde_json::to_vec(request_id).map_err(|e| format!("cannot write request_id: {e}"))?;
     let b64_len = base64::encoded_len(jpeg.len(), true)
         .ok_or_else(|| format!("a frame of {} bytes is too large", jpeg.len()))?;
