@@ -40,6 +40,8 @@ pub struct Config {
     pub trigger: TriggerConfig,
     /// `[log]`.
     pub log: LogConfig,
+    /// `[metrics]`: the Prometheus textfile for node_exporter.
+    pub metrics: MetricsConfig,
 }
 
 /// `[api]`: where and how the liveness service is called.
@@ -390,6 +392,15 @@ pub struct LogConfig {
     pub level: String,
 }
 
+/// `[metrics]`: counters written for node_exporter's textfile collector.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricsConfig {
+    /// The `.prom` file to write (an absolute path); `None`: no metrics are written.
+    pub textfile: Option<PathBuf>,
+    /// How often the file is rewritten besides after each session, 5 s..=10 min.
+    pub interval: Duration,
+}
+
 /// One problem found in a configuration file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
@@ -474,6 +485,7 @@ impl Config {
         let api = ck.check_table("api", get("api"), API_KEYS);
         let session = ck.check_table("session", get("session"), SESSION_KEYS);
         let log = ck.check_table("log", get("log"), LOG_KEYS);
+        let metrics = ck.check_table("metrics", get("metrics"), METRICS_KEYS);
         let (camera, _) = ck.check_device(&CAMERA, get("camera"));
         let (display, display_keys) = ck.check_device(&DISPLAY, get("display"));
         let (gpio, gpio_keys) = ck.check_device(&GPIO, get("gpio"));
@@ -491,6 +503,7 @@ impl Config {
             log: LogConfig {
                 level: log.text("level").unwrap_or(defaults.log.level),
             },
+            metrics: build_metrics(&metrics, defaults.metrics),
         };
         // Rules between keys only make sense on a file that parsed completely: a key
         // lost to a syntax error would be replaced by its default.
@@ -522,17 +535,22 @@ impl Config {
         Ok(key)
     }
 
-    /// A one-line summary for `check-config`.
+    /// A one-line summary for `check-config` (the metrics file only when one is set).
     pub fn summary(&self) -> String {
+        let metrics = match &self.metrics.textfile {
+            Some(p) => format!(", metrics {}", p.display()),
+            None => String::new(),
+        };
         format!(
-            "api {} (mode {}), action timeout {:?}, camera {}, display {}, gpio {}, trigger {}",
+            "api {} (mode {}), action timeout {:?}, camera {}, display {}, gpio {}, trigger {}{}",
             self.api.base_url,
             self.api.mode,
             self.session.action_timeout,
             self.camera.kind(),
             self.display.kind(),
             self.gpio.kind(),
-            self.trigger.kind()
+            self.trigger.kind(),
+            metrics
         )
     }
 }
@@ -729,6 +747,10 @@ impl Default for Config {
             log: LogConfig {
                 level: "info".to_owned(),
             },
+            metrics: MetricsConfig {
+                textfile: None,
+                interval: Duration::from_secs(15),
+            },
         }
     }
 }
@@ -861,6 +883,8 @@ enum Rule {
     Mode,
     /// A Unix group name.
     Group,
+    /// A file for node_exporter's textfile collector: an absolute path ending in `.prom`.
+    PromFile,
 }
 
 /// One key of a table and the rule for its value.
@@ -935,6 +959,11 @@ const SESSION_KEYS: &[Key] = &[
 ];
 
 const LOG_KEYS: &[Key] = &[key("level", Rule::Choice(LEVELS))];
+
+const METRICS_KEYS: &[Key] = &[
+    key("textfile", Rule::PromFile),
+    key("interval", dur_ms(5 * SEC, 10 * MINUTE)),
+];
 
 /// One kind of a device table (`[camera] kind = "sim"`): its own keys (besides `kind`)
 /// and how to build the typed configuration from their checked values.
@@ -1107,8 +1136,8 @@ fn pins(g: &RppalGpioConfig) -> [(&'static str, Option<u8>); 5] {
 }
 
 /// The tables of the file, in the order of the documented example.
-const TABLES: [&str; 7] = [
-    "api", "session", "camera", "display", "gpio", "trigger", "log",
+const TABLES: [&str; 8] = [
+    "api", "session", "camera", "display", "gpio", "trigger", "log", "metrics",
 ];
 
 /// Every key name a table accepts (for a device table: `kind` and the keys of all kinds).
@@ -1127,6 +1156,7 @@ fn keys_of_table(table: &str) -> Vec<&'static str> {
         "api" => plain(API_KEYS),
         "session" => plain(SESSION_KEYS),
         "log" => plain(LOG_KEYS),
+        "metrics" => plain(METRICS_KEYS),
         "camera" => device(&CAMERA),
         "display" => device(&DISPLAY),
         "gpio" => device(&GPIO),
@@ -1248,6 +1278,13 @@ fn build_session(f: &Fields, d: SessionConfig) -> SessionConfig {
         max_failures: f.int("max_failures").unwrap_or(d.max_failures),
         failure_window: f.dur("failure_window").unwrap_or(d.failure_window),
         lockout: f.dur("lockout").unwrap_or(d.lockout),
+    }
+}
+
+fn build_metrics(f: &Fields, d: MetricsConfig) -> MetricsConfig {
+    MetricsConfig {
+        textfile: f.path("textfile").or(d.textfile),
+        interval: f.dur("interval").unwrap_or(d.interval),
     }
 }
 
@@ -2455,6 +2492,30 @@ impl<'a> Checker<'a> {
                 );
                 None
             }
+            Rule::PromFile => {
+                let valid = "an absolute path ending in .prom, in the folder node_exporter's \
+                             textfile collector reads, such as \
+                             \"/var/lib/prometheus/node-exporter/livegate.prom\"";
+                let DeValue::String(s) = v.get_ref() else {
+                    self.wrong_type(dotted, v, "a path in quotes", valid, None);
+                    return None;
+                };
+                let s: &str = s.as_ref();
+                let problem = if s.is_empty() {
+                    "the path is empty".to_owned()
+                } else if !Path::new(s).is_absolute() {
+                    format!("{s:?} is a relative path")
+                } else if !s.ends_with(".prom") {
+                    format!(
+                        "{s:?} does not end in .prom (node_exporter's textfile collector reads \
+                         only *.prom files)"
+                    )
+                } else {
+                    return Some(Val::Text(s.to_owned()));
+                };
+                self.report(&span, dotted, format!("{problem}; valid: {valid}"));
+                None
+            }
         }
     }
 
@@ -2949,7 +3010,7 @@ mod tests {
         assert_eq!(one_of(&["a", "b", "c"]), "\"a\", \"b\" or \"c\"");
         assert_eq!(
             table_list(),
-            "[api], [session], [camera], [display], [gpio], [trigger], [log]"
+            "[api], [session], [camera], [display], [gpio], [trigger], [log], [metrics]"
         );
     }
 

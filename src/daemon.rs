@@ -6,6 +6,7 @@
 //! nowhere else, and only on [`Command::OpenGate`] / [`Command::SignalFail`].
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use crate::config::Config;
 use crate::display::{Display, Screen};
 use crate::gatekeeper::{Admission, Gatekeeper};
 use crate::gpio::{self, Relay};
+use crate::metrics::{DegradedPart, Metrics};
 use crate::session::{self, Command, Event, Params, Session, Verdict};
 use crate::trigger::{GateState, Trigger, TriggerEvent};
 
@@ -43,6 +45,9 @@ pub struct Devices {
 /// printer, tests).
 pub type Observer = Arc<dyn Fn(&GateEvent) + Send + Sync>;
 
+/// Told the gate's state in one line (sd_notify `STATUS=`).
+pub type StatusSink = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// Options of one daemon run.
 #[derive(Default)]
 pub struct RunOptions {
@@ -55,6 +60,21 @@ pub struct RunOptions {
     pub screen_tx: Option<watch::Sender<Screen>>,
     /// Raise the held-open alarm when the door stays open this long (door contact).
     pub door_held_open_after: Option<Duration>,
+    /// New configurations (SIGHUP), applied from the next session on.
+    pub reload: Option<mpsc::Receiver<Reload>>,
+    /// Told the gate's state in one line whenever it changes (sd_notify `STATUS=`).
+    pub status: Option<StatusSink>,
+    /// Called on every turn of the main loop, which turns at least this often: a
+    /// loop that stops turning stops the calls (the systemd watchdog).
+    pub heartbeat: Option<(Arc<dyn Fn() + Send + Sync>, Duration)>,
+    /// Counters and latencies for the fleet (`[metrics]`).
+    pub metrics: Option<Arc<Metrics>>,
+}
+
+/// A checked new configuration and the API client built from it.
+pub struct Reload {
+    pub config: Config,
+    pub client: AigenClient,
 }
 
 /// Everything worth telling about a run, one JSON object per line with `--events json`.
@@ -152,14 +172,43 @@ struct Done {
 struct Active {
     number: u64,
     session: Session,
+    source: &'static str,
     wake: Option<Instant>,
     inflight: Option<JoinHandle<Done>>,
     last_seq: Option<u64>,
     shown_prompt: Option<(String, u8, u32)>,
+    /// The actions shown, for the audit line.
+    actions: Vec<String>,
+}
+
+/// Hands events to the observer and counts them in the metrics, from the loop and
+/// from its tasks.
+#[derive(Clone, Default)]
+struct Emitter {
+    observer: Option<Observer>,
+    metrics: Option<Arc<Metrics>>,
+}
+
+impl Emitter {
+    fn emit(&self, e: GateEvent) {
+        if let Some(o) = &self.observer {
+            o(&e);
+        }
+    }
+
+    fn metrics(&self, f: impl FnOnce(&Metrics)) {
+        if let Some(m) = &self.metrics {
+            f(m);
+        }
+    }
+
+    fn api_call(&self, op: &str, latency: Duration, r: &Result<Answer, ApiError>) {
+        self.metrics(|m| m.api_call(op, latency, r.as_ref().map(|_| ())));
+    }
 }
 
 /// Awaits the task if there is one; pends forever otherwise (for `select!`).
-async fn join_opt(h: &mut Option<JoinHandle<Done>>) -> Option<Done> {
+async fn join_opt(h: Option<&mut JoinHandle<Done>>) -> Option<Done> {
     match h {
         Some(h) => h.await.ok(),
         None => std::future::pending().await,
@@ -180,8 +229,43 @@ async fn sleep_opt(t: Option<Instant>) {
     }
 }
 
+async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => match rx.recv().await {
+            Some(v) => Some(v),
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
+
 fn ms(d: Duration) -> u64 {
     d.as_millis().min(u64::MAX as u128) as u64
+}
+
+/// The shell's state between two turns of the loop.
+struct Shell {
+    cfg: Config,
+    params: Params,
+    client: AigenClient,
+    slot: FrameSlot,
+    emitter: Emitter,
+    screen_tx: watch::Sender<Screen>,
+    gate: Arc<dyn Relay>,
+    fail: Arc<dyn Relay>,
+    pulses: Vec<JoinHandle<()>>,
+    active: Option<Active>,
+    keeper: Gatekeeper,
+    summary: RunSummary,
+    /// When the verdict screen ends / the cooldown or lockout countdown moves on.
+    housekeeping: Option<Instant>,
+    door_open_since: Option<Instant>,
+    door_alarm_at: Option<Instant>,
+    door_held_open_after: Option<Duration>,
+    last_verdict: Option<Verdict>,
+    status: Option<StatusSink>,
+    last_status: String,
+    display_failing: Arc<AtomicBool>,
 }
 
 /// Runs the gate until shutdown (or `max_sessions`). Relays are at their safe level
@@ -206,178 +290,343 @@ pub async fn run(
             warn!(output = r.name(), error = %e, "cannot drive output to its safe level");
         }
     }
-    let observer = opts.observer.clone();
-    let emit = move |e: GateEvent| {
-        if let Some(o) = &observer {
-            o(&e);
-        }
-    };
     let screen_tx = opts
         .screen_tx
         .unwrap_or_else(|| watch::channel(Screen::Idle).0);
-    let display_task = spawn_display(display, screen_tx.subscribe());
+    let display_failing = Arc::new(AtomicBool::new(false));
+    let display_task = spawn_display(display, screen_tx.subscribe(), display_failing.clone());
     let slot = FrameSlot::new();
     let camera_task = camera.spawn(slot.clone());
     let (state_tx, state_rx) = watch::channel(GateState::Ready);
     let (trig_tx, mut trig_rx) = mpsc::channel(8);
     let trigger_task = trigger.spawn(trig_tx, state_rx);
     let mut shutdown = opts.shutdown.unwrap_or_else(|| watch::channel(false).1);
-
-    let params = Params::from_config(cfg);
-    let mut keeper = Gatekeeper::new(&cfg.session);
-    let mut summary = RunSummary::default();
-    let mut active: Option<Active> = None;
-    let mut pulses: Vec<JoinHandle<()>> = Vec::new();
-    // When the verdict screen ends / the cooldown or lockout is over.
-    let mut housekeeping: Option<Instant> = None;
-    // The door contact: open since, and when the held-open alarm is due.
-    let mut door_open_since: Option<Instant> = None;
-    let mut door_alarm_at: Option<Instant> = None;
-    let show = |s: Screen| {
-        screen_tx.send_if_modified(|cur| {
-            let changed = *cur != s;
-            *cur = s;
-            changed
-        });
+    let mut reload = opts.reload;
+    let (beat, tick) = match opts.heartbeat {
+        Some((f, every)) => (Some(f), every),
+        None => (None, Duration::from_secs(3600)),
     };
-    show(Screen::Idle);
+    let mut ticker = tokio::time::interval(tick.max(Duration::from_millis(1)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+
+    let mut sh = Shell {
+        params: Params::from_config(cfg),
+        keeper: Gatekeeper::new(&cfg.session),
+        cfg: cfg.clone(),
+        client,
+        slot,
+        emitter: Emitter {
+            observer: opts.observer,
+            metrics: opts.metrics,
+        },
+        display_failing: display_failing.clone(),
+        screen_tx,
+        gate,
+        fail,
+        pulses: Vec::new(),
+        active: None,
+        summary: RunSummary::default(),
+        housekeeping: None,
+        door_open_since: None,
+        door_alarm_at: None,
+        door_held_open_after: opts.door_held_open_after,
+        last_verdict: None,
+        status: opts.status,
+        last_status: String::new(),
+    };
+    sh.show(Screen::Idle);
+    sh.report_status();
     let result = loop {
-        if opts.max_sessions.is_some_and(|n| summary.sessions >= n)
-            && active.is_none()
-            && housekeeping.is_none()
+        if let Some(beat) = &beat {
+            beat();
+        }
+        if opts.max_sessions.is_some_and(|n| sh.summary.sessions >= n)
+            && sh.active.is_none()
+            && sh.housekeeping.is_none()
         {
             break Ok(());
         }
-        let wake = active.as_ref().and_then(|a| a.wake);
-        let inflight = active.as_mut().map(|a| &mut a.inflight);
-        let mut no_inflight = None;
-        let inflight = inflight.unwrap_or(&mut no_inflight);
+        let wake = sh.active.as_ref().and_then(|a| a.wake);
+        let inflight = sh.active.as_mut().and_then(|a| a.inflight.as_mut());
         tokio::select! {
             biased;
             () = stop_requested(&mut shutdown) => {
                 info!("stopping");
                 break Ok(());
             }
-            done = join_opt(inflight) => {
-                let Some(a) = active.as_mut() else { continue };
-                a.inflight = None;
-                let Some(done) = done else {
-                    warn!("an API task ended abnormally");
-                    continue;
-                };
-                if let Some(seq) = done.sent_seq {
-                    a.last_seq = Some(seq);
+            done = join_opt(inflight) => sh.on_api_done(done),
+            _ = sleep_opt(wake) => sh.feed(Event::Tick),
+            _ = sleep_opt(sh.housekeeping) => sh.housekeeping = None,
+            _ = sleep_opt(sh.door_alarm_at) => sh.on_door_alarm(),
+            ev = trig_rx.recv() => match ev {
+                Some(ev) => sh.on_trigger(ev, opts.max_sessions),
+                None => break Err(DaemonError::TriggerGone),
+            },
+            Some(r) = recv_opt(&mut reload) => sh.on_reload(r),
+            _ = ticker.tick() => {}
+        }
+        sh.after_turn(&state_tx);
+    };
+
+    // Stop: cancel the session with the gate shut, outputs to their safe level.
+    state_tx.send_replace(GateState::Stopping);
+    if let Some(mut a) = sh.active.take() {
+        if let Some(h) = a.inflight.take() {
+            h.abort();
+        }
+        for c in a.session.handle(Instant::now(), Event::Cancel) {
+            if let Command::Show(s) = c {
+                sh.show(s);
+            }
+        }
+    }
+    trigger_task.abort();
+    camera_task.abort();
+    let stopping = *shutdown.borrow();
+    for p in std::mem::take(&mut sh.pulses) {
+        if stopping {
+            p.abort();
+        }
+        let _ = p.await;
+    }
+    for r in [&sh.gate, &sh.fail] {
+        if let Err(e) = r.set(false) {
+            warn!(output = r.name(), error = %e, "cannot drive output to its safe level");
+        }
+    }
+    // Let the display show the last screen, then stop it.
+    let Shell {
+        screen_tx, summary, ..
+    } = sh;
+    drop(screen_tx);
+    let _ = tokio::time::timeout(Duration::from_secs(2), display_task).await;
+    result.map(|()| summary)
+}
+
+impl Shell {
+    fn show(&self, s: Screen) {
+        self.screen_tx.send_if_modified(|cur| {
+            let changed = *cur != s;
+            *cur = s;
+            changed
+        });
+    }
+
+    fn emit(&self, e: GateEvent) {
+        self.emitter.emit(e);
+    }
+
+    /// Feeds the core one event and carries out what it says.
+    fn feed(&mut self, event: Event) {
+        let Some(a) = self.active.as_mut() else {
+            return;
+        };
+        if matches!(event, Event::Tick) {
+            a.wake = None;
+        }
+        let cmds = a.session.handle(Instant::now(), event);
+        self.execute(cmds);
+    }
+
+    fn on_api_done(&mut self, done: Option<Done>) {
+        let Some(a) = self.active.as_mut() else {
+            return;
+        };
+        a.inflight = None;
+        let Some(done) = done else {
+            warn!("an API task ended abnormally");
+            return;
+        };
+        if let Some(seq) = done.sent_seq {
+            a.last_seq = Some(seq);
+        }
+        self.feed(done.event);
+    }
+
+    fn on_door_alarm(&mut self) {
+        let now = Instant::now();
+        let open_for = self
+            .door_open_since
+            .map(|t| now.saturating_duration_since(t))
+            .unwrap_or_default();
+        warn!(secs = open_for.as_secs(), "door held open");
+        self.emit(GateEvent::DoorHeldOpen {
+            secs: open_for.as_secs(),
+        });
+        self.emitter.metrics(|m| m.door_alarm());
+        let length = self.cfg.gpio.fail_pulse();
+        self.pulses
+            .push(spawn_pulse(self.fail.clone(), length, &self.emitter));
+        self.door_alarm_at = self.door_held_open_after.map(|d| now + d);
+    }
+
+    fn on_reload(&mut self, r: Reload) {
+        for (part, old, new) in [
+            ("camera", self.cfg.camera.kind(), r.config.camera.kind()),
+            ("display", self.cfg.display.kind(), r.config.display.kind()),
+            ("gpio", self.cfg.gpio.kind(), r.config.gpio.kind()),
+            ("trigger", self.cfg.trigger.kind(), r.config.trigger.kind()),
+        ] {
+            if old != new {
+                warn!(part, old, new, "device changes take effect after a restart");
+            }
+        }
+        if self.cfg.camera != r.config.camera
+            || self.cfg.display != r.config.display
+            || self.cfg.gpio != r.config.gpio
+            || self.cfg.trigger != r.config.trigger
+        {
+            warn!("[camera], [display], [gpio] and [trigger] changes take effect after a restart (systemctl restart livegate)");
+        }
+        // Devices keep the settings they were opened with; the rest applies from the
+        // next session on.
+        let mut cfg = r.config;
+        cfg.camera = self.cfg.camera.clone();
+        cfg.display = self.cfg.display.clone();
+        cfg.gpio = self.cfg.gpio.clone();
+        cfg.trigger = self.cfg.trigger.clone();
+        self.params = Params::from_config(&cfg);
+        self.keeper.reconfigure(&cfg.session);
+        self.client = r.client;
+        info!(summary = %cfg.summary(), "configuration reloaded");
+        self.cfg = cfg;
+    }
+
+    fn on_trigger(&mut self, ev: TriggerEvent, max_sessions: Option<u64>) {
+        let now = Instant::now();
+        match ev {
+            TriggerEvent::Cancel { source } => {
+                if self.active.is_some() {
+                    info!(source, "session cancelled");
+                    self.feed(Event::Cancel);
                 }
-                let cmds = a.session.handle(Instant::now(), done.event);
-                execute(cmds, &mut active, &client, &slot, &params, cfg, &emit, &show, &gate, &fail, &mut pulses);
             }
-            _ = sleep_opt(wake) => {
-                let Some(a) = active.as_mut() else { continue };
-                a.wake = None;
-                let cmds = a.session.handle(Instant::now(), Event::Tick);
-                execute(cmds, &mut active, &client, &slot, &params, cfg, &emit, &show, &gate, &fail, &mut pulses);
+            TriggerEvent::Exit { source } => {
+                // Egress is never checked: the request-to-exit button opens the gate
+                // directly. This is the one path to the gate relay outside the
+                // session core, and it is logged as such.
+                warn!(
+                    source,
+                    "request-to-exit: gate opened without a liveness check"
+                );
+                self.emit(GateEvent::ExitOpened {
+                    source: source.to_owned(),
+                });
+                self.emitter.metrics(|m| m.exit_opened());
+                let length = self.cfg.gpio.gate_pulse();
+                self.pulses
+                    .push(spawn_pulse(self.gate.clone(), length, &self.emitter));
             }
-            _ = sleep_opt(housekeeping) => {
-                housekeeping = None;
-            }
-            _ = sleep_opt(door_alarm_at) => {
-                let now = Instant::now();
-                let open_for = door_open_since.map(|t| now.saturating_duration_since(t)).unwrap_or_default();
-                warn!(secs = open_for.as_secs(), "door held open");
-                emit(GateEvent::DoorHeldOpen { secs: open_for.as_secs() });
-                pulses.push(spawn_pulse(fail.clone(), gpio_pulse(cfg, false), emit.clone()));
-                door_alarm_at = opts.door_held_open_after.map(|d| now + d);
-            }
-            ev = trig_rx.recv() => {
-                let Some(ev) = ev else { break Err(DaemonError::TriggerGone) };
-                let now = Instant::now();
-                match ev {
-                    TriggerEvent::Cancel { source } => {
-                        if let Some(a) = active.as_mut() {
-                            info!(source, "session cancelled");
-                            let cmds = a.session.handle(now, Event::Cancel);
-                            execute(cmds, &mut active, &client, &slot, &params, cfg, &emit, &show, &gate, &fail, &mut pulses);
-                        }
+            TriggerEvent::Door { open } => {
+                info!(open, "door contact");
+                if open {
+                    self.door_open_since.get_or_insert(now);
+                    if self.door_alarm_at.is_none() {
+                        self.door_alarm_at = self.door_held_open_after.map(|d| now + d);
                     }
-                    TriggerEvent::Exit { source } => {
-                        // Egress is never checked: the request-to-exit button opens the
-                        // gate directly. This is the one path to the gate relay outside
-                        // the session core, and it is logged as such.
-                        warn!(source, "request-to-exit: gate opened without a liveness check");
-                        emit(GateEvent::ExitOpened { source: source.to_owned() });
-                        pulses.push(spawn_pulse(gate.clone(), gpio_pulse(cfg, true), emit.clone()));
+                } else {
+                    self.door_open_since = None;
+                    self.door_alarm_at = None;
+                }
+            }
+            TriggerEvent::Start { source, note } => {
+                if self.active.is_some() {
+                    debug!(source, "trigger ignored: a session is in progress");
+                    return;
+                }
+                if max_sessions.is_some_and(|n| self.summary.sessions >= n) {
+                    debug!(source, "trigger ignored: session limit reached");
+                    return;
+                }
+                match self.keeper.admit(now) {
+                    Admission::Admit => self.start_session(now, source, note),
+                    Admission::CoolingDown { until } => {
+                        debug!(source, "trigger ignored: cooling down");
+                        self.emit(GateEvent::Refused {
+                            reason: "cooldown",
+                            secs_left: until.saturating_duration_since(now).as_secs(),
+                        });
                     }
-                    TriggerEvent::Door { open } => {
-                        info!(open, "door contact");
-                        if open {
-                            door_open_since.get_or_insert(now);
-                            if door_alarm_at.is_none() {
-                                door_alarm_at = opts.door_held_open_after.map(|d| now + d);
-                            }
-                        } else {
-                            door_open_since = None;
-                            door_alarm_at = None;
-                        }
-                    }
-                    TriggerEvent::Start { source, note } => {
-                        if active.is_some() {
-                            debug!(source, "trigger ignored: a session is in progress");
-                        } else if opts.max_sessions.is_some_and(|n| summary.sessions >= n) {
-                            debug!(source, "trigger ignored: session limit reached");
-                        } else {
-                            match keeper.admit(now) {
-                                Admission::Admit => {
-                                    summary.sessions += 1;
-                                    let number = summary.sessions;
-                                    info!(session = number, source, note = note.as_deref().unwrap_or(""), "session started");
-                                    emit(GateEvent::SessionStarted { session: number, source: source.to_owned(), note });
-                                    let (session, cmds) = Session::start(params.clone(), now);
-                                    active = Some(Active { number, session, wake: None, inflight: None, last_seq: None, shown_prompt: None });
-                                    execute(cmds, &mut active, &client, &slot, &params, cfg, &emit, &show, &gate, &fail, &mut pulses);
-                                }
-                                Admission::CoolingDown { until } => {
-                                    debug!(source, "trigger ignored: cooling down");
-                                    emit(GateEvent::Refused { reason: "cooldown", secs_left: until.saturating_duration_since(now).as_secs() });
-                                }
-                                Admission::LockedOut { until } => {
-                                    let left = until.saturating_duration_since(now);
-                                    info!(source, secs_left = left.as_secs(), "trigger refused: locked out");
-                                    emit(GateEvent::Refused { reason: "locked_out", secs_left: left.as_secs() });
-                                    show(Screen::LockedOut { secs_left: left.as_secs().max(1) as u32 });
-                                    housekeeping = Some(now + cfg.session.verdict_screen);
-                                }
-                            }
-                        }
+                    Admission::LockedOut { until } => {
+                        let left = until.saturating_duration_since(now);
+                        info!(
+                            source,
+                            secs_left = left.as_secs(),
+                            "trigger refused: locked out"
+                        );
+                        self.emit(GateEvent::Refused {
+                            reason: "locked_out",
+                            secs_left: left.as_secs(),
+                        });
+                        self.show(Screen::LockedOut {
+                            secs_left: left.as_secs().max(1) as u32,
+                        });
+                        self.housekeeping = Some(now + self.cfg.session.verdict_screen);
                     }
                 }
             }
         }
-        pulses.retain(|p| !p.is_finished());
-        // A session that just finished: record it, schedule the screens after it.
+    }
+
+    fn start_session(&mut self, now: Instant, source: &'static str, note: Option<String>) {
+        self.summary.sessions += 1;
+        let number = self.summary.sessions;
+        info!(
+            session = number,
+            source,
+            note = note.as_deref().unwrap_or(""),
+            "session started"
+        );
+        self.emit(GateEvent::SessionStarted {
+            session: number,
+            source: source.to_owned(),
+            note,
+        });
+        self.emitter.metrics(|m| m.session_started());
+        let (session, cmds) = Session::start(self.params.clone(), now);
+        self.active = Some(Active {
+            number,
+            session,
+            source,
+            wake: None,
+            inflight: None,
+            last_seq: None,
+            shown_prompt: None,
+            actions: Vec::new(),
+        });
+        self.execute(cmds);
+    }
+
+    /// After every turn: a finished session is recorded, screens and readiness follow.
+    fn after_turn(&mut self, state_tx: &watch::Sender<GateState>) {
+        self.pulses.retain(|p| !p.is_finished());
         let now = Instant::now();
-        if let Some(v) = active.as_ref().and_then(|a| a.session.verdict()) {
-            if let Some(a) = active.take() {
+        if let Some(v) = self.active.as_ref().and_then(|a| a.session.verdict()) {
+            if let Some(a) = self.active.take() {
                 if let Some(h) = a.inflight {
                     h.abort();
                 }
             }
-            summary.verdicts.push(v);
+            self.summary.verdicts.push(v);
             if v == Verdict::Pass {
-                summary.passes += 1;
+                self.summary.passes += 1;
             }
-            if let Some(until) = keeper.record(now, v) {
+            self.last_verdict = Some(v);
+            if let Some(until) = self.keeper.record(now, v) {
                 let secs = until.saturating_duration_since(now).as_secs();
                 warn!(secs, "too many failed attempts: locked out");
-                emit(GateEvent::LockedOut { secs });
+                self.emit(GateEvent::LockedOut { secs });
+                self.emitter.metrics(|m| m.lockout());
             }
-            housekeeping = Some(now + cfg.session.verdict_screen.max(cfg.session.cooldown));
+            let s = &self.cfg.session;
+            self.housekeeping = Some(now + s.verdict_screen.max(s.cooldown));
         }
         // Idle screen and readiness once nothing is pending.
-        if active.is_none() && housekeeping.is_none_or(|t| t <= now) {
-            housekeeping = None;
-            if let Some(until) = keeper.locked_until(now) {
+        if self.active.is_none() && self.housekeeping.is_none_or(|t| t <= now) {
+            self.housekeeping = None;
+            if let Some(until) = self.keeper.locked_until(now) {
                 let left = until.saturating_duration_since(now);
-                show(Screen::LockedOut {
+                self.show(Screen::LockedOut {
                     secs_left: left.as_secs().max(1) as u32,
                 });
                 // Refresh the countdown each minute (each second in the last minute).
@@ -386,17 +635,17 @@ pub async fn run(
                 } else {
                     Duration::from_secs(1).min(left)
                 };
-                housekeeping = Some(now + step.max(Duration::from_millis(10)));
-            } else if let Admission::CoolingDown { until } = keeper.admit(now) {
-                housekeeping = Some(until);
+                self.housekeeping = Some(now + step.max(Duration::from_millis(10)));
+            } else if let Admission::CoolingDown { until } = self.keeper.admit(now) {
+                self.housekeeping = Some(until);
             } else {
-                show(Screen::Idle);
+                self.show(Screen::Idle);
             }
         }
-        let state = match (&active, keeper.admit(now)) {
+        let state = match (&self.active, self.keeper.admit(now)) {
             (Some(_), _) => GateState::Busy,
             (None, Admission::LockedOut { .. }) => GateState::LockedOut,
-            (None, _) if housekeeping.is_some() => GateState::Cooling,
+            (None, _) if self.housekeeping.is_some() => GateState::Cooling,
             (None, Admission::CoolingDown { .. }) => GateState::Cooling,
             (None, Admission::Admit) => GateState::Ready,
         };
@@ -405,44 +654,202 @@ pub async fn run(
             *s = state;
             changed
         });
-    };
+        self.report_status();
+    }
 
-    // Stop: cancel the session with the gate shut, outputs to their safe level.
-    state_tx.send_replace(GateState::Stopping);
-    if let Some(mut a) = active.take() {
-        if let Some(h) = a.inflight.take() {
-            h.abort();
+    /// One line on what the gate is doing, for `systemctl status` (STATUS=).
+    fn status_line(&self) -> String {
+        let mut line = match &self.active {
+            Some(a) => format!("in session {}", a.number),
+            None => match self.keeper.locked_until(Instant::now()) {
+                Some(_) => "locked out".to_owned(),
+                None => "idle".to_owned(),
+            },
+        };
+        if let Some(v) = self.last_verdict {
+            line.push_str(&format!(
+                "; last verdict: {}",
+                match v {
+                    Verdict::Pass => "pass".to_owned(),
+                    Verdict::Deny(r) => format!("deny ({})", r.code()),
+                }
+            ));
         }
-        let cmds = a.session.handle(Instant::now(), Event::Cancel);
+        let camera = matches!(
+            self.slot.state(),
+            crate::camera::CameraState::Unavailable(_)
+        );
+        let display = self.display_failing.load(Ordering::Relaxed);
+        let api = matches!(
+            self.last_verdict,
+            Some(Verdict::Deny(
+                session::DenyReason::ServiceUnavailable
+                    | session::DenyReason::KeyRejected
+                    | session::DenyReason::OutOfCredit
+            ))
+        );
+        self.emitter.metrics(|m| {
+            m.set_degraded(DegradedPart::Camera, camera);
+            m.set_degraded(DegradedPart::Display, display);
+            m.set_degraded(DegradedPart::Api, api);
+        });
+        let mut degraded = Vec::new();
+        for (part, bad) in [("camera", camera), ("display", display), ("API", api)] {
+            if bad {
+                degraded.push(part);
+            }
+        }
+        if !degraded.is_empty() {
+            line.push_str(&format!("; degraded: {}", degraded.join(", ")));
+        }
+        line
+    }
+
+    fn report_status(&mut self) {
+        let Some(status) = &self.status else {
+            return;
+        };
+        let line = self.status_line();
+        if line != self.last_status {
+            status(&line);
+            self.last_status = line;
+        }
+    }
+
+    /// Carries out the core's commands.
+    fn execute(&mut self, cmds: Vec<Command>) {
         for c in cmds {
-            if let Command::Show(s) = c {
-                show(s);
+            let Some(a) = self.active.as_mut() else {
+                return;
+            };
+            let number = a.number;
+            match c {
+                Command::Show(s) => {
+                    if let Screen::Action {
+                        action,
+                        step,
+                        total,
+                        prompt,
+                        ..
+                    } = &s
+                    {
+                        let key = (action.clone(), *step, *prompt);
+                        if a.shown_prompt.as_ref() != Some(&key) {
+                            a.shown_prompt = Some(key);
+                            a.actions.push(action.clone());
+                            let request_id = a_request_id(a);
+                            info!(session = number, request_id = %request_id, action = %action, step, total, "action shown");
+                            self.emitter.emit(GateEvent::ActionShown {
+                                session: number,
+                                request_id,
+                                action: action.clone(),
+                                words: crate::actions::words(action).into_owned(),
+                                step: *step,
+                                total: *total,
+                            });
+                        }
+                    }
+                    self.show(shown_to_person(s, &self.cfg));
+                }
+                Command::FetchSequence => {
+                    let client = self.client.clone();
+                    let api = self.cfg.api.clone();
+                    a.inflight = Some(spawn_call(
+                        number,
+                        "sequence",
+                        self.emitter.clone(),
+                        async move { client.sequence(api.mode, api.part, &api.select).await },
+                        Event::Sequence,
+                    ));
+                }
+                Command::Restart { request_id } => {
+                    let client = self.client.clone();
+                    a.inflight = Some(spawn_call(
+                        number,
+                        "restart",
+                        self.emitter.clone(),
+                        async move { client.restart(&request_id).await },
+                        Event::Restarted,
+                    ));
+                }
+                Command::PostFrame {
+                    request_id,
+                    not_before,
+                } => {
+                    let now = Instant::now();
+                    let not_before = match now.checked_sub(MAX_FRAME_AGE) {
+                        Some(oldest) => not_before.max(oldest),
+                        None => not_before,
+                    };
+                    let wait = self.params.frame_interval * 3 + Duration::from_secs(2);
+                    a.inflight = Some(spawn_post(
+                        number,
+                        self.client.clone(),
+                        self.slot.clone(),
+                        request_id,
+                        a.last_seq,
+                        not_before,
+                        wait,
+                        self.emitter.clone(),
+                    ));
+                }
+                Command::OpenGate => {
+                    let length = self.cfg.gpio.gate_pulse();
+                    self.pulses
+                        .push(spawn_pulse(self.gate.clone(), length, &self.emitter));
+                }
+                Command::SignalFail => {
+                    let length = self.cfg.gpio.fail_pulse();
+                    self.pulses
+                        .push(spawn_pulse(self.fail.clone(), length, &self.emitter));
+                }
+                Command::WakeAt(t) => a.wake = Some(t),
+                Command::Finish(v) => {
+                    a.wake = None;
+                    let took = a.session.started().elapsed();
+                    let (reason, words) = match v {
+                        Verdict::Pass => (None, None),
+                        Verdict::Deny(r) => (Some(r.code()), Some(r.words())),
+                    };
+                    let request_id = a_request_id(a);
+                    // The audit line: one per session, no image, no key.
+                    info!(
+                        target: "livegate::audit",
+                        session = number,
+                        source = a.source,
+                        request_id = %request_id,
+                        actions = %a.actions.join(","),
+                        verdict = v.code(),
+                        reason = reason.unwrap_or(""),
+                        duration_ms = ms(took),
+                        restarts = a.session.restarts(),
+                        "session over"
+                    );
+                    self.emitter.metrics(|m| {
+                        m.verdict(v);
+                        m.flush_now();
+                    });
+                    self.emitter.emit(GateEvent::Verdict {
+                        session: number,
+                        verdict: v.code(),
+                        reason,
+                        words,
+                        duration_ms: ms(took),
+                        restarts: a.session.restarts(),
+                    });
+                }
             }
         }
     }
-    trigger_task.abort();
-    camera_task.abort();
-    let stopping = *shutdown.borrow();
-    for p in pulses {
-        if stopping {
-            p.abort();
-        }
-        let _ = p.await;
-    }
-    for r in [&gate, &fail] {
-        if let Err(e) = r.set(false) {
-            warn!(output = r.name(), error = %e, "cannot drive output to its safe level");
-        }
-    }
-    // Let the display show the last screen, then stop it.
-    drop(screen_tx);
-    let _ = tokio::time::timeout(Duration::from_secs(2), display_task).await;
-    result.map(|()| summary)
 }
 
 /// Shows screens on the panel from a blocking task; a failing panel is logged and
 /// never stops the gate.
-fn spawn_display(display: Box<dyn Display>, mut rx: watch::Receiver<Screen>) -> JoinHandle<()> {
+fn spawn_display(
+    display: Box<dyn Display>,
+    mut rx: watch::Receiver<Screen>,
+    failing_flag: Arc<AtomicBool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut display = Some(display);
         let mut failing = false;
@@ -472,9 +879,11 @@ fn spawn_display(display: Box<dyn Display>, mut rx: watch::Receiver<Screen>) -> 
                 }
                 Err(e) => {
                     warn!(error = %e, "display task failed; running without a display");
+                    failing_flag.store(true, Ordering::Relaxed);
                     return;
                 }
             }
+            failing_flag.store(failing, Ordering::Relaxed);
             // A failing panel gets the same screen again after a while (it re-initialises
             // itself); a working one waits for the next screen.
             let next = if failing {
@@ -489,140 +898,6 @@ fn spawn_display(display: Box<dyn Display>, mut rx: watch::Receiver<Screen>) -> 
             }
         }
     })
-}
-
-/// Carries out the core's commands.
-#[allow(clippy::too_many_arguments)]
-fn execute(
-    cmds: Vec<Command>,
-    active: &mut Option<Active>,
-    client: &AigenClient,
-    slot: &FrameSlot,
-    params: &Params,
-    cfg: &Config,
-    emit: &(impl Fn(GateEvent) + Clone + Send + Sync + 'static),
-    show: &impl Fn(Screen),
-    gate: &Arc<dyn Relay>,
-    fail: &Arc<dyn Relay>,
-    pulses: &mut Vec<JoinHandle<()>>,
-) {
-    let Some(a) = active.as_mut() else { return };
-    let number = a.number;
-    for c in cmds {
-        match c {
-            Command::Show(s) => {
-                if let Screen::Action {
-                    action,
-                    step,
-                    total,
-                    prompt,
-                    ..
-                } = &s
-                {
-                    let key = (action.clone(), *step, *prompt);
-                    if a.shown_prompt.as_ref() != Some(&key) {
-                        a.shown_prompt = Some(key);
-                        let request_id = a_request_id(a);
-                        info!(session = number, request_id = %request_id, action = %action, step, total, "action shown");
-                        emit(GateEvent::ActionShown {
-                            session: number,
-                            request_id,
-                            action: action.clone(),
-                            words: crate::actions::words(action).into_owned(),
-                            step: *step,
-                            total: *total,
-                        });
-                    }
-                }
-                show(shown_to_person(s, cfg));
-            }
-            Command::FetchSequence => {
-                let client = client.clone();
-                let api = cfg.api.clone();
-                let emit = emit.clone();
-                a.inflight = Some(spawn_call(
-                    number,
-                    "sequence",
-                    emit,
-                    async move { client.sequence(api.mode, api.part, &api.select).await },
-                    Event::Sequence,
-                ));
-            }
-            Command::Restart { request_id } => {
-                let client = client.clone();
-                let emit = emit.clone();
-                a.inflight = Some(spawn_call(
-                    number,
-                    "restart",
-                    emit,
-                    async move { client.restart(&request_id).await },
-                    Event::Restarted,
-                ));
-            }
-            Command::PostFrame {
-                request_id,
-                not_before,
-            } => {
-                let now = Instant::now();
-                let not_before = match now.checked_sub(MAX_FRAME_AGE) {
-                    Some(oldest) => not_before.max(oldest),
-                    None => not_before,
-                };
-                let wait = params.frame_interval * 3 + Duration::from_secs(2);
-                a.inflight = Some(spawn_post(
-                    number,
-                    client.clone(),
-                    slot.clone(),
-                    request_id,
-                    a.last_seq,
-                    not_before,
-                    wait,
-                    emit.clone(),
-                ));
-            }
-            Command::OpenGate => {
-                pulses.push(spawn_pulse(
-                    gate.clone(),
-                    gpio_pulse(cfg, true),
-                    emit.clone(),
-                ));
-            }
-            Command::SignalFail => {
-                pulses.push(spawn_pulse(
-                    fail.clone(),
-                    gpio_pulse(cfg, false),
-                    emit.clone(),
-                ));
-            }
-            Command::WakeAt(t) => a.wake = Some(t),
-            Command::Finish(v) => {
-                let took = a.session.started().elapsed();
-                let (reason, words) = match v {
-                    Verdict::Pass => (None, None),
-                    Verdict::Deny(r) => (Some(r.code()), Some(r.words())),
-                };
-                let request_id = a_request_id(a);
-                info!(
-                    session = number,
-                    request_id = %request_id,
-                    verdict = v.code(),
-                    reason = reason.unwrap_or(""),
-                    duration_ms = ms(took),
-                    restarts = a.session.restarts(),
-                    "session over"
-                );
-                emit(GateEvent::Verdict {
-                    session: number,
-                    verdict: v.code(),
-                    reason,
-                    words,
-                    duration_ms: ms(took),
-                    restarts: a.session.restarts(),
-                });
-                a.wake = None;
-            }
-        }
-    }
 }
 
 /// The screen as the person must read it: with `[camera] left_is = "image"` the
@@ -659,23 +934,11 @@ fn a_request_id(a: &Active) -> String {
         .unwrap_or_default()
 }
 
-fn gpio_pulse(cfg: &Config, gate: bool) -> Duration {
-    if gate {
-        cfg.gpio.gate_pulse()
-    } else {
-        cfg.gpio.fail_pulse()
-    }
-}
-
-fn spawn_pulse(
-    relay: Arc<dyn Relay>,
-    length: Duration,
-    emit: impl Fn(GateEvent),
-) -> JoinHandle<()> {
+fn spawn_pulse(relay: Arc<dyn Relay>, length: Duration, emitter: &Emitter) -> JoinHandle<()> {
     // Told before the pulse starts, so events keep the order of the commands.
     let name = relay.name();
     info!(relay = name, ms = ms(length), "relay pulse");
-    emit(GateEvent::RelayPulse {
+    emitter.emit(GateEvent::RelayPulse {
         relay: name,
         ms: ms(length),
     });
@@ -728,7 +991,7 @@ fn answer_event(
 fn spawn_call<F>(
     session: u64,
     op: &'static str,
-    emit: impl Fn(GateEvent) + Send + 'static,
+    emitter: Emitter,
     call: F,
     wrap: fn(Result<Answer, ApiError>) -> Event,
 ) -> JoinHandle<Done>
@@ -740,7 +1003,8 @@ where
         let r = call.await;
         let latency = t.elapsed();
         log_answer(session, op, latency, &r);
-        emit(answer_event(session, op, latency, &r));
+        emitter.api_call(op, latency, &r);
+        emitter.emit(answer_event(session, op, latency, &r));
         Done {
             event: wrap(r),
             sent_seq: None,
@@ -768,7 +1032,7 @@ fn spawn_post(
     after_seq: Option<u64>,
     not_before: Instant,
     wait: Duration,
-    emit: impl Fn(GateEvent) + Send + 'static,
+    emitter: Emitter,
 ) -> JoinHandle<Done> {
     tokio::spawn(async move {
         let frame = match tokio::time::timeout(wait, slot.next_fresh(after_seq, not_before)).await {
@@ -786,7 +1050,7 @@ fn spawn_post(
         let r = client.verify(&request_id, &frame.jpeg).await;
         let latency = t.elapsed();
         debug!(session, request_id = %request_id, bytes = frame.jpeg.len(), latency_ms = ms(latency), frame_age_ms = ms(age), "frame sent");
-        emit(GateEvent::FrameSent {
+        emitter.emit(GateEvent::FrameSent {
             session,
             request_id: request_id.to_string(),
             bytes: frame.jpeg.len(),
@@ -794,7 +1058,8 @@ fn spawn_post(
             frame_age_ms: ms(age),
         });
         log_answer(session, "verify", latency, &r);
-        emit(answer_event(session, "verify", latency, &r));
+        emitter.api_call("verify", latency, &r);
+        emitter.emit(answer_event(session, "verify", latency, &r));
         Done {
             event: Event::FrameAnswer {
                 request_id,

@@ -48,6 +48,15 @@ impl Gatekeeper {
         }
     }
 
+    /// New limits from a reloaded configuration; the failures counted so far, the
+    /// cooldown and a lockout in force are kept.
+    pub fn reconfigure(&mut self, cfg: &SessionConfig) {
+        self.cooldown = cfg.cooldown;
+        self.max_failures = cfg.max_failures.max(1);
+        self.window = cfg.failure_window;
+        self.lockout = cfg.lockout;
+    }
+
     pub fn admit(&self, now: Instant) -> Admission {
         if let Some(until) = self.locked_until.filter(|u| now < *u) {
             return Admission::LockedOut { until };

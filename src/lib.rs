@@ -16,6 +16,8 @@ pub mod devices;
 pub mod display;
 pub mod gatekeeper;
 pub mod gpio;
+pub mod metrics;
+pub mod notify;
 pub mod secret;
 pub mod session;
 pub mod simulate;

@@ -353,8 +353,10 @@ fn check_config(path: &std::path::Path) -> ExitCode {
     }
 }
 
-/// Sets `true` on the returned channel at SIGINT or SIGTERM.
-fn shutdown_on_signals() -> anyhow::Result<watch::Receiver<bool>> {
+/// Sets `true` on the returned channel at SIGINT or SIGTERM (and tells systemd).
+fn shutdown_on_signals(
+    notifier: Arc<livegate::notify::Notifier>,
+) -> anyhow::Result<watch::Receiver<bool>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
     let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
@@ -365,14 +367,20 @@ fn shutdown_on_signals() -> anyhow::Result<watch::Receiver<bool>> {
             _ = term.recv() => {}
         }
         tracing::info!("signal received: stopping");
+        let _ = notifier.stopping();
         tx.send_replace(true);
     });
     Ok(rx)
 }
 
 async fn run(path: PathBuf) -> anyhow::Result<()> {
+    use livegate::notify::{self, Heartbeat, Notifier};
     let cfg = load(&path)?;
     livegate::telemetry::init(&cfg.log.level);
+    let notifier = Arc::new(Notifier::from_env().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "NOTIFY_SOCKET unusable: running without sd_notify");
+        Notifier::disabled()
+    }));
     // The relays are claimed at their safe level first, inside build().
     let performer = match &cfg.camera {
         livegate::config::CameraConfig::Sim(c) => c.performer,
@@ -380,8 +388,30 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
     };
     let built = livegate::devices::build(&cfg, Cast::All(performer), None)?;
     let client = livegate::api::AigenClient::new(client_options_with_key(&cfg)?)?;
-    let shutdown = shutdown_on_signals()?;
+    let shutdown = shutdown_on_signals(notifier.clone())?;
+    let reload = reload_on_sighup(path.clone(), notifier.clone())?;
+    let heartbeat = Heartbeat::new();
+    let tick = match notify::watchdog_interval() {
+        Some(interval) => {
+            notify::spawn_watchdog(notifier.clone(), heartbeat.clone(), interval);
+            (interval / 4).max(std::time::Duration::from_millis(1))
+        }
+        None => std::time::Duration::from_secs(10),
+    };
+    let status = {
+        let notifier = notifier.clone();
+        Arc::new(move |line: &str| {
+            let _ = notifier.status(line);
+        })
+    };
+    let metrics = cfg.metrics.textfile.clone().map(|file| {
+        let m = Arc::new(livegate::metrics::Metrics::new());
+        let writer = livegate::metrics::spawn_writer(m.clone(), file.clone(), cfg.metrics.interval);
+        (m, writer, file)
+    });
     tracing::info!(config = %path.display(), summary = %cfg.summary(), "livegate running");
+    // Outputs are safe and the configuration is loaded: ready.
+    let _ = notifier.ready();
     livegate::daemon::run(
         &cfg,
         client,
@@ -392,10 +422,67 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
             shutdown: Some(shutdown),
             screen_tx: Some(built.screen_tx),
             door_held_open_after: built.door_held_open_after,
+            reload: Some(reload),
+            status: Some(status),
+            heartbeat: Some((Arc::new(move || heartbeat.beat()), tick)),
+            metrics: metrics.as_ref().map(|(m, _, _)| m.clone()),
         },
     )
     .await?;
+    if let Some((m, writer, file)) = metrics {
+        writer.abort();
+        m.stopped();
+        if let Err(e) = livegate::metrics::write_textfile(&file, &m.render()) {
+            tracing::warn!(file = %file.display(), error = %e, "cannot write the last metrics");
+        }
+    }
+    tracing::info!("stopped; outputs at their safe level");
     Ok(())
+}
+
+/// On SIGHUP: re-read and check the configuration; a good one goes to the daemon, a
+/// bad one is logged problem by problem and the running configuration stays.
+fn reload_on_sighup(
+    path: PathBuf,
+    notifier: Arc<livegate::notify::Notifier>,
+) -> anyhow::Result<tokio::sync::mpsc::Receiver<livegate::daemon::Reload>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            let _ = notifier.reloading();
+            tracing::info!(config = %path.display(), "SIGHUP: reloading the configuration");
+            match Config::load(&path) {
+                Ok(config) => match client_options_with_key(&config)
+                    .and_then(|o| Ok(livegate::api::AigenClient::new(o)?))
+                {
+                    Ok(client) => {
+                        if tx
+                            .send(livegate::daemon::Reload { config, client })
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Err(e) => tracing::error!("{e:#}; the running configuration stays in force"),
+                },
+                Err(ConfigError::Invalid(problems)) => {
+                    for p in &problems {
+                        tracing::error!("{p}");
+                    }
+                    tracing::error!(
+                        problems = problems.len(),
+                        "the new configuration has problems; the running one stays in force"
+                    );
+                }
+                Err(e) => tracing::error!("{e}; the running configuration stays in force"),
+            }
+            let _ = notifier.ready();
+        }
+    });
+    Ok(rx)
 }
 
 async fn simulate(
@@ -466,7 +553,7 @@ async fn simulate(
         })
     };
     let sim = Simulation::new(cfg, endpoint, cast, Some(panel)).await?;
-    let shutdown = shutdown_on_signals()?;
+    let shutdown = shutdown_on_signals(Arc::new(livegate::notify::Notifier::disabled()))?;
     let (summary, _) = sim
         .run(Some(sessions), Some(observer), Some(shutdown))
         .await?;

@@ -168,6 +168,8 @@ impl Simulation {
             display,
             screen_tx,
         } = sim;
+        // Counted in memory (a simulation never writes the Pi's textfile).
+        let metrics = Arc::new(crate::metrics::Metrics::new());
         let summary = daemon::run(
             &cfg,
             client,
@@ -178,10 +180,13 @@ impl Simulation {
                 shutdown,
                 screen_tx: Some(screen_tx),
                 door_held_open_after: None,
+                metrics: Some(metrics.clone()),
+                ..Default::default()
             },
         )
         .await?;
         let requests = standin.as_ref().map(|s| s.requests()).unwrap_or_default();
+        metrics.stopped();
         if let Some(s) = standin {
             s.shutdown().await;
         }
@@ -192,6 +197,7 @@ impl Simulation {
                 fail,
                 display,
                 api_requests: requests,
+                metrics,
             },
         ))
     }
@@ -204,6 +210,8 @@ pub struct SimOutcome {
     pub display: SimDisplayHandle,
     /// Requests the stand-in answered (empty with another endpoint).
     pub api_requests: Vec<crate::standin::Recorded>,
+    /// What the fleet metrics counted.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Client options from `[api]` (the key is filled in by the caller).

@@ -7,9 +7,9 @@ use std::time::Duration;
 use livegate::actions::Part;
 use livegate::config::{
     CameraConfig, Config, ConfigError, DisplayConfig, DoorConfig, Edge, GpioConfig, InputConfig,
-    KeyError, LeftIs, OledConfig, PanelSize, Performer, PixelFormatChoice, Problem, Pull, Rotation,
-    RppalGpioConfig, SimCameraConfig, SimDisplayConfig, SimGpioConfig, SimTriggerConfig,
-    SocketTriggerConfig, TriggerConfig, V4l2CameraConfig,
+    KeyError, LeftIs, MetricsConfig, OledConfig, PanelSize, Performer, PixelFormatChoice, Problem,
+    Pull, Rotation, RppalGpioConfig, SimCameraConfig, SimDisplayConfig, SimGpioConfig,
+    SimTriggerConfig, SocketTriggerConfig, TriggerConfig, V4l2CameraConfig,
 };
 
 const SHIPPED: &str = include_str!("../config/livegate.toml");
@@ -283,7 +283,7 @@ fn unknown_table() {
     assert_eq!(
         problem("[network]\nproxy = \"x\"\n"),
         "livegate.toml:1:2: network: unknown table; valid tables: [api], [session], [camera], \
-         [display], [gpio], [trigger], [log]"
+         [display], [gpio], [trigger], [log], [metrics]"
     );
 }
 
@@ -292,7 +292,7 @@ fn typo_in_a_table_name() {
     assert_eq!(
         problem("[api]\nmode = 3\n\n[sesion]\ncooldown = \"3s\"\n"),
         "livegate.toml:4:2: sesion: unknown table; did you mean [session]? valid tables: \
-         [api], [session], [camera], [display], [gpio], [trigger], [log]"
+         [api], [session], [camera], [display], [gpio], [trigger], [log], [metrics]"
     );
 }
 
@@ -752,6 +752,12 @@ fn pi_config() -> Config {
             }),
         }),
         trigger: TriggerConfig::Gpio,
+        metrics: MetricsConfig {
+            textfile: Some(PathBuf::from(
+                "/var/lib/prometheus/node-exporter/livegate.prom",
+            )),
+            interval: Duration::from_secs(15),
+        },
         ..Config::default()
     }
 }
@@ -763,7 +769,8 @@ fn shipped_pi_example_parses_with_the_hardware_kinds() {
     assert_eq!(
         cfg.summary(),
         "api https://apis.aigen.online/aiface/liveness-detection/v1 (mode 3), action timeout \
-         10s, camera v4l2, display ssd1306, gpio rppal, trigger gpio"
+         10s, camera v4l2, display ssd1306, gpio rppal, trigger gpio, metrics \
+         /var/lib/prometheus/node-exporter/livegate.prom"
     );
 }
 
@@ -1478,6 +1485,173 @@ fn socket_path_and_group() {
 }
 
 // ---------------------------------------------------------------------------
+// [metrics]: the node_exporter textfile.
+
+/// What `metrics.textfile` accepts, as every message about it says.
+const PROM_VALID: &str = "valid: an absolute path ending in .prom, in the folder \
+                          node_exporter's textfile collector reads, such as \
+                          \"/var/lib/prometheus/node-exporter/livegate.prom\"";
+
+#[test]
+fn metrics_are_off_by_default_and_documented() {
+    let d = Config::default();
+    assert_eq!(
+        d.metrics,
+        MetricsConfig {
+            textfile: None,
+            interval: Duration::from_secs(15),
+        }
+    );
+    let metrics = section(SHIPPED, "metrics");
+    assert!(
+        metrics.contains("\n#textfile = \"/var/lib/prometheus/node-exporter/livegate.prom\"\n"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("\ninterval = \"15s\"\n"), "{metrics}");
+    assert!(
+        metrics.contains("reads only files ending in\n# .prom"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("Valid: from \"5s\" to \"10min\"."),
+        "{metrics}"
+    );
+    // The Pi example writes them.
+    let pi = section(SHIPPED_PI, "metrics");
+    assert!(
+        pi.contains("\ntextfile = \"/var/lib/prometheus/node-exporter/livegate.prom\"\n"),
+        "{pi}"
+    );
+    // Without a textfile the summary says nothing about metrics.
+    assert!(!d.summary().contains("metrics"), "{}", d.summary());
+}
+
+#[test]
+fn metrics_keys_are_read() {
+    let cfg =
+        parse_ok("[metrics]\ntextfile = \"/srv/textfile/gate-3.prom\"\ninterval = \"1min\"\n");
+    assert_eq!(
+        cfg.metrics,
+        MetricsConfig {
+            textfile: Some(PathBuf::from("/srv/textfile/gate-3.prom")),
+            interval: Duration::from_secs(60),
+        }
+    );
+    assert!(
+        cfg.summary()
+            .ends_with(", trigger sim, metrics /srv/textfile/gate-3.prom"),
+        "{}",
+        cfg.summary()
+    );
+    // The interval alone is allowed (the shipped example has it): nothing is written.
+    let cfg = parse_ok("[metrics]\ninterval = \"30s\"\n");
+    assert_eq!(cfg.metrics.textfile, None);
+    assert_eq!(cfg.metrics.interval, Duration::from_secs(30));
+}
+
+#[test]
+fn metrics_interval_bounds_are_inclusive() {
+    assert_eq!(
+        parse_ok("[metrics]\ninterval = \"5s\"\n").metrics.interval,
+        Duration::from_secs(5)
+    );
+    assert_eq!(
+        parse_ok("[metrics]\ninterval = \"10min\"\n")
+            .metrics
+            .interval,
+        Duration::from_secs(600)
+    );
+    assert_eq!(
+        problem("[metrics]\ninterval = \"4s\"\n"),
+        "livegate.toml:2:12: metrics.interval: \"4s\" is out of range; valid: a duration \
+         from 5s to 10min"
+    );
+    assert_eq!(
+        problem("[metrics]\ninterval = \"601s\"\n"),
+        "livegate.toml:2:12: metrics.interval: \"601s\" is out of range; valid: a duration \
+         from 5s to 10min"
+    );
+    assert_eq!(
+        problem("[metrics]\ninterval = 15\n"),
+        "livegate.toml:2:12: metrics.interval: 15 is a bare number; write a duration such as \
+         \"10s\" or \"500ms\"; valid: a duration from 5s to 10min"
+    );
+}
+
+#[test]
+fn metrics_textfile_must_be_absolute() {
+    assert_eq!(
+        problem("[metrics]\ntextfile = \"livegate.prom\"\n"),
+        format!(
+            "livegate.toml:2:12: metrics.textfile: \"livegate.prom\" is a relative path; \
+             {PROM_VALID}"
+        )
+    );
+    assert_eq!(
+        problem("[metrics]\ntextfile = \"var/lib/prometheus/node-exporter/livegate.prom\"\n"),
+        format!(
+            "livegate.toml:2:12: metrics.textfile: \
+             \"var/lib/prometheus/node-exporter/livegate.prom\" is a relative path; {PROM_VALID}"
+        )
+    );
+}
+
+#[test]
+fn metrics_textfile_must_end_in_prom() {
+    assert_eq!(
+        problem("[metrics]\ntextfile = \"/var/lib/prometheus/node-exporter/livegate.txt\"\n"),
+        format!(
+            "livegate.toml:2:12: metrics.textfile: \
+             \"/var/lib/prometheus/node-exporter/livegate.txt\" does not end in .prom \
+             (node_exporter's textfile collector reads only *.prom files); {PROM_VALID}"
+        )
+    );
+    // The folder alone is not a file.
+    assert_eq!(
+        problem("[metrics]\n  textfile = \"/var/lib/prometheus/node-exporter/\"\n"),
+        format!(
+            "livegate.toml:2:14: metrics.textfile: \"/var/lib/prometheus/node-exporter/\" does \
+             not end in .prom (node_exporter's textfile collector reads only *.prom files); \
+             {PROM_VALID}"
+        )
+    );
+}
+
+#[test]
+fn metrics_textfile_empty_or_not_text() {
+    assert_eq!(
+        problem("[metrics]\ntextfile = \"\"\n"),
+        format!("livegate.toml:2:12: metrics.textfile: the path is empty; {PROM_VALID}")
+    );
+    assert_eq!(
+        problem("[metrics]\ntextfile = true\n"),
+        format!(
+            "livegate.toml:2:12: metrics.textfile: expected a path in quotes, found true; \
+             {PROM_VALID}"
+        )
+    );
+}
+
+#[test]
+fn metrics_unknown_and_misplaced_keys() {
+    assert_eq!(
+        problem("[metrics]\ntext_file = \"/x/livegate.prom\"\n"),
+        "livegate.toml:2:1: metrics.text_file: unknown key; did you mean \"textfile\"? valid \
+         keys in [metrics]: textfile, interval"
+    );
+    assert_eq!(
+        problem("textfile = \"/x/livegate.prom\"\n[log]\n"),
+        "livegate.toml:1:1: textfile: key outside any table; valid: put it below the \
+         [metrics] line"
+    );
+    assert_eq!(
+        problem("[metric]\ninterval = \"15s\"\n"),
+        "livegate.toml:1:2: metric: unknown table; did you mean [metrics]? valid tables: \
+         [api], [session], [camera], [display], [gpio], [trigger], [log], [metrics]"
+    );
+}
+
+// ---------------------------------------------------------------------------
 // All at once.
 
 #[test]
@@ -1516,7 +1690,7 @@ level = "verbose
         "livegate.toml:6:12: api.key_file: \"aigen-key\" is a relative path; valid: an \
          absolute path, starting with \"/\"",
         "livegate.toml:8:2: sesion: unknown table; did you mean [session]? valid tables: \
-         [api], [session], [camera], [display], [gpio], [trigger], [log]",
+         [api], [session], [camera], [display], [gpio], [trigger], [log], [metrics]",
         "livegate.toml:12:1: session.action_timout: unknown key; did you mean \
          \"action_timeout\"? valid keys in [session]: action_timeout, frame_interval, \
          max_restarts, session_timeout, cooldown, verdict_screen, max_failures, \

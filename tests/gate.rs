@@ -158,6 +158,43 @@ async fn pass_opens_the_gate_exactly_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_the_sessions_verdicts_and_api_calls() {
+    let sim = simulation(
+        fast_config(),
+        Cast::Cycle(vec![Performer::Pass, Performer::Fail]),
+    )
+    .await;
+    let (_, out, events) = run(sim, 2).await;
+    let text = out.metrics.render();
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+    };
+    assert_eq!(value("livegate_sessions_total "), 2.0);
+    assert_eq!(value("livegate_passes_total "), 1.0);
+    assert_eq!(
+        value("livegate_denials_total{reason=\"not_verified\"} "),
+        1.0
+    );
+    assert_eq!(
+        value("livegate_denials_total{reason=\"service_unavailable\"} "),
+        0.0
+    );
+    let frames = events
+        .iter()
+        .filter(|e| matches!(e, GateEvent::FrameSent { .. }))
+        .count() as f64;
+    assert_eq!(value("livegate_api_requests_total{op=\"verify\"} "), frames);
+    assert_eq!(value("livegate_api_requests_total{op=\"sequence\"} "), 2.0);
+    assert_eq!(
+        value("livegate_api_latency_seconds_count{op=\"sequence\"} "),
+        2.0
+    );
+    assert_eq!(value("livegate_up "), 0.0, "stopped at the end");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_actions_are_denied_not_verified() {
     let (summary, out, _) = one(Performer::Fail).await;
     assert_eq!(
@@ -579,6 +616,7 @@ async fn run_scripted(
                 shutdown: Some(rx),
                 screen_tx: Some(screen_tx),
                 door_held_open_after,
+                ..Default::default()
             },
         ),
     )
@@ -728,5 +766,118 @@ mod commissioning {
         );
         assert!(!text.contains("wrong-secret-key"));
         assert!(!format!("{err:?}").contains("wrong-secret-key"));
+    }
+}
+
+mod watchdog {
+    use super::*;
+    use livegate::notify::{spawn_watchdog, Heartbeat, Notifier};
+    use std::os::unix::net::UnixDatagram;
+
+    /// The daemon's loop stalls (an observer blocks its thread for 1.5 s): the
+    /// watchdog pings stop during the stall and resume after it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pings_stop_while_the_loop_is_stuck() {
+        let dir = std::env::temp_dir().join(format!("livegate-wd-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock_path = dir.join("notify.sock");
+        let _ = std::fs::remove_file(&sock_path);
+        let sock = UnixDatagram::bind(&sock_path).unwrap();
+        sock.set_read_timeout(Some(ms(100))).unwrap();
+        let t0 = std::time::Instant::now();
+        let stop_reading = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let stop = stop_reading.clone();
+            std::thread::spawn(move || {
+                let mut pings = Vec::new();
+                let mut buf = [0u8; 256];
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    if let Ok(n) = sock.recv(&mut buf) {
+                        if &buf[..n] == b"WATCHDOG=1" {
+                            pings.push(t0.elapsed());
+                        }
+                    }
+                }
+                pings
+            })
+        };
+        let notifier = Arc::new(Notifier::to_path(&sock_path).unwrap());
+        let heartbeat = Heartbeat::new();
+        let interval = ms(400);
+        let wd = spawn_watchdog(notifier, heartbeat.clone(), interval);
+
+        let stall = Arc::new(Mutex::new(None::<(Duration, Duration)>));
+        let (tx, rx) = watch::channel(false);
+        let tx = Arc::new(tx);
+        let observer: Observer = {
+            let stall = stall.clone();
+            Arc::new(move |e: &GateEvent| {
+                if matches!(e, GateEvent::SessionStarted { .. }) {
+                    let from = t0.elapsed();
+                    std::thread::sleep(ms(1500));
+                    *stall.lock().unwrap() = Some((from, t0.elapsed()));
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(ms(1000)).await;
+                        tx.send_replace(true);
+                    });
+                }
+            })
+        };
+        let mut cfg = fast_config();
+        // No real session: the API is unreachable and the answer does not matter.
+        cfg.api.base_url = "https://127.0.0.1:9/x".into();
+        let (screen_tx, screen_rx) = watch::channel(Screen::Idle);
+        let (visitor_tx, visitor_rx) = watch::channel(None);
+        let CameraConfig::Sim(cam) = &cfg.camera else {
+            panic!("the default kinds are sim")
+        };
+        let devices = livegate::daemon::Devices {
+            camera: Box::new(livegate::camera::sim::SimCamera::new(
+                cam, screen_rx, visitor_rx,
+            )),
+            display: Box::new(livegate::display::sim::SimDisplay::default()),
+            gate: Arc::new(livegate::gpio::sim::SimRelay::new("gate")),
+            fail: Arc::new(livegate::gpio::sim::SimRelay::new("fail")),
+            trigger: Box::new(Scripted {
+                visitor: visitor_tx,
+                steps: vec![(ms(800), start_event())],
+            }),
+        };
+        let mut opts = livegate::simulate::client_options(&cfg);
+        opts.key = livegate::secret::ApiKey::new("k");
+        let client = livegate::api::AigenClient::new(opts).unwrap();
+        let beat = heartbeat.clone();
+        livegate::daemon::run(
+            &cfg,
+            client,
+            devices,
+            livegate::daemon::RunOptions {
+                observer: Some(observer),
+                shutdown: Some(rx),
+                screen_tx: Some(screen_tx),
+                heartbeat: Some((Arc::new(move || beat.beat()), interval / 4)),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        wd.abort();
+        stop_reading.store(true, std::sync::atomic::Ordering::Relaxed);
+        let pings = reader.join().unwrap();
+        let (from, to) = stall.lock().unwrap().expect("the loop stalled");
+        let before = pings.iter().filter(|t| **t < from).count();
+        let during: Vec<_> = pings
+            .iter()
+            .filter(|t| **t > from + ms(300) && **t < to)
+            .collect();
+        let after = pings.iter().filter(|t| **t > to).count();
+        assert!(before >= 3, "pings before the stall: {pings:?}");
+        assert!(
+            during.is_empty(),
+            "pings during the stall {from:?}..{to:?}: {during:?}"
+        );
+        assert!(after >= 2, "pings resumed after the stall: {pings:?}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
