@@ -2314,6 +2314,19 @@ impl<'a> Checker<'a> {
                     self.wrong_type(dotted, v, "an address in quotes", &valid, None);
                     return None;
                 };
+                let lower = s.to_ascii_lowercase();
+                if s.contains('@') || lower.contains("aigen_key") || lower.contains("key=") {
+                    // Never echoed: it may hold the key itself.
+                    self.report(
+                        &span,
+                        dotted,
+                        "the address carries a key or a password (shown here as ***); \
+                         valid: the address alone: the key goes in the key file \
+                         (api.key_file or /etc/livegate/aigen-key), never in the address"
+                            .to_owned(),
+                    );
+                    return None;
+                }
                 let wrong = match reqwest::Url::parse(s) {
                     Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
                         return Some(Val::Text(s.to_string()));

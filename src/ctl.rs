@@ -29,6 +29,10 @@ pub const MAX_LINE: usize = 256;
 pub const MAX_CONNECTIONS: usize = 8;
 /// A connection with no request for this long is closed.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long an answer may take to write before the connection is dropped.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How long `start`/`cancel` wait for the daemon to act on the event before answering.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Longest answer line the client accepts.
@@ -605,7 +609,11 @@ async fn serve(stream: UnixStream, shared: &Shared) {
             let answer = CtlAnswer::error(format!(
                 "line too long (more than {MAX_LINE} bytes); connection closed"
             ));
-            let _ = wr.write_all((answer.to_line() + "\n").as_bytes()).await;
+            let _ = tokio::time::timeout(
+                WRITE_TIMEOUT,
+                wr.write_all((answer.to_line() + "\n").as_bytes()),
+            )
+            .await;
             let _ = wr.shutdown().await;
             return;
         }
@@ -625,12 +633,15 @@ async fn serve(stream: UnixStream, shared: &Shared) {
                 CtlAnswer::error(text)
             }
         };
-        if wr
-            .write_all((answer.to_line() + "\n").as_bytes())
-            .await
-            .is_err()
+        // A client that sends but never reads must not hold a slot for ever.
+        match tokio::time::timeout(
+            WRITE_TIMEOUT,
+            wr.write_all((answer.to_line() + "\n").as_bytes()),
+        )
+        .await
         {
-            return;
+            Ok(Ok(())) => {}
+            _ => return,
         }
     }
 }

@@ -29,6 +29,9 @@ use crate::trigger::{GateState, Trigger, TriggerEvent};
 /// How often a failing display is shown its screen again.
 const DISPLAY_RETRY: Duration = Duration::from_secs(5);
 
+/// How many verdicts a [`RunSummary`] keeps (the most recent).
+const VERDICTS_KEPT: usize = 1024;
+
 /// A frame older than this is never posted, whatever else holds.
 const MAX_FRAME_AGE: Duration = Duration::from_secs(1);
 
@@ -153,6 +156,7 @@ pub enum GateEvent {
 pub struct RunSummary {
     pub sessions: u64,
     pub passes: u64,
+    /// The most recent verdicts (at most 1024), oldest first.
     pub verdicts: Vec<Verdict>,
 }
 
@@ -434,7 +438,8 @@ impl Shell {
         };
         a.inflight = None;
         let Some(done) = done else {
-            warn!("an API task ended abnormally");
+            warn!("an API task ended abnormally: the session is denied");
+            self.feed(Event::ShellFailed);
             return;
         };
         if let Some(seq) = done.sent_seq {
@@ -606,6 +611,10 @@ impl Shell {
                 if let Some(h) = a.inflight {
                     h.abort();
                 }
+            }
+            // The most recent verdicts only: a service runs for years.
+            if self.summary.verdicts.len() >= VERDICTS_KEPT {
+                self.summary.verdicts.remove(0);
             }
             self.summary.verdicts.push(v);
             if v == Verdict::Pass {

@@ -233,7 +233,11 @@ async fn commission(path: PathBuf, what: TestCmd) -> anyhow::Result<()> {
             match devices::relay_options(&cfg) {
                 Some((gate, fail)) => {
                     let opts = if name == "gate" { gate } else { fail };
-                    commission::gpio::test_relay(&opts, name, ms, &mut out).await?;
+                    // Ctrl-C drops the pulse: its guard switches the relay off first.
+                    tokio::select! {
+                        r = commission::gpio::test_relay(&opts, name, ms, &mut out) => r?,
+                        _ = tokio::signal::ctrl_c() => println!("Interrupted: the relay is off."),
+                    }
                 }
                 None => {
                     let relay: Arc<dyn livegate::gpio::Relay> =
@@ -377,6 +381,7 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
     use livegate::notify::{self, Heartbeat, Notifier};
     let cfg = load(&path)?;
     livegate::telemetry::init(&cfg.log.level);
+    refuse_billed_simulation(&cfg)?;
     let notifier = Arc::new(Notifier::from_env().unwrap_or_else(|e| {
         tracing::warn!(error = %e, "NOTIFY_SOCKET unusable: running without sd_notify");
         Notifier::disabled()
@@ -437,6 +442,25 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
         }
     }
     tracing::info!("stopped; outputs at their safe level");
+    Ok(())
+}
+
+/// The simulated trigger starts a session every few seconds: against the real
+/// service each one is billed. `run` allows it only against a service on this machine.
+fn refuse_billed_simulation(cfg: &Config) -> anyhow::Result<()> {
+    let sim_trigger = matches!(cfg.trigger, livegate::config::TriggerConfig::Sim(_));
+    let local = reqwest::Url::parse(&cfg.api.base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .is_some_and(|h| h == "localhost" || h.starts_with("127.") || h == "[::1]");
+    if sim_trigger && !local {
+        bail!(
+            "[trigger] kind = \"sim\" would start a billed session against {} every few \
+             seconds: set [trigger] kind = \"gpio\" or \"socket\" for a real gate, or run \
+             `livegate simulate` to try it out",
+            cfg.api.base_url
+        );
+    }
     Ok(())
 }
 

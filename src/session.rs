@@ -59,6 +59,9 @@ pub enum Event {
     NoFrame,
     /// An operator, or shutdown, ends the session.
     Cancel,
+    /// The shell could not carry out a command (a task failed): the session cannot
+    /// go on.
+    ShellFailed,
 }
 
 /// What the shell must do.
@@ -201,6 +204,10 @@ impl Session {
                 self.finish(Verdict::Deny(DenyReason::Cancelled), &mut out);
                 return out;
             }
+            Event::ShellFailed => {
+                self.finish(Verdict::Deny(DenyReason::DeviceError), &mut out);
+                return out;
+            }
             Event::Sequence(r) => self.on_sequence(now, r, &mut out),
             Event::FrameAnswer { request_id, result } => {
                 self.on_frame_answer(now, &request_id, result, &mut out)
@@ -299,6 +306,14 @@ impl Session {
             Ok(a) => a,
             Err(e) => return self.finish(Verdict::Deny(deny_reason_for(&e)), out),
         };
+        if answer
+            .request_id
+            .as_ref()
+            .is_some_and(|id| Some(id) != self.request_id.as_ref())
+        {
+            // New actions for another session: not ours to show.
+            return self.finish(Verdict::Deny(DenyReason::DeviceError), out);
+        }
         match (answer.status, answer.next_choice) {
             (Status::Processing, Some(action)) => {
                 self.restarts += 1;
@@ -1026,6 +1041,36 @@ mod tests {
             s.session.verdict(),
             Some(Verdict::Deny(DenyReason::DeviceError))
         );
+        assert_eq!(s.opened(), 0);
+    }
+
+    #[test]
+    fn a_restart_answer_about_another_request_denies() {
+        let mut s = Shell::start(params());
+        s.auto_no = true;
+        s.send(Event::Sequence(sequence("Smile")));
+        s.run_until(ms(10_000));
+        s.auto_no = false;
+        let mut a = answer(Status::Processing, None, Some("Smile"));
+        a.request_id = Some(RequestId::Text("someone-else".into()));
+        s.send(Event::Restarted(Ok(a)));
+        assert_eq!(
+            s.session.verdict(),
+            Some(Verdict::Deny(DenyReason::DeviceError))
+        );
+    }
+
+    #[test]
+    fn a_failed_shell_task_denies_at_once() {
+        let mut s = Shell::start(params());
+        s.send(Event::Sequence(sequence("Smile")));
+        s.run_until(ms(1000));
+        s.send(Event::ShellFailed);
+        assert_eq!(
+            s.session.verdict(),
+            Some(Verdict::Deny(DenyReason::DeviceError))
+        );
+        assert_eq!(s.fail_signals(), 1);
         assert_eq!(s.opened(), 0);
     }
 

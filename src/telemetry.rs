@@ -24,7 +24,13 @@ pub fn init(level: &str) -> Sink {
         if let Ok(journald) = tracing_journald::layer() {
             let done = tracing_subscriber::registry()
                 .with(filter)
-                .with(journald.with_syslog_identifier("livegate".into()))
+                .with(
+                    journald
+                        .with_syslog_identifier("livegate".into())
+                        // Fields as themselves: REQUEST_ID, ACTION, VERDICT, REASON,
+                        // LATENCY_MS (the default would prefix them with F_).
+                        .with_field_prefix(None),
+                )
                 .try_init();
             if done.is_ok() {
                 return Sink::Journald;

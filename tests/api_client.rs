@@ -301,11 +301,12 @@ async fn an_unknown_request_id_is_unprocessable() {
 }
 
 #[tokio::test]
-async fn server_errors_are_retried_then_reported() {
+async fn server_errors_are_retried_for_frames_only() {
     let s = standin().await;
     let c = client(&s);
+    let id = RequestId::Text("any".into());
     s.faults().set_always(Some(Fault::Status(500)));
-    let e = c.sequence(3, None, &[]).await.unwrap_err();
+    let e = c.verify(&id, &frame_of("Smile")).await.unwrap_err();
     assert_eq!(
         e,
         ApiError::Server {
@@ -316,53 +317,20 @@ async fn server_errors_are_retried_then_reported() {
     );
     assert_eq!(s.requests().len(), 3, "1 attempt + 2 retries");
 
-    // One 503, then the service recovers: the retry succeeds.
-    s.faults().clear();
-    s.clear_requests();
-    s.faults().push(Fault::Status(503));
-    let a = c.sequence(3, None, &[]).await.unwrap();
-    assert_eq!(a.status, Status::Processing);
-    let statuses: Vec<u16> = s.requests().iter().map(|r| r.status).collect();
-    assert_eq!(statuses, [503, 200]);
-
-    // retries = 0: exactly one attempt.
-    let mut o = options(&s);
-    o.retries = 0;
-    let once = AigenClient::new(o).unwrap();
-    s.clear_requests();
-    s.faults().push(Fault::Status(502));
-    let e = once.sequence(3, None, &[]).await.unwrap_err();
-    assert!(matches!(e, ApiError::Server { status: 502, .. }), "{e:?}");
-    assert_eq!(s.requests().len(), 1);
-}
-
-#[tokio::test]
-async fn a_dropped_frame_post_is_retried_then_network() {
-    let s = standin().await;
-    let c = client(&s);
-    s.faults().set_always(Some(Fault::Drop));
-    let id = RequestId::Text("any".into());
-    let e = c.verify(&id, &frame_of("Smile")).await.unwrap_err();
-    assert!(matches!(e, ApiError::Network(_)), "{e:?}");
-    assert_eq!(s.requests().len(), 3, "1 attempt + 2 retries");
-    assert!(s.requests().iter().all(|r| r.status == 0));
-
-    // A GET or a restart that may have reached the service is not repeated.
+    // A GET or restart that failed with a 5xx may still have been billed or counted:
+    // one attempt only.
     s.clear_requests();
     let e = c.sequence(3, None, &[]).await.unwrap_err();
-    assert!(matches!(e, ApiError::Network(_)), "{e:?}");
+    assert!(matches!(e, ApiError::Server { status: 500, .. }), "{e:?}");
     let e = c.restart(&id).await.unwrap_err();
-    assert!(matches!(e, ApiError::Network(_)), "{e:?}");
+    assert!(matches!(e, ApiError::Server { status: 500, .. }), "{e:?}");
     assert_eq!(s.requests().len(), 2);
 
-    // A drop once, then an answer: the frame goes through on the retry.
+    // One 503 on a frame, then the service recovers: the retry succeeds.
     s.faults().clear();
-    s.clear_requests();
-    s.faults().push(Fault::Drop);
-    let a = c.sequence(1, None, &[]).await.unwrap_err();
-    assert!(matches!(a, ApiError::Network(_)));
     let a = c.sequence(1, Some(Part::Face), &[]).await.unwrap();
-    s.faults().push(Fault::Drop);
+    s.clear_requests();
+    s.faults().push(Fault::Status(503));
     let v = c
         .verify(
             a.request_id.as_ref().unwrap(),
@@ -372,7 +340,33 @@ async fn a_dropped_frame_post_is_retried_then_network() {
         .unwrap();
     assert_eq!(v.status, Status::Completed);
     let statuses: Vec<u16> = s.requests().iter().map(|r| r.status).collect();
-    assert_eq!(statuses, [0, 200, 0, 200]);
+    assert_eq!(statuses, [503, 200]);
+
+    // retries = 0: exactly one attempt.
+    let mut o = options(&s);
+    o.retries = 0;
+    let once = AigenClient::new(o).unwrap();
+    s.clear_requests();
+    s.faults().push(Fault::Status(502));
+    let e = once.verify(&id, &frame_of("Smile")).await.unwrap_err();
+    assert!(matches!(e, ApiError::Server { status: 502, .. }), "{e:?}");
+    assert_eq!(s.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_request_that_may_have_arrived_is_never_repeated() {
+    let s = standin().await;
+    let c = client(&s);
+    s.faults().set_always(Some(Fault::Drop));
+    let id = RequestId::Text("any".into());
+    let e = c.verify(&id, &frame_of("Smile")).await.unwrap_err();
+    assert!(matches!(e, ApiError::Network(_)), "{e:?}");
+    let e = c.sequence(3, None, &[]).await.unwrap_err();
+    assert!(matches!(e, ApiError::Network(_)), "{e:?}");
+    let e = c.restart(&id).await.unwrap_err();
+    assert!(matches!(e, ApiError::Network(_)), "{e:?}");
+    assert_eq!(s.requests().len(), 3, "one attempt each");
+    assert!(s.requests().iter().all(|r| r.status == 0));
 }
 
 #[tokio::test]
@@ -403,7 +397,7 @@ async fn garbled_and_wrongly_typed_answers_are_garbled() {
     let ApiError::Garbled(m) = &e else {
         panic!("{e:?}")
     };
-    assert!(m.contains("not the expected JSON"), "{m}");
+    assert!(m.contains("the answer is cut short"), "{m}");
 
     s.faults().push(Fault::WrongTypes);
     let e = c

@@ -330,7 +330,10 @@ fn check_config_on_a_missing_file_says_it_cannot_be_read() {
 fn run_with_a_missing_key_file_stops_at_once_naming_it() {
     let dir = TempDir::new();
     let key = dir.path("missing-aigen-key");
-    let cfg = dir.fast_with_api("livegate.toml", &format!("key_file = \"{key}\"\n"));
+    let cfg = dir.fast_with_api(
+        "livegate.toml",
+        &format!("key_file = \"{key}\"\nbase_url = \"https://127.0.0.1:9/x\"\n"),
+    );
     let out = livegate(&["run", "--config", &cfg], &[], QUICK);
     assert!(out.code.is_some_and(|c| c != 0), "{}", out.context());
     assert!(out.took < Duration::from_secs(5), "{}", out.context());
@@ -350,10 +353,31 @@ fn run_with_a_missing_key_file_stops_at_once_naming_it() {
 }
 
 #[test]
+fn run_refuses_the_simulated_trigger_against_the_real_service() {
+    let dir = TempDir::new();
+    let key = dir.key();
+    let cfg = dir.fast_with_api("livegate.toml", &format!("key_file = \"{key}\"\n"));
+    let out = livegate(&["run", "--config", &cfg], &[], QUICK);
+    out.assert_code(1);
+    assert!(
+        out.stderr.starts_with(
+            "livegate: [trigger] kind = \"sim\" would start a billed session against \
+             https://apis.aigen.online/aiface/liveness-detection/v1 every few seconds"
+        ),
+        "{}",
+        out.context()
+    );
+    out.assert_no_panic();
+}
+
+#[test]
 fn run_with_a_missing_key_file_names_the_cause_once() {
     let dir = TempDir::new();
     let key = dir.path("missing-aigen-key");
-    let cfg = dir.fast_with_api("livegate.toml", &format!("key_file = \"{key}\"\n"));
+    let cfg = dir.fast_with_api(
+        "livegate.toml",
+        &format!("key_file = \"{key}\"\nbase_url = \"https://127.0.0.1:9/x\"\n"),
+    );
     let out = livegate(&["run", "--config", &cfg], &[], QUICK);
     out.assert_code(1);
     assert_eq!(

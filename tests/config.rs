@@ -1815,3 +1815,23 @@ fn key_comes_from_the_systemd_credential_when_no_key_file() {
     }
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
+
+#[test]
+fn a_key_or_password_in_the_address_is_refused_and_never_echoed() {
+    for url in [
+        "https://apis.aigen.online/v1?aigen_key=SECRET123",
+        "https://user:SECRET123@apis.aigen.online/v1",
+    ] {
+        let text = format!("[api]\nbase_url = \"{url}\"\n");
+        let Err(ConfigError::Invalid(problems)) = Config::parse(&text, "f.toml") else {
+            panic!("accepted {url}")
+        };
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let shown = problems[0].to_string();
+        assert!(
+            shown.starts_with("f.toml:2:12: api.base_url: the address carries a key"),
+            "{shown}"
+        );
+        assert!(!shown.contains("SECRET123"), "{shown}");
+    }
+}

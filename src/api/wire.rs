@@ -118,8 +118,20 @@ impl Answer {
     /// Parses a 200 body. A body without a readable `status` is an error: the caller
     /// treats it as a failure of the service, never as a pass.
     pub fn parse(body: &[u8]) -> Result<Answer, ParseError> {
-        let raw: RawAnswer = serde_json::from_slice(body)
-            .map_err(|e| ParseError(format!("not the expected JSON object: {e}")))?;
+        let raw: RawAnswer = serde_json::from_slice(body).map_err(|e| {
+            // Position and category only: serde's own text can quote the body.
+            let what = match e.classify() {
+                serde_json::error::Category::Io => "unreadable",
+                serde_json::error::Category::Syntax => "not JSON",
+                serde_json::error::Category::Data => "not a JSON object of the expected shape",
+                serde_json::error::Category::Eof => "cut short",
+            };
+            ParseError(format!(
+                "the answer is {what} (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })?;
         let status = match raw.status.as_ref().and_then(text_of) {
             Some(s) if s.eq_ignore_ascii_case("processing") => Status::Processing,
             Some(s) if s.eq_ignore_ascii_case("uncompleted") => Status::Uncompleted,
@@ -155,6 +167,12 @@ impl Answer {
         let next_choice = match raw.next_choice {
             None | Some(serde_json::Value::Null) => None,
             Some(serde_json::Value::String(s)) if s.trim().is_empty() => None,
+            Some(serde_json::Value::String(s)) if !is_action_name(s.trim()) => {
+                return Err(ParseError(format!(
+                    "next_choice is not an action name ({} characters; expected at most {MAX_ACTION_LEN} of A-Z, a-z, 0-9, _ and -)",
+                    s.chars().count()
+                )))
+            }
             Some(serde_json::Value::String(s)) => Some(s.trim().to_owned()),
             Some(other) => {
                 return Err(ParseError(format!(
@@ -178,6 +196,18 @@ impl Answer {
             response_id,
         })
     }
+}
+
+/// The longest action name accepted from the service.
+pub const MAX_ACTION_LEN: usize = 64;
+
+/// Whether `s` looks like an action name: short, letters, digits, `_` and `-` only. A
+/// hostile or broken answer cannot flood the screen, the logs or the audit line.
+pub fn is_action_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_ACTION_LEN
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn kind_of(v: &serde_json::Value) -> &'static str {
@@ -500,5 +530,30 @@ mod tests {
         })
         .unwrap();
         assert_eq!(body, r#"{"request_id":7,"restart_id":true}"#);
+    }
+
+    #[test]
+    fn next_choice_must_look_like_an_action_name() {
+        let ok =
+            Answer::parse(br#"{"status":"processing","next_choice":"Some-new_action2"}"#).unwrap();
+        assert_eq!(ok.next_choice.as_deref(), Some("Some-new_action2"));
+        for bad in [
+            format!(
+                r#"{{"status":"processing","next_choice":"{}"}}"#,
+                "x".repeat(65)
+            ),
+            r#"{"status":"processing","next_choice":"Turn left\nnow"}"#.to_owned(),
+            r#"{"status":"processing","next_choice":"<b>"}"#.to_owned(),
+        ] {
+            assert!(Answer::parse(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn parse_errors_never_quote_the_body() {
+        let secretish = format!(r#""{}""#, "s3cr3t".repeat(100));
+        let e = Answer::parse(secretish.as_bytes()).unwrap_err();
+        assert!(!e.0.contains("s3cr3t"), "{}", e.0);
+        assert!(e.0.contains("line 1"), "{}", e.0);
     }
 }
