@@ -69,6 +69,12 @@ enum Cmd {
         #[command(subcommand)]
         what: TestCmd,
     },
+    /// Drive both relay outputs to their inactive level and exit: systemd runs it
+    /// after every stop (ExecStopPost), even one the daemon could not clean up after.
+    SafeOutputs {
+        #[arg(long, default_value = DEFAULT_PATH)]
+        config: PathBuf,
+    },
     /// Talk to the running service over its control socket.
     Ctl {
         /// What to do.
@@ -165,6 +171,7 @@ fn main() -> ExitCode {
                 config, sessions, performer, events, api_url, png_dir,
             ))
         })),
+        Cmd::SafeOutputs { config } => report(safe_outputs(&config)),
         Cmd::Test { config, what } => {
             report(runtime().and_then(|rt| rt.block_on(commission(config, what))))
         }
@@ -179,6 +186,18 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }),
     }
+}
+
+fn safe_outputs(path: &std::path::Path) -> anyhow::Result<()> {
+    let cfg = load(path)?;
+    // Claimed at the inactive level; dropping them drives them inactive again and
+    // leaves the pins as outputs (never floating).
+    let (gate, fail, _) = livegate::devices::claim_relays(&cfg)?;
+    for r in [&gate, &fail] {
+        r.set(false)?;
+    }
+    println!("gate and fail outputs are at their inactive level");
+    Ok(())
 }
 
 fn load(path: &std::path::Path) -> anyhow::Result<Config> {

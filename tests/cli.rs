@@ -795,3 +795,20 @@ fn simulate_against_a_refused_address_denies_without_leaking_the_key() {
     // The log did run at trace level (so the check above covered it).
     assert!(out.stderr.contains("API call failed"), "{}", out.context());
 }
+
+#[test]
+fn safe_outputs_drives_the_relays_inactive_and_exits() {
+    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/config/livegate.toml");
+    let out = livegate(&["safe-outputs", "--config", cfg], &[], QUICK);
+    out.assert_code(0);
+    assert_eq!(
+        out.stdout,
+        "gate and fail outputs are at their inactive level\n"
+    );
+    // Off a Pi, the Pi's GPIO is refused in plain words, not a panic.
+    let pi = concat!(env!("CARGO_MANIFEST_DIR"), "/config/livegate-pi.toml");
+    let out = livegate(&["safe-outputs", "--config", pi], &[], QUICK);
+    out.assert_code(1);
+    assert!(out.stderr.contains("GPIO needs a Pi"), "{}", out.context());
+    out.assert_no_panic();
+}
