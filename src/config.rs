@@ -12,6 +12,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use crate::actions::Part;
+use crate::gpio::cdev::{LineSpec, LineSpecError, DEFAULT_CHIP, MAX_OFFSET};
 use crate::secret::ApiKey;
 
 /// The default location of the configuration file.
@@ -272,6 +273,62 @@ pub enum GpioConfig {
     Sim(SimGpioConfig),
     /// `kind = "rppal"`: the Raspberry Pi's GPIO pins.
     Rppal(RppalGpioConfig),
+    /// `kind = "cdev"`: lines of a GPIO character device (`/dev/gpiochipN`).
+    Cdev(CdevGpioConfig),
+}
+
+/// `[gpio] kind = "cdev"`: relays and inputs on the lines of a GPIO chip, through the
+/// kernel's character device (any board, including the Raspberry Pi 5).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CdevGpioConfig {
+    /// The chip whose offsets the `*_line` keys give (named lines are found on any chip).
+    pub chip: PathBuf,
+    /// The gate relay's line: offset 0..=511 or line name.
+    pub gate_line: LineSpec,
+    /// The gate relay switches on when its line is low.
+    pub gate_active_low: bool,
+    /// Gate relay pulse length, 100 ms..=10 s.
+    pub gate_pulse: Duration,
+    /// The fail/alarm output's line.
+    pub fail_line: LineSpec,
+    /// The fail output switches on when its line is low.
+    pub fail_active_low: bool,
+    /// Fail output pulse length, 100 ms..=10 s.
+    pub fail_pulse: Duration,
+    /// The trigger input, when wired.
+    pub trigger: Option<CdevInputConfig>,
+    /// The request-to-exit button, when wired.
+    pub exit: Option<CdevInputConfig>,
+    /// The door contact, when wired.
+    pub door: Option<CdevDoorConfig>,
+}
+
+/// One push-button or sensor input on a GPIO chip line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CdevInputConfig {
+    /// Offset on the chip or line name.
+    pub line: LineSpec,
+    /// The line's bias (pull resistor).
+    pub pull: Pull,
+    /// Which change of level counts as a press.
+    pub edge: Edge,
+    /// A level must hold this long to count, 1 ms..=1 s.
+    pub debounce: Duration,
+}
+
+/// The door contact on a GPIO chip line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CdevDoorConfig {
+    /// Offset on the chip or line name.
+    pub line: LineSpec,
+    /// The line's bias (pull resistor).
+    pub pull: Pull,
+    /// The door is open when the line is high (`false`: when it is low).
+    pub open_level_high: bool,
+    /// A level must hold this long to count, 1 ms..=1 s.
+    pub debounce: Duration,
+    /// Raise the held-open alarm when the door stays open this long, 1 s..=10 min.
+    pub held_open_after: Duration,
 }
 
 /// `[gpio] kind = "sim"`.
@@ -656,6 +713,7 @@ impl GpioConfig {
         match self {
             GpioConfig::Sim(_) => "sim",
             GpioConfig::Rppal(_) => "rppal",
+            GpioConfig::Cdev(_) => "cdev",
         }
     }
 }
@@ -676,6 +734,7 @@ impl GpioConfig {
         match self {
             GpioConfig::Sim(g) => g.gate_pulse,
             GpioConfig::Rppal(g) => g.gate_pulse,
+            GpioConfig::Cdev(g) => g.gate_pulse,
         }
     }
 
@@ -684,6 +743,7 @@ impl GpioConfig {
         match self {
             GpioConfig::Sim(g) => g.fail_pulse,
             GpioConfig::Rppal(g) => g.fail_pulse,
+            GpioConfig::Cdev(g) => g.fail_pulse,
         }
     }
 }
@@ -700,10 +760,10 @@ impl Config {
         if !matches!(c.display, DisplayConfig::Sim(_)) {
             c.display = d.display;
         }
-        if let GpioConfig::Rppal(g) = &c.gpio {
+        if !matches!(c.gpio, GpioConfig::Sim(_)) {
             c.gpio = GpioConfig::Sim(SimGpioConfig {
-                gate_pulse: g.gate_pulse,
-                fail_pulse: g.fail_pulse,
+                gate_pulse: c.gpio.gate_pulse(),
+                fail_pulse: c.gpio.fail_pulse(),
             });
         }
         if !matches!(c.trigger, TriggerConfig::Sim(_)) {
@@ -839,6 +899,25 @@ impl Default for RppalGpioConfig {
     }
 }
 
+/// The defaults of `[gpio] kind = "cdev"`: offsets 17 and 27 of gpiochip0 (BCM 17
+/// and 27 on a Pi up to the 4), no inputs.
+impl Default for CdevGpioConfig {
+    fn default() -> Self {
+        CdevGpioConfig {
+            chip: PathBuf::from(DEFAULT_CHIP),
+            gate_line: LineSpec::Offset(17),
+            gate_active_low: true,
+            gate_pulse: Duration::from_millis(1000),
+            fail_line: LineSpec::Offset(27),
+            fail_active_low: true,
+            fail_pulse: Duration::from_millis(500),
+            trigger: None,
+            exit: None,
+            door: None,
+        }
+    }
+}
+
 /// The defaults of `[trigger] kind = "socket"`.
 impl Default for SocketTriggerConfig {
     fn default() -> Self {
@@ -877,6 +956,8 @@ enum Rule {
     Ints { values: &'static [i64], hex: bool },
     /// A BCM GPIO number, 0..=27.
     Pin,
+    /// A GPIO chip line: an offset 0..=511 or a line name in quotes.
+    Line,
     /// A video device: an absolute path under `/dev/`.
     Device,
     /// Unix permission bits for the control socket: 0o600..=0o660, none for others.
@@ -1077,6 +1158,32 @@ const GPIO: Device<GpioConfig> = Device {
             ],
             build: build_rppal_gpio,
         },
+        Kind {
+            name: "cdev",
+            keys: &[
+                key("chip", Rule::Path { absolute: true }),
+                key("gate_line", Rule::Line),
+                key("gate_active_low", Rule::Bool),
+                key("gate_pulse", dur_ms(100, 10 * SEC)),
+                key("fail_line", Rule::Line),
+                key("fail_active_low", Rule::Bool),
+                key("fail_pulse", dur_ms(100, 10 * SEC)),
+                key("trigger_line", Rule::Line),
+                key("trigger_pull", Rule::Choice(Pull::WORDS)),
+                key("trigger_edge", Rule::Choice(Edge::WORDS)),
+                key("trigger_debounce", dur_ms(1, SEC)),
+                key("exit_line", Rule::Line),
+                key("exit_pull", Rule::Choice(Pull::WORDS)),
+                key("exit_edge", Rule::Choice(Edge::WORDS)),
+                key("exit_debounce", dur_ms(1, SEC)),
+                key("door_line", Rule::Line),
+                key("door_pull", Rule::Choice(Pull::WORDS)),
+                key("door_open_level", Rule::Choice(DOOR_LEVELS)),
+                key("door_debounce", dur_ms(1, SEC)),
+                key("door_held_open_after", dur_ms(SEC, 10 * MINUTE)),
+            ],
+            build: build_cdev_gpio,
+        },
     ],
 };
 
@@ -1132,6 +1239,17 @@ fn pins(g: &RppalGpioConfig) -> [(&'static str, Option<u8>); 5] {
         ("trigger_pin", g.trigger.as_ref().map(|i| i.pin)),
         ("exit_pin", g.exit.as_ref().map(|i| i.pin)),
         ("door_pin", g.door.as_ref().map(|d| d.pin)),
+    ]
+}
+
+/// Every line key of `[gpio] kind = "cdev"` and its line (the default when not in the file).
+fn cdev_lines(g: &CdevGpioConfig) -> [(&'static str, Option<&LineSpec>); 5] {
+    [
+        ("gate_line", Some(&g.gate_line)),
+        ("fail_line", Some(&g.fail_line)),
+        ("trigger_line", g.trigger.as_ref().map(|i| &i.line)),
+        ("exit_line", g.exit.as_ref().map(|i| &i.line)),
+        ("door_line", g.door.as_ref().map(|d| &d.line)),
     ]
 }
 
@@ -1402,6 +1520,50 @@ fn build_rppal_gpio(f: &Fields) -> GpioConfig {
         fail_pulse: f.dur("fail_pulse").unwrap_or(d.fail_pulse),
         trigger: build_input(f, "trigger"),
         exit: build_input(f, "exit"),
+        door,
+    })
+}
+
+/// A checked line key: an offset (`Val::Int`) or a name (`Val::Text`).
+fn line_spec(f: &Fields, name: &str) -> Option<LineSpec> {
+    match f.val(name)? {
+        Val::Int(n) => u32::try_from(*n).ok().map(LineSpec::Offset),
+        Val::Text(t) => Some(LineSpec::Name(t.clone())),
+        _ => None,
+    }
+}
+
+/// The input `{name}_line` with its `{name}_pull`, `_edge` and `_debounce`.
+fn build_cdev_input(f: &Fields, name: &str) -> Option<CdevInputConfig> {
+    Some(CdevInputConfig {
+        line: line_spec(f, &format!("{name}_line"))?,
+        pull: word(f, &format!("{name}_pull"), Pull::parse).unwrap_or(INPUT_PULL),
+        edge: word(f, &format!("{name}_edge"), Edge::parse).unwrap_or(INPUT_EDGE),
+        debounce: f.dur(&format!("{name}_debounce")).unwrap_or(INPUT_DEBOUNCE),
+    })
+}
+
+fn build_cdev_gpio(f: &Fields) -> GpioConfig {
+    let d = CdevGpioConfig::default();
+    let door = line_spec(f, "door_line").map(|line| CdevDoorConfig {
+        line,
+        pull: word(f, "door_pull", Pull::parse).unwrap_or(INPUT_PULL),
+        open_level_high: f.text("door_open_level").is_none_or(|l| l == "high"),
+        debounce: f.dur("door_debounce").unwrap_or(INPUT_DEBOUNCE),
+        held_open_after: f
+            .dur("door_held_open_after")
+            .unwrap_or(DOOR_HELD_OPEN_AFTER),
+    });
+    GpioConfig::Cdev(CdevGpioConfig {
+        chip: f.path("chip").unwrap_or(d.chip),
+        gate_line: line_spec(f, "gate_line").unwrap_or(d.gate_line),
+        gate_active_low: f.flag("gate_active_low").unwrap_or(d.gate_active_low),
+        gate_pulse: f.dur("gate_pulse").unwrap_or(d.gate_pulse),
+        fail_line: line_spec(f, "fail_line").unwrap_or(d.fail_line),
+        fail_active_low: f.flag("fail_active_low").unwrap_or(d.fail_active_low),
+        fail_pulse: f.dur("fail_pulse").unwrap_or(d.fail_pulse),
+        trigger: build_cdev_input(f, "trigger"),
+        exit: build_cdev_input(f, "exit"),
         door,
     })
 }
@@ -2415,6 +2577,39 @@ impl<'a> Checker<'a> {
                 );
                 None
             }
+            Rule::Line => {
+                let valid = format!(
+                    "a line offset from 0 to {MAX_OFFSET} on the chip, or a line name in quotes \
+                     (such as \"GPIO17\"; `gpioinfo` lists them)"
+                );
+                let problem = match v.get_ref() {
+                    DeValue::Integer(_) => {
+                        let n = self.whole(dotted, v, &valid, decimal_hint)?;
+                        // Negative: out of range too (the message shows what was written).
+                        u64::try_from(n).map_or(Err(LineSpecError::OutOfRange(0)), LineSpec::offset)
+                    }
+                    DeValue::String(s) => LineSpec::parse(s),
+                    _ => {
+                        self.wrong_type(dotted, v, "a number or a name in quotes", &valid, None);
+                        return None;
+                    }
+                };
+                match problem {
+                    Ok(LineSpec::Offset(o)) => return Some(Val::Int(i64::from(o))),
+                    Ok(LineSpec::Name(n)) => return Some(Val::Text(n)),
+                    Err(LineSpecError::Empty) => self.report(
+                        &span,
+                        dotted,
+                        format!("the line name is empty; valid: {valid}"),
+                    ),
+                    Err(LineSpecError::OutOfRange(_)) => self.report(
+                        &span,
+                        dotted,
+                        format!("{raw} is out of range; valid: {valid}"),
+                    ),
+                }
+                None
+            }
             Rule::Mode => {
                 let valid = format!(
                     "an octal number from {} to {} with no permission for other users (last \
@@ -2797,7 +2992,7 @@ impl<'a> Checker<'a> {
         match &cfg.gpio {
             GpioConfig::Rppal(g) if gpio.kind_ok => {
                 let f = &gpio.fields;
-                self.inputs_without_pin(f);
+                self.inputs_without_line(f, "pin");
                 // The pins in use, defaults (not in the file) first, then in file order.
                 let mut used: Vec<UsedPin> = pins(g)
                     .into_iter()
@@ -2819,7 +3014,12 @@ impl<'a> Checker<'a> {
                     DisplayConfig::Ssd1306(_) | DisplayConfig::Sim(_) => {}
                 }
             }
-            GpioConfig::Rppal(_) | GpioConfig::Sim(_) => {}
+            GpioConfig::Cdev(g) if gpio.kind_ok => {
+                let f = &gpio.fields;
+                self.inputs_without_line(f, "line");
+                self.lines_used_twice(g, f);
+            }
+            GpioConfig::Rppal(_) | GpioConfig::Sim(_) | GpioConfig::Cdev(_) => {}
         }
         let Some(kind) = &trigger.kind else {
             return;
@@ -2850,17 +3050,31 @@ impl<'a> Checker<'a> {
                             ),
                         );
                     }
-                    GpioConfig::Rppal(_) => {}
+                    GpioConfig::Cdev(g)
+                        if g.trigger.is_none() && gpio.fields.ok("trigger_line") =>
+                    {
+                        self.report(
+                            kind,
+                            "trigger.kind",
+                            format!(
+                                "\"gpio\" needs gpio.trigger_line, which is not set; valid: \
+                                 trigger_line in [gpio] set to the offset or name of the sensor \
+                                 or button's line (such as trigger_line = 22); {others}"
+                            ),
+                        );
+                    }
+                    GpioConfig::Rppal(_) | GpioConfig::Cdev(_) => {}
                 }
             }
             TriggerConfig::Gpio | TriggerConfig::Sim(_) | TriggerConfig::Socket(_) => {}
         }
     }
 
-    /// `trigger_pull` and the like, written without their `trigger_pin`.
-    fn inputs_without_pin(&mut self, f: &Fields) {
+    /// `trigger_pull` and the like, written without their `trigger_pin` (`suffix`
+    /// "pin") or `trigger_line` ("line").
+    fn inputs_without_line(&mut self, f: &Fields, suffix: &str) {
         for (input, keys) in INPUTS {
-            let pin = format!("{input}_pin");
+            let pin = format!("{input}_{suffix}");
             if f.span(&pin).is_some() || !f.ok(&pin) {
                 continue;
             }
@@ -2884,6 +3098,39 @@ impl<'a> Checker<'a> {
         match span {
             Some(s) => format!("line {}", self.pos(s.start).0),
             None => "by default".to_owned(),
+        }
+    }
+
+    /// A line of `[gpio] kind = "cdev"` given to two keys (the same offset, or the
+    /// same name): reported at the later one in the file. An offset and a name for
+    /// the same line cannot be told apart before the chip is opened: the kernel
+    /// refuses the second request then ("busy").
+    fn lines_used_twice(&mut self, g: &CdevGpioConfig, f: &Fields) {
+        let mut used: Vec<(&'static str, &LineSpec, Option<Span>)> = cdev_lines(g)
+            .into_iter()
+            .filter(|(name, _)| f.ok(name))
+            .filter_map(|(name, line)| line.map(|l| (name, l, f.span(name))))
+            .collect();
+        used.sort_by_key(|(_, _, span)| span.as_ref().map(|s| s.start));
+        for (i, (name, line, span)) in used.iter().enumerate() {
+            let Some(span) = span else {
+                continue;
+            };
+            if let Some((first, _, first_span)) = used[..i].iter().find(|(_, l, _)| l == line) {
+                let place = self.place(first_span);
+                let what = match line {
+                    LineSpec::Offset(o) => format!("offset {o}"),
+                    LineSpec::Name(n) => format!("the line named {n:?}"),
+                };
+                self.report(
+                    span,
+                    &format!("gpio.{name}"),
+                    format!(
+                        "{what} is already used by gpio.{first} ({place}); valid: a line no \
+                         other input or output uses"
+                    ),
+                );
+            }
         }
     }
 

@@ -48,7 +48,7 @@ pub struct Built {
 /// Relay options from `[gpio] kind = "rppal"`.
 pub fn relay_options(cfg: &Config) -> Option<(RelayOptions, RelayOptions)> {
     match &cfg.gpio {
-        GpioConfig::Sim(_) => None,
+        GpioConfig::Sim(_) | GpioConfig::Cdev(_) => None,
         GpioConfig::Rppal(g) => Some((
             RelayOptions {
                 pin: g.gate_pin,
@@ -178,6 +178,11 @@ pub type Relays = (Arc<dyn Relay>, Arc<dyn Relay>, Option<(SimRelay, SimRelay)>)
 /// Claims the relays at their safe level: the first thing `livegate run` does with
 /// the hardware.
 pub fn claim_relays(cfg: &Config) -> Result<Relays, GpioError> {
+    if let GpioConfig::Cdev(c) = &cfg.gpio {
+        let (gate, fail) = crate::gpio::cdev::relay_options(c);
+        let (g, f) = crate::gpio::cdev::claim_outputs(&gate, &fail)?;
+        return Ok((g, f, None));
+    }
     match relay_options(cfg) {
         Some((gate, fail)) => {
             let (g, f) = pi::claim_outputs(gate, fail)?;
@@ -207,6 +212,14 @@ pub fn build(
     if let Some(inputs) = inputs_options(cfg) {
         let (tx, rx) = mpsc::channel(32);
         pi::spawn_inputs(inputs, tx)?;
+        triggers.push(Box::new(pi::GpioTrigger::new(rx)));
+    }
+    if let Some(inputs) = match &cfg.gpio {
+        GpioConfig::Cdev(c) => crate::gpio::cdev::inputs_options(c),
+        GpioConfig::Sim(_) | GpioConfig::Rppal(_) => None,
+    } {
+        let (tx, rx) = mpsc::channel(32);
+        crate::gpio::cdev::spawn_inputs(&inputs, tx)?;
         triggers.push(Box::new(pi::GpioTrigger::new(rx)));
     }
     match &cfg.trigger {
@@ -255,6 +268,7 @@ pub fn build(
 
     let door_held_open_after = match &cfg.gpio {
         GpioConfig::Rppal(g) => g.door.as_ref().map(|d| d.held_open_after),
+        GpioConfig::Cdev(g) => g.door.as_ref().map(|d| d.held_open_after),
         GpioConfig::Sim(_) => None,
     };
     Ok(Built {

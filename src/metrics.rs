@@ -21,32 +21,10 @@ use crate::api::ApiError;
 use crate::session::{DenyReason, Verdict};
 
 /// Every deny reason; each has a `livegate_denials_total` series from the start.
-pub const DENY_REASONS: [DenyReason; 10] = [
-    DenyReason::ActionTimeout,
-    DenyReason::NotVerified,
-    DenyReason::SessionTimeout,
-    DenyReason::ServiceUnavailable,
-    DenyReason::KeyRejected,
-    DenyReason::OutOfCredit,
-    DenyReason::DeviceError,
-    DenyReason::CameraUnavailable,
-    DenyReason::TooManyAttempts,
-    DenyReason::Cancelled,
-];
+pub const DENY_REASONS: [DenyReason; 10] = DenyReason::ALL;
 
 /// Every [`ApiError::class`]; each has a `livegate_api_errors_total` series from the start.
-pub const API_ERROR_CLASSES: [&str; 10] = [
-    "unauthorized",
-    "forbidden",
-    "unprocessable",
-    "out_of_credit",
-    "server",
-    "unexpected_status",
-    "timeout",
-    "tls",
-    "network",
-    "garbled",
-];
+pub const API_ERROR_CLASSES: [&str; 10] = ApiError::CLASSES;
 
 /// The API operations, as passed to [`Metrics::api_call`].
 pub const API_OPS: [&str; 3] = ["sequence", "verify", "restart"];

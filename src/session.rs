@@ -473,6 +473,20 @@ pub enum DenyReason {
 }
 
 impl DenyReason {
+    /// Every reason, in the order of the screens and the metrics.
+    pub const ALL: [DenyReason; 10] = [
+        DenyReason::ActionTimeout,
+        DenyReason::NotVerified,
+        DenyReason::SessionTimeout,
+        DenyReason::ServiceUnavailable,
+        DenyReason::KeyRejected,
+        DenyReason::OutOfCredit,
+        DenyReason::DeviceError,
+        DenyReason::CameraUnavailable,
+        DenyReason::TooManyAttempts,
+        DenyReason::Cancelled,
+    ];
+
     /// A stable name for logs and events.
     pub fn code(self) -> &'static str {
         match self {
@@ -1312,19 +1326,22 @@ mod tests {
 
     #[test]
     fn every_deny_reason_has_words_and_a_code() {
-        use DenyReason::*;
-        let all = [
-            ActionTimeout,
-            NotVerified,
-            SessionTimeout,
-            ServiceUnavailable,
-            KeyRejected,
-            OutOfCredit,
-            DeviceError,
-            CameraUnavailable,
-            TooManyAttempts,
-            Cancelled,
-        ];
+        // An exhaustive match: a new reason that is not in ALL stops this compiling.
+        for r in DenyReason::ALL {
+            match r {
+                DenyReason::ActionTimeout
+                | DenyReason::NotVerified
+                | DenyReason::SessionTimeout
+                | DenyReason::ServiceUnavailable
+                | DenyReason::KeyRejected
+                | DenyReason::OutOfCredit
+                | DenyReason::DeviceError
+                | DenyReason::CameraUnavailable
+                | DenyReason::TooManyAttempts
+                | DenyReason::Cancelled => {}
+            }
+        }
+        let all = DenyReason::ALL;
         let codes: std::collections::HashSet<_> = all.iter().map(|r| r.code()).collect();
         assert_eq!(codes.len(), all.len());
         for r in all {

@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use livegate::actions::Part;
 use livegate::config::{
-    CameraConfig, Config, ConfigError, DisplayConfig, DoorConfig, Edge, GpioConfig, InputConfig,
-    KeyError, LeftIs, MetricsConfig, OledConfig, PanelSize, Performer, PixelFormatChoice, Problem,
-    Pull, Rotation, RppalGpioConfig, SimCameraConfig, SimDisplayConfig, SimGpioConfig,
-    SimTriggerConfig, SocketTriggerConfig, TriggerConfig, V4l2CameraConfig,
+    CameraConfig, CdevDoorConfig, CdevGpioConfig, CdevInputConfig, Config, ConfigError,
+    DisplayConfig, DoorConfig, Edge, GpioConfig, InputConfig, KeyError, LeftIs, MetricsConfig,
+    OledConfig, PanelSize, Performer, PixelFormatChoice, Problem, Pull, Rotation, RppalGpioConfig,
+    SimCameraConfig, SimDisplayConfig, SimGpioConfig, SimTriggerConfig, SocketTriggerConfig,
+    TriggerConfig, V4l2CameraConfig,
 };
+use livegate::gpio::cdev::LineSpec;
 
 const SHIPPED: &str = include_str!("../config/livegate.toml");
 const SHIPPED_PI: &str = include_str!("../config/livegate-pi.toml");
@@ -1372,6 +1374,166 @@ fn rppal_values() {
     );
 }
 
+// -- [gpio] kind = "cdev" -----------------------------------------------------
+
+const LINE_VALID: &str = "valid: a line offset from 0 to 511 on the chip, or a line name in \
+                          quotes (such as \"GPIO17\"; `gpioinfo` lists them)";
+
+#[test]
+fn cdev_defaults_and_every_key() {
+    let cfg = parse_ok("[gpio]\nkind = \"cdev\"\n");
+    assert_eq!(cfg.gpio, GpioConfig::Cdev(CdevGpioConfig::default()));
+    assert_eq!(cfg.gpio.kind(), "cdev");
+    let d = CdevGpioConfig::default();
+    assert_eq!(d.chip, PathBuf::from("/dev/gpiochip0"));
+    assert_eq!(
+        (d.gate_line, d.fail_line),
+        (LineSpec::Offset(17), LineSpec::Offset(27))
+    );
+    let cfg = parse_ok(
+        "[gpio]\nkind = \"cdev\"\nchip = \"/dev/gpiochip4\"\ngate_line = \"GPIO5\"\n\
+         gate_active_low = false\ngate_pulse = \"2s\"\nfail_line = 511\nfail_active_low = false\n\
+         fail_pulse = \"300ms\"\ntrigger_line = \"22\"\ntrigger_pull = \"down\"\n\
+         trigger_edge = \"rising\"\ntrigger_debounce = \"20ms\"\nexit_line = 0\n\
+         exit_pull = \"off\"\nexit_edge = \"both\"\nexit_debounce = \"1s\"\n\
+         door_line = \"DOOR\"\ndoor_pull = \"off\"\ndoor_open_level = \"low\"\n\
+         door_debounce = \"5ms\"\ndoor_held_open_after = \"2min\"\n",
+    );
+    assert_eq!(
+        cfg.gpio,
+        GpioConfig::Cdev(CdevGpioConfig {
+            chip: PathBuf::from("/dev/gpiochip4"),
+            gate_line: LineSpec::Name("GPIO5".to_owned()),
+            gate_active_low: false,
+            gate_pulse: Duration::from_secs(2),
+            fail_line: LineSpec::Offset(511),
+            fail_active_low: false,
+            fail_pulse: Duration::from_millis(300),
+            trigger: Some(CdevInputConfig {
+                line: LineSpec::Offset(22),
+                pull: Pull::Down,
+                edge: Edge::Rising,
+                debounce: Duration::from_millis(20),
+            }),
+            exit: Some(CdevInputConfig {
+                line: LineSpec::Offset(0),
+                pull: Pull::Off,
+                edge: Edge::Both,
+                debounce: Duration::from_secs(1),
+            }),
+            door: Some(CdevDoorConfig {
+                line: LineSpec::Name("DOOR".to_owned()),
+                pull: Pull::Off,
+                open_level_high: false,
+                debounce: Duration::from_millis(5),
+                held_open_after: Duration::from_secs(120),
+            }),
+        })
+    );
+    assert_eq!(cfg.gpio.gate_pulse(), Duration::from_secs(2));
+    assert_eq!(cfg.gpio.fail_pulse(), Duration::from_millis(300));
+    // Simulation keeps the pulses and replaces the chip.
+    assert_eq!(
+        cfg.simulated().gpio,
+        GpioConfig::Sim(SimGpioConfig {
+            gate_pulse: Duration::from_secs(2),
+            fail_pulse: Duration::from_millis(300),
+        })
+    );
+    // The trigger input makes the gpio trigger valid.
+    let cfg = parse_ok("[gpio]\nkind = \"cdev\"\ntrigger_line = 22\n[trigger]\nkind = \"gpio\"\n");
+    assert_eq!(cfg.trigger, TriggerConfig::Gpio);
+}
+
+#[test]
+fn cdev_lines_are_offsets_up_to_511_or_names() {
+    assert_eq!(
+        problems(
+            "[gpio]\nkind = \"cdev\"\ngate_line = 512\nfail_line = -1\ntrigger_line = \"\"\n\
+             exit_line = \"600\"\ndoor_line = 2.5\n"
+        ),
+        vec![
+            format!("livegate.toml:3:13: gpio.gate_line: 512 is out of range; {LINE_VALID}"),
+            format!("livegate.toml:4:13: gpio.fail_line: -1 is out of range; {LINE_VALID}"),
+            format!("livegate.toml:5:16: gpio.trigger_line: the line name is empty; {LINE_VALID}"),
+            format!("livegate.toml:6:13: gpio.exit_line: \"600\" is out of range; {LINE_VALID}"),
+            format!(
+                "livegate.toml:7:13: gpio.door_line: expected a number or a name in quotes, \
+                 found the number 2.5; {LINE_VALID}"
+            ),
+        ]
+    );
+    assert_eq!(
+        problem("[gpio]\nkind = \"cdev\"\nchip = \"gpiochip0\"\n"),
+        "livegate.toml:3:8: gpio.chip: \"gpiochip0\" is a relative path; valid: an absolute \
+         path, starting with \"/\""
+    );
+}
+
+#[test]
+fn cdev_line_used_twice() {
+    assert_eq!(
+        problem("[gpio]\nkind = \"cdev\"\nfail_line = 17\n"),
+        "livegate.toml:3:13: gpio.fail_line: offset 17 is already used by gpio.gate_line (by \
+         default); valid: a line no other input or output uses"
+    );
+    assert_eq!(
+        problems(
+            "[gpio]\nkind = \"cdev\"\ngate_line = \"RELAY1\"\nexit_line = \"BTN\"\n\
+             trigger_line = \"BTN\"\ndoor_line = \"RELAY1\"\n"
+        ),
+        vec![
+            "livegate.toml:5:16: gpio.trigger_line: the line named \"BTN\" is already used by \
+             gpio.exit_line (line 4); valid: a line no other input or output uses",
+            "livegate.toml:6:13: gpio.door_line: the line named \"RELAY1\" is already used by \
+             gpio.gate_line (line 3); valid: a line no other input or output uses",
+        ]
+    );
+    // The same number as an offset and inside a name are different lines.
+    let cfg = parse_ok("[gpio]\nkind = \"cdev\"\nfail_line = \"17\"\ngate_line = \"GPIO17\"\n");
+    let GpioConfig::Cdev(g) = cfg.gpio else {
+        panic!("cdev")
+    };
+    assert_eq!(g.fail_line, LineSpec::Offset(17));
+    assert_eq!(g.gate_line, LineSpec::Name("GPIO17".to_owned()));
+}
+
+#[test]
+fn cdev_input_settings_need_their_line() {
+    assert_eq!(
+        problems("[gpio]\nkind = \"cdev\"\ntrigger_pull = \"down\"\ndoor_open_level = \"low\"\n"),
+        vec![
+            "livegate.toml:3:16: gpio.trigger_pull: has no effect without trigger_line; valid: \
+             set trigger_line in [gpio] too, or remove this line",
+            "livegate.toml:4:19: gpio.door_open_level: has no effect without door_line; valid: \
+             set door_line in [gpio] too, or remove this line",
+        ]
+    );
+    assert_eq!(
+        problem("[gpio]\nkind = \"cdev\"\nexit_line = 23\n\n[trigger]\nkind = \"gpio\"\n"),
+        "livegate.toml:6:8: trigger.kind: \"gpio\" needs gpio.trigger_line, which is not set; \
+         valid: trigger_line in [gpio] set to the offset or name of the sensor or button's \
+         line (such as trigger_line = 22); or another trigger kind: \"sim\" or \"socket\""
+    );
+}
+
+#[test]
+fn cdev_pulses_and_rppal_keys() {
+    assert_eq!(
+        problem("[gpio]\nkind = \"cdev\"\nfail_pulse = \"11s\"\n"),
+        "livegate.toml:3:14: gpio.fail_pulse: \"11s\" is out of range; valid: a duration from \
+         100ms to 10s"
+    );
+    assert_eq!(
+        problem("[gpio]\nkind = \"cdev\"\ngate_pin = 17\n"),
+        "livegate.toml:3:1: gpio.gate_pin: applies only to kind = \"rppal\"; valid keys in \
+         [gpio] with kind = \"cdev\": kind, chip, gate_line, gate_active_low, gate_pulse, \
+         fail_line, fail_active_low, fail_pulse, trigger_line, trigger_pull, trigger_edge, \
+         trigger_debounce, exit_line, exit_pull, exit_edge, exit_debounce, door_line, \
+         door_pull, door_open_level, door_debounce, door_held_open_after"
+    );
+}
+
 // -- [trigger] kind = "gpio" and "socket" --------------------------------------
 
 #[test]
@@ -1400,8 +1562,8 @@ fn gpio_trigger_needs_trigger_pin() {
     );
     assert_eq!(
         problem("[gpio]\nkind = \"rpal\"\n[trigger]\nkind = \"gpio\"\n"),
-        "livegate.toml:2:8: gpio.kind: \"rpal\" is not valid; valid: \"sim\" or \"rppal\" (did \
-         you mean \"rppal\"?)"
+        "livegate.toml:2:8: gpio.kind: \"rpal\" is not valid; valid: \"sim\", \"rppal\" or \"cdev\" \
+         (did you mean \"rppal\"?)"
     );
     assert_eq!(
         parse_ok("[gpio]\nkind = \"rppal\"\ntrigger_pin = 22\n[trigger]\nkind = \"gpio\"\n")

@@ -65,6 +65,20 @@ fn fmt_body(code: &Option<String>, message: &Option<String>) -> String {
 }
 
 impl ApiError {
+    /// Every [`ApiError::class`], in declaration order.
+    pub const CLASSES: [&'static str; 10] = [
+        "unauthorized",
+        "forbidden",
+        "unprocessable",
+        "out_of_credit",
+        "server",
+        "unexpected_status",
+        "timeout",
+        "tls",
+        "network",
+        "garbled",
+    ];
+
     /// A short stable name of the error's class, for logs, events and metrics.
     pub fn class(&self) -> &'static str {
         match self {

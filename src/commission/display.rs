@@ -11,18 +11,7 @@ use crate::display::{Display, DisplayError, Screen};
 use crate::session::DenyReason;
 
 /// Every denial reason, in the order the test shows them.
-pub const DENY_REASONS: [DenyReason; 10] = [
-    DenyReason::ActionTimeout,
-    DenyReason::NotVerified,
-    DenyReason::SessionTimeout,
-    DenyReason::ServiceUnavailable,
-    DenyReason::KeyRejected,
-    DenyReason::OutOfCredit,
-    DenyReason::DeviceError,
-    DenyReason::CameraUnavailable,
-    DenyReason::TooManyAttempts,
-    DenyReason::Cancelled,
-];
+pub const DENY_REASONS: [DenyReason; 10] = DenyReason::ALL;
 
 /// Why the display test stopped.
 #[derive(Debug, thiserror::Error)]

@@ -737,18 +737,7 @@ mod tests {
     use embedded_graphics::mock_display::MockDisplay;
     use std::convert::Infallible;
 
-    const REASONS: [DenyReason; 10] = [
-        DenyReason::ActionTimeout,
-        DenyReason::NotVerified,
-        DenyReason::SessionTimeout,
-        DenyReason::ServiceUnavailable,
-        DenyReason::KeyRejected,
-        DenyReason::OutOfCredit,
-        DenyReason::DeviceError,
-        DenyReason::CameraUnavailable,
-        DenyReason::TooManyAttempts,
-        DenyReason::Cancelled,
-    ];
+    const REASONS: [DenyReason; 10] = DenyReason::ALL;
 
     /// 40 characters once readable; the words wrap badly on purpose.
     const LONG_UNKNOWN: &str = "Abcdefghij_klmnopqrstuvwxyz_0123456789ab";

@@ -1,5 +1,6 @@
 //! Relay outputs (gate, fail) and the pulse that can never stick on.
 
+pub mod cdev;
 pub mod debounce;
 pub mod rppal;
 pub mod sim;

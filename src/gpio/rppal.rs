@@ -302,11 +302,16 @@ pub struct InputOptions {
 impl InputOptions {
     /// Whether the asserted level is high.
     pub fn asserted_high(&self) -> bool {
-        match self.edge {
-            Edge::Rising => true,
-            Edge::Falling => false,
-            Edge::Both => self.pull != Pull::Up,
-        }
+        asserted_high(self.pull, self.edge)
+    }
+}
+
+/// Whether an input with `pull` and `edge` is asserted when high (see [`InputOptions`]).
+pub fn asserted_high(pull: Pull, edge: Edge) -> bool {
+    match edge {
+        Edge::Rising => true,
+        Edge::Falling => false,
+        Edge::Both => pull != Pull::Up,
     }
 }
 
@@ -381,15 +386,36 @@ impl LevelSource for rppal::gpio::InputPin {
 pub(crate) struct Watched<S> {
     pub(crate) name: InputName,
     pub(crate) source: S,
-    pub(crate) opts: InputOptions,
+    /// The line's number, for logs: BCM number, or offset on its chip.
+    pub(crate) line: u32,
+    /// Pull, edge and debounce (the backend's own line address is in `line`).
+    pub(crate) opts: WatchOptions,
     /// Report every edge and the state at start (commissioning) instead of the
     /// daemon's choice.
     pub(crate) show_all: bool,
 }
 
+/// How an input is watched, whatever its backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct WatchOptions {
+    pub(crate) pull: Pull,
+    pub(crate) edge: Edge,
+    pub(crate) debounce: Duration,
+}
+
+impl From<&InputOptions> for WatchOptions {
+    fn from(o: &InputOptions) -> Self {
+        WatchOptions {
+            pull: o.pull,
+            edge: o.edge,
+            debounce: o.debounce,
+        }
+    }
+}
+
 /// Whether `level` means active for input `name` with `opts`.
-fn is_active(name: InputName, opts: &InputOptions, high: bool) -> bool {
-    let asserted = high == opts.asserted_high();
+fn is_active(name: InputName, opts: &WatchOptions, high: bool) -> bool {
+    let asserted = high == asserted_high(opts.pull, opts.edge);
     if name == InputName::Door {
         !asserted
     } else {
@@ -446,7 +472,7 @@ pub(crate) fn spawn_watch<S: LevelSource>(
                 };
                 tracing::debug!(
                     input = w.name.as_str(),
-                    bcm = w.opts.pin,
+                    line = w.line,
                     active = ev.active,
                     "input edge"
                 );
@@ -482,7 +508,8 @@ fn claim_inputs(
         out.push(Watched {
             name,
             source,
-            opts: o,
+            line: u32::from(o.pin),
+            opts: WatchOptions::from(&o),
             show_all,
         });
     }
@@ -890,7 +917,8 @@ mod tests {
                 t0: Instant::now(),
                 script: script.to_vec(),
             },
-            opts,
+            line: u32::from(opts.pin),
+            opts: WatchOptions::from(&opts),
             show_all,
         }
     }
