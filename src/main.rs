@@ -249,6 +249,23 @@ async fn commission(path: PathBuf, what: TestCmd) -> anyhow::Result<()> {
                 RelayArg::Gate => "gate",
                 RelayArg::Fail => "fail",
             };
+            if let livegate::config::GpioConfig::Cdev(g) = &cfg.gpio {
+                let (gate, fail) = livegate::gpio::cdev::relay_options(g);
+                let opts = if name == "gate" { gate } else { fail };
+                println!("{name} relay: {} line {:?}", opts.chip.display(), opts.line);
+                let relay: Arc<dyn livegate::gpio::Relay> =
+                    Arc::new(livegate::gpio::cdev::CdevRelay::claim(name, &opts)?);
+                let shown = livegate::gpio::rppal::RelayOptions {
+                    pin: 0,
+                    active_low: opts.active_low,
+                    pulse: opts.pulse,
+                };
+                tokio::select! {
+                    r = commission::gpio::test_relay_with(&relay, &shown, ms, &mut out) => r?,
+                    _ = tokio::signal::ctrl_c() => println!("Interrupted: the relay is off."),
+                }
+                return Ok(());
+            }
             match devices::relay_options(&cfg) {
                 Some((gate, fail)) => {
                     let opts = if name == "gate" { gate } else { fail };

@@ -1,0 +1,56 @@
+#!/bin/sh
+# /init of the hw-vm guest (run by tests/hw-vm/run.sh): mounts the kernel's file
+# systems, loads the modules in the order /modules.list gives ("file [params]" per
+# line), sets up the stand-in devices, runs the test executable /hw_vm and ends with
+# one machine-readable line, `HWVM-RESULT: PASS` or `HWVM-RESULT: FAIL <why>`, then
+# powers off. Any setup failure is a FAIL, never a skip.
+
+export PATH=/bin
+result() {
+    echo "HWVM-RESULT: $*"
+    sync
+    poweroff -f
+    sleep 10
+}
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+mount -t debugfs debugfs /sys/kernel/debug
+ip link set lo up
+echo "hw-vm guest: kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpu(s)"
+
+while read -r file params; do
+    [ -n "$file" ] || continue
+    # shellcheck disable=SC2086 # the parameters are words
+    if ! insmod "/lib/modules/$file" $params; then
+        result "FAIL setup: insmod $file $params"
+    fi
+done < /modules.list
+echo "hw-vm guest: $(wc -l < /modules.list) modules loaded"
+mount -t configfs configfs /sys/kernel/config || result "FAIL setup: configfs"
+
+# vivid: only a video capture node (node_types=1); find it by its name.
+vivid=""
+for n in /sys/class/video4linux/video*; do
+    [ "$(cat "$n/name" 2>/dev/null)" = "vivid-000-vid-cap" ] && vivid="/dev/$(basename "$n")"
+done
+[ -n "$vivid" ] && [ -c "$vivid" ] || result "FAIL setup: no vivid capture node ($(ls /dev))"
+export LIVEGATE_VM_VIVID="$vivid"
+
+# The recording I2C adapter: bus 1, like the Pi's header pins.
+[ -c /dev/i2c-1 ] || result "FAIL setup: no /dev/i2c-1 ($(ls /sys/class/i2c-adapter 2>&1))"
+[ -r /sys/kernel/debug/livegate-fake-i2c/log ] || result "FAIL setup: no fake-i2c debugfs"
+export LIVEGATE_VM_I2C_BUS=1
+export LIVEGATE_VM_I2C_DEBUGFS=/sys/kernel/debug/livegate-fake-i2c
+
+export HOME=/tmp TMPDIR=/tmp RUST_BACKTRACE=1
+echo "hw-vm guest: running the tests (vivid at $vivid, fake I2C on bus 1)"
+/hw_vm --ignored --test-threads=1
+rc=$?
+if [ "$rc" = 0 ]; then
+    result "PASS"
+else
+    result "FAIL rc=$rc"
+fi

@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# The VM hardware test tier: boots Debian's current kernel (the ABI behind the
+# linux-image-amd64 metapackage, fetched now, never pinned) under qemu with an
+# initramfs holding busybox, the stand-in drivers (vivid, a recording I2C adapter
+# built here) and tests/hw_vm.rs built as one static executable, and runs livegate's
+# own adapters against them. See tests/hw-vm/README.md.
+#
+# Exits 0 only when the guest prints `HWVM-RESULT: PASS`. Anything else (no boot,
+# timeout, no result line, a failed test) prints the guest log's tail and fails.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+here=$root/tests/hw-vm
+out=$root/target/hw-vm
+work=$out/work
+mkdir -p "$work"
+
+started=$(date +%s)
+step() { printf '\n== hw-vm: %s (%ss)\n' "$*" "$(($(date +%s) - started))"; }
+die() {
+    echo "hw-vm: FAIL: $*" >&2
+    exit 1
+}
+
+# ---------------------------------------------------------------------------------
+step "packages"
+apt_get() {
+    if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi
+}
+kernel_abi() {
+    apt-cache depends linux-image-amd64 2>/dev/null |
+        sed -n 's/^ *Depends: linux-image-\([0-9][^ ]*-amd64\)$/\1/p' | head -n 1
+}
+kver=$(kernel_abi)
+if [ -z "$kver" ]; then
+    apt_get update -qq
+    kver=$(kernel_abi)
+fi
+[ -n "$kver" ] || die "apt-cache depends linux-image-amd64 names no kernel"
+echo "kernel ABI from linux-image-amd64: $kver"
+need=()
+for p in qemu-system-x86 kmod cpio xz-utils zstd gcc make libclang-dev binutils \
+    "linux-headers-$kver"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+        need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    echo "installing: ${need[*]}"
+    apt_get install -y -qq --no-install-recommends "${need[@]}" ||
+        { apt_get update -qq && apt_get install -y -qq --no-install-recommends "${need[@]}"; }
+fi
+
+# ---------------------------------------------------------------------------------
+step "kernel and busybox from Debian's packages"
+debs=$out/debs
+mkdir -p "$debs"
+fetch() {
+    local pkg=$1
+    if ! compgen -G "$debs/${pkg}_*.deb" > /dev/null; then
+        (cd "$debs" && apt-get download -q "$pkg" >&2) ||
+            { apt_get update -qq && (cd "$debs" && apt-get download -q "$pkg" >&2); } ||
+            die "cannot download $pkg"
+    fi
+    compgen -G "$debs/${pkg}_*.deb" | head -n 1
+}
+image_deb=$(fetch "linux-image-$kver")
+busybox_deb=$(fetch busybox-static)
+kroot=$work/kernel-$kver
+if [ ! -e "$kroot/.extracted" ]; then
+    rm -rf "$work"/kernel-*
+    dpkg-deb -x "$image_deb" "$kroot"
+    depmod -b "$kroot" "$kver"
+    touch "$kroot/.extracted"
+fi
+bbroot=$work/busybox
+if [ ! -x "$bbroot/bin/busybox" ]; then
+    rm -rf "$bbroot"
+    dpkg-deb -x "$busybox_deb" "$bbroot"
+fi
+[ -x "$bbroot/bin/busybox" ] || die "busybox-static has no /bin/busybox"
+
+# An uncompressed vmlinux boots directly (PVH) and saves the in-guest decompression.
+vmlinuz=$kroot/boot/vmlinuz-$kver
+vmlinux=$work/vmlinux-$kver
+if [ ! -s "$vmlinux" ]; then
+    for magic in xz zstd; do
+        case $magic in
+            xz) pat=$'\xfd7zXZ\x00' dec=(xz -dc) ;;
+            zstd) pat=$'\x28\xb5\x2f\xfd' dec=(zstd -dcq) ;;
+        esac
+        for off in $(LC_ALL=C grep -aboF "$pat" "$vmlinuz" | cut -d: -f1); do
+            tail -c "+$((off + 1))" "$vmlinuz" | "${dec[@]}" > "$vmlinux.tmp" 2> /dev/null || true
+            if [ "$(head -c 4 "$vmlinux.tmp" | od -An -c | tr -d ' ')" = '177ELF' ]; then
+                mv "$vmlinux.tmp" "$vmlinux"
+                break 2
+            fi
+        done
+    done
+    rm -f "$vmlinux.tmp"
+fi
+if [ -s "$vmlinux" ]; then
+    kernel=$vmlinux
+    echo "booting the uncompressed kernel $vmlinux"
+else
+    kernel=$vmlinuz
+    echo "no xz/zstd payload found in $vmlinuz: booting it compressed (slower)"
+fi
+
+# ---------------------------------------------------------------------------------
+step "the recording I2C adapter module (tests/hw-vm/fake-i2c)"
+fake=$work/fake-i2c
+rm -rf "$fake"
+cp -r "$here/fake-i2c" "$fake"
+make -s -C "/usr/src/linux-headers-$kver" M="$fake" modules 2>&1 | grep -v BTF || true
+[ -f "$fake/livegate_fake_i2c.ko" ] || die "the fake I2C module did not build"
+
+# ---------------------------------------------------------------------------------
+step "the guest test executable (tests/hw_vm.rs, static)"
+# Its own target dir: the host build is not invalidated. No debug info, opt-level 1:
+# a smaller initramfs, and JPEG encoding that is not painfully slow under emulation.
+RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR=$out \
+    CARGO_PROFILE_DEV_DEBUG=0 CARGO_PROFILE_DEV_OPT_LEVEL=1 \
+    cargo test --no-run --test hw_vm --target x86_64-unknown-linux-gnu \
+    --message-format=json > "$out/build.json"
+testbin=$(grep '"reason":"compiler-artifact"' "$out/build.json" | grep '"name":"hw_vm"' |
+    grep -o '"executable":"[^"]*"' | tail -n 1 | cut -d'"' -f4)
+[ -n "$testbin" ] && [ -x "$testbin" ] || die "no hw_vm test executable in cargo's output"
+if readelf -l "$testbin" | grep -q 'program interpreter'; then
+    die "$testbin is not statically linked"
+fi
+echo "test executable: $testbin ($(du -h "$testbin" | cut -f1))"
+
+# ---------------------------------------------------------------------------------
+step "initramfs"
+initrd=$work/initramfs
+rm -rf "$initrd"
+mkdir -p "$initrd"/{bin,proc,sys,dev,tmp,lib/modules}
+ln -s bin "$initrd/sbin"
+cp "$bbroot/bin/busybox" "$initrd/bin/busybox"
+for applet in $("$bbroot/bin/busybox" --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$initrd/bin/$applet"
+done
+cp "$here/init.sh" "$initrd/init"
+chmod 755 "$initrd/init"
+cp "$testbin" "$initrd/hw_vm"
+
+# Module load order from modprobe's own resolution, parameters from the list below.
+modlist=$initrd/modules.list
+: > "$modlist"
+declare -A loaded=()
+add_module() { # name [params...]
+    local name=$1
+    shift
+    local line path base
+    while read -r line; do
+        case $line in
+            insmod\ *) ;;
+            *) continue ;; # builtin
+        esac
+        path=$(echo "$line" | awk '{print $2}')
+        base=$(basename "$path")
+        base=${base%.xz}
+        base=${base%.zst}
+        [ -z "${loaded[$base]:-}" ] || continue
+        loaded[$base]=1
+        case $path in
+            *.xz) xz -dc "$path" > "$initrd/lib/modules/$base" ;;
+            *.zst) zstd -dcq "$path" > "$initrd/lib/modules/$base" ;;
+            *) cp "$path" "$initrd/lib/modules/$base" ;;
+        esac
+        if [ "${base%.ko}" = "$(echo "$name" | tr - _)" ] ||
+            [ "${base%.ko}" = "$name" ]; then
+            echo "$base $*" >> "$modlist"
+        else
+            echo "$base" >> "$modlist"
+        fi
+    done < <(modprobe --show-depends -d "$kroot" -S "$kver" "$name" ||
+        die "modprobe cannot resolve $name for $kver")
+}
+add_module vivid n_devs=1 node_types=1
+add_module i2c-dev
+add_module configfs
+for dep in $(modinfo -F depends "$fake/livegate_fake_i2c.ko" | tr , ' '); do
+    add_module "$dep"
+done
+cp "$fake/livegate_fake_i2c.ko" "$initrd/lib/modules/"
+echo "livegate_fake_i2c.ko bus=1 addr=0x3c" >> "$modlist"
+grep -q '^vivid\.ko' "$modlist" || die "vivid is not in the module list"
+echo "modules: $(awk '{print $1}' "$modlist" | tr '\n' ' ')"
+# Uncompressed: unpacking gzip inside an emulated guest costs more than it saves.
+(cd "$initrd" && find . -print0 | LC_ALL=C sort -z |
+    cpio --null -o -H newc --quiet > "$work/initramfs.cpio")
+echo "initramfs: $(du -h "$work/initramfs.cpio" | cut -f1)"
+
+# ---------------------------------------------------------------------------------
+step "boot the guest and run the tests"
+log=$out/guest.log
+set +e
+timeout 300 qemu-system-x86_64 -accel tcg -cpu max -m 512M -smp 1 -nographic \
+    -nodefaults -serial stdio -no-reboot -kernel "$kernel" \
+    -initrd "$work/initramfs.cpio" -append "console=ttyS0 panic=-1 loglevel=3" \
+    < /dev/null 2>&1 | tr -d '\r' | tee "$log"
+qemu_rc=${PIPESTATUS[0]}
+set -e
+result=$(grep -a '^HWVM-RESULT: ' "$log" | tail -n 1 || true)
+step "result"
+if [ "$result" = "HWVM-RESULT: PASS" ]; then
+    echo "hw-vm: PASS (guest log: $log)"
+    exit 0
+fi
+echo "---- last 60 lines of the guest log ($log) ----" >&2
+tail -n 60 "$log" >&2
+if [ "$qemu_rc" = 124 ]; then
+    die "the guest did not finish within 300 s"
+elif [ -z "$result" ]; then
+    die "the guest printed no result line (qemu exit $qemu_rc): it did not boot or crashed"
+else
+    die "the guest reported ${result#HWVM-RESULT: }"
+fi
