@@ -12,6 +12,11 @@
 //!   address and records every message in debugfs): the SSD1306 adapter over rppal's
 //!   `/dev/i2c-N` sends the power-on sequence and whole frames equal to the rendered
 //!   screens, and survives a bus error.
+//! - `gpio-sim` (one bank of 8 lines, built out of tree from linux-source): the cdev
+//!   relay claims its line at the inactive level and pulses it for its length; the
+//!   cdev trigger input sees an edge driven from outside, once, and filters bounce.
+//!   What a released line reads (after a drop, or a SIGKILL) is the board's pull, not
+//!   livegate's: checked, and that claiming again (`safe-outputs`) restores safety.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -23,7 +28,14 @@ use livegate::display::screens::render;
 use livegate::display::sim::Framebuffer;
 use livegate::display::ssd1306::{Oled, OledOptions};
 use livegate::display::{DisplayError, Screen};
+use livegate::gpio::cdev::{
+    spawn_inputs, CdevInputOptions, CdevInputsOptions, CdevRelay, CdevRelayOptions, LineSpec,
+};
+use livegate::gpio::debounce::Edge;
+use livegate::gpio::rppal::{trigger_event, InputEvent, InputName, Pull};
+use livegate::gpio::{pulse, Relay};
 use livegate::session::DenyReason;
+use livegate::trigger::TriggerEvent;
 
 /// A variable the guest's init sets; its absence is a failure, not a skip.
 fn guest_env(name: &str) -> String {
@@ -445,4 +457,318 @@ fn ssd1306_survives_an_i2c_error_and_reinitialises() {
     assert_eq!(c.ram_at_on.len(), 1);
     assert_eq!(c.ram_at_on[0], [[0u8; 128]; 8]);
     assert_eq!(c.view(), render(&screen, 128, 64));
+}
+
+// ---------------------------------------------------------------------------------
+// cdev GPIO against gpio-sim
+
+/// gpio-sim's bank: its character device and the sysfs lines behind it.
+struct SimBank {
+    chip: PathBuf,
+    dir: PathBuf,
+}
+
+impl SimBank {
+    fn from_env() -> Self {
+        SimBank {
+            chip: PathBuf::from(guest_env("LIVEGATE_VM_GPIOCHIP")),
+            dir: PathBuf::from(guest_env("LIVEGATE_VM_GPIOSIM")),
+        }
+    }
+
+    /// The level on line `k` now: what an output drives, or an input's pull.
+    fn value(&self, k: u32) -> u8 {
+        let path = self.dir.join(format!("sim_gpio{k}/value"));
+        match std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {path:?}: {e}"))
+            .trim()
+        {
+            "0" => 0,
+            "1" => 1,
+            other => panic!("{path:?} reads {other:?}"),
+        }
+    }
+
+    /// The simulated world outside the chip pulls line `k` up or down.
+    fn pull(&self, k: u32, up: bool) {
+        let path = self.dir.join(format!("sim_gpio{k}/pull"));
+        let word = if up { "pull-up" } else { "pull-down" };
+        std::fs::write(&path, word).unwrap_or_else(|e| panic!("write {word} to {path:?}: {e}"));
+    }
+
+    fn relay(&self, line: u32, active_low: bool) -> CdevRelayOptions {
+        CdevRelayOptions {
+            chip: self.chip.clone(),
+            line: LineSpec::Offset(line),
+            active_low,
+            pulse: Duration::from_millis(300),
+        }
+    }
+}
+
+#[test]
+#[ignore = "runs inside the hw-vm guest: tests/hw-vm/run.sh"]
+fn gpio_sim_relays_are_claimed_at_their_inactive_level() {
+    let bank = SimBank::from_env();
+    // Pulled the other way, so only the driven output can give the level read.
+    bank.pull(0, false);
+    bank.pull(1, true);
+    assert_eq!((bank.value(0), bank.value(1)), (0, 1), "the pulls apply");
+    let low = CdevRelay::claim("gate", &bank.relay(0, true)).expect("claim line 0");
+    let high = CdevRelay::claim("fail", &bank.relay(1, false)).expect("claim line 1");
+    assert_eq!(bank.value(0), 1, "active-low: inactive is high");
+    assert_eq!(bank.value(1), 0, "active-high: inactive is low");
+    low.set(true).unwrap();
+    high.set(true).unwrap();
+    assert_eq!((bank.value(0), bank.value(1)), (0, 1), "both energised");
+    low.set(false).unwrap();
+    high.set(false).unwrap();
+    assert_eq!(
+        (bank.value(0), bank.value(1)),
+        (1, 0),
+        "both inactive again"
+    );
+    // The line is ours: a second claim is refused, naming the line.
+    let busy = CdevRelay::claim("gate", &bank.relay(0, true))
+        .err()
+        .expect("line 0 is held");
+    let text = busy.to_string();
+    assert!(text.contains("line 0") && text.contains("busy"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "runs inside the hw-vm guest: tests/hw-vm/run.sh"]
+async fn gpio_sim_a_pulse_is_low_for_its_length_then_high_again() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let bank = std::sync::Arc::new(SimBank::from_env());
+    bank.pull(0, false);
+    let relay: std::sync::Arc<dyn Relay> =
+        std::sync::Arc::new(CdevRelay::claim("gate", &bank.relay(0, true)).expect("claim"));
+    assert_eq!(bank.value(0), 1);
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (bank, stop) = (bank.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                samples.push((Instant::now(), bank.value(0)));
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            samples
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    pulse(&relay, Duration::from_millis(300))
+        .await
+        .expect("the pulse");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    stop.store(true, Ordering::Relaxed);
+    let samples = sampler.join().expect("the sampler");
+    assert_eq!(bank.value(0), 1, "inactive after the pulse, still held");
+    // One run of lows, bounded by highs.
+    let changes: Vec<(Instant, u8)> = samples
+        .windows(2)
+        .filter(|w| w[0].1 != w[1].1)
+        .map(|w| w[1])
+        .collect();
+    assert_eq!(samples.first().map(|s| s.1), Some(1), "high before");
+    assert_eq!(samples.last().map(|s| s.1), Some(1), "high after");
+    assert_eq!(
+        changes.iter().map(|c| c.1).collect::<Vec<_>>(),
+        vec![0, 1],
+        "one low pulse ({} samples)",
+        samples.len()
+    );
+    let length = changes[1].0 - changes[0].0;
+    assert!(
+        length >= Duration::from_millis(250) && length <= Duration::from_millis(450),
+        "the pulse read back lasted {length:?} (asked for 300 ms)"
+    );
+}
+
+#[test]
+#[ignore = "runs inside the hw-vm guest: tests/hw-vm/run.sh"]
+fn gpio_sim_a_released_relay_line_reads_the_boards_pull() {
+    let bank = SimBank::from_env();
+    // The relay drives its inactive level until it is dropped; then the kernel
+    // releases the line and gpio-sim, like a real pin turned input, shows the pull.
+    for (pull_up, after) in [(true, 1), (false, 0)] {
+        bank.pull(0, pull_up);
+        let relay = CdevRelay::claim("gate", &bank.relay(0, true)).expect("claim");
+        relay.set(true).unwrap();
+        assert_eq!(bank.value(0), 0, "energised");
+        drop(relay);
+        assert_eq!(
+            bank.value(0),
+            after,
+            "released with a pull-{}",
+            if pull_up { "up" } else { "down" }
+        );
+    }
+}
+
+/// Not a check: the child process of `gpio_sim_a_killed_holder_...`. It claims the
+/// gate relay and pulses it until killed; without its variable it does nothing.
+#[test]
+#[ignore = "runs inside the hw-vm guest: tests/hw-vm/run.sh"]
+fn gpio_sim_child_pulses_until_killed() {
+    if std::env::var("LIVEGATE_VM_CHILD").as_deref() != Ok("pulse-forever") {
+        return;
+    }
+    let bank = SimBank::from_env();
+    let relay = CdevRelay::claim("gate", &bank.relay(0, true)).expect("claim");
+    println!("CHILD-READY");
+    loop {
+        relay.set(true).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        relay.set(false).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+#[ignore = "runs inside the hw-vm guest: tests/hw-vm/run.sh"]
+fn gpio_sim_a_killed_holder_leaves_the_pull_and_claiming_again_restores_safety() {
+    use std::io::BufRead;
+    let bank = SimBank::from_env();
+    // A board whose relay input is pulled toward active (the worst case).
+    bank.pull(0, false);
+    let mut child = std::process::Command::new(std::env::current_exe().expect("own path"))
+        .args([
+            "--ignored",
+            "--exact",
+            "gpio_sim_child_pulses_until_killed",
+            "--nocapture",
+        ])
+        .env("LIVEGATE_VM_CHILD", "pulse-forever")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the child");
+    let stdout = child.stdout.take().expect("piped");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let ready = lines.any(|l| l.map(|l| l.contains("CHILD-READY")).unwrap_or(false));
+    assert!(ready, "the child claimed the relay");
+    // The child holds the line: it toggles, and it cannot be claimed here.
+    let seen: std::collections::BTreeSet<u8> = (0..40)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(3));
+            bank.value(0)
+        })
+        .collect();
+    assert_eq!(seen.len(), 2, "the child pulses the line: {seen:?}");
+    assert!(CdevRelay::claim("gate", &bank.relay(0, true)).is_err());
+    child.kill().expect("SIGKILL the child");
+    let status = child.wait().expect("reap the child");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
+    // Killed, it could not drive the line inactive: the kernel released it, and the
+    // line shows the pull, which here means the relay is energised.
+    assert_eq!(bank.value(0), 0, "after SIGKILL the line follows the pull");
+    // What `livegate safe-outputs` (ExecStopPost) does: claim, which drives inactive.
+    let safe = CdevRelay::claim("gate", &bank.relay(0, true)).expect("claim again");
+    assert_eq!(bank.value(0), 1, "claimed again: inactive");
+    drop(safe);
+}
+
+fn trigger_options(bank: &SimBank) -> CdevInputsOptions {
+    CdevInputsOptions {
+        trigger: Some(CdevInputOptions {
+            chip: bank.chip.clone(),
+            line: LineSpec::Offset(2),
+            pull: Pull::Up,
+            edge: Edge::Falling,
+            debounce: Duration::from_millis(50),
+        }),
+        ..CdevInputsOptions::default()
+    }
+}
+
+/// Everything the watcher sent so far.
+fn drain(rx: &mut tokio::sync::mpsc::Receiver<InputEvent>) -> Vec<InputEvent> {
+    std::iter::from_fn(|| rx.try_recv().ok()).collect()
+}
+
+/// Drives line `k` through `levels` (true = pulled up), one every `step`; returns the
+/// longest time a level was actually held before the next write.
+async fn drive(bank: &SimBank, k: u32, levels: &[bool], step: Duration) -> Duration {
+    let mut longest = Duration::ZERO;
+    let mut last = Instant::now();
+    for (i, up) in levels.iter().enumerate() {
+        let now = Instant::now();
+        if i > 0 {
+            longest = longest.max(now - last);
+        }
+        last = now;
+        bank.pull(k, *up);
+        tokio::time::sleep(step).await;
+    }
+    longest
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "runs inside the hw-vm guest: tests/hw-vm/run.sh"]
+async fn gpio_sim_an_edge_from_outside_starts_a_session_and_bounce_is_filtered() {
+    let bank = SimBank::from_env();
+    bank.pull(2, true);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let watch = spawn_inputs(&trigger_options(&bank), tx).expect("the trigger input");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(drain(&mut rx).is_empty(), "nothing while idle (pulled up)");
+
+    // A clean press: low for 200 ms, then released.
+    let pressed = Instant::now();
+    bank.pull(2, false);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    bank.pull(2, true);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let events = drain(&mut rx);
+    assert_eq!(events.len(), 1, "one event for one press: {events:?}");
+    assert_eq!(
+        (events[0].input, events[0].active),
+        (InputName::Trigger, true)
+    );
+    let at = events[0].at.into_std();
+    assert!(
+        at + Duration::from_millis(20) >= pressed && at <= pressed + Duration::from_millis(100),
+        "the press began {:?} after the write",
+        at.saturating_duration_since(pressed)
+    );
+    assert_eq!(
+        trigger_event(&events[0]),
+        Some(TriggerEvent::Start {
+            source: "gpio",
+            note: None
+        })
+    );
+
+    // Contact bounce only (toggling every 5 ms for 30 ms, ending released): nothing.
+    let step = Duration::from_millis(5);
+    let bounce = [false, true, false, true, false, true];
+    let held = drive(&bank, 2, &bounce, step).await;
+    assert!(
+        held < Duration::from_millis(40),
+        "the guest held a bounce level {held:?}: too slow to test a 50 ms debounce"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let events = drain(&mut rx);
+    assert!(events.is_empty(), "bounce alone is filtered: {events:?}");
+
+    // A bouncy press (the same train, ending pressed and held): exactly one start.
+    let held = drive(&bank, 2, &bounce[..5], step).await;
+    assert!(held < Duration::from_millis(40), "{held:?}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    bank.pull(2, true);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let events = drain(&mut rx);
+    assert_eq!(events.len(), 1, "one start for a bouncy press: {events:?}");
+    assert_eq!(
+        trigger_event(&events[0]),
+        Some(TriggerEvent::Start {
+            source: "gpio",
+            note: None
+        })
+    );
+    watch.abort();
 }

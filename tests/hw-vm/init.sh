@@ -45,8 +45,29 @@ export LIVEGATE_VM_VIVID="$vivid"
 export LIVEGATE_VM_I2C_BUS=1
 export LIVEGATE_VM_I2C_DEBUGFS=/sys/kernel/debug/livegate-fake-i2c
 
+# gpio-sim: one bank of 8 lines, made live through configfs. Its character device and
+# the sysfs directory of its lines (sim_gpioK/value to read outputs, sim_gpioK/pull
+# to drive inputs) are found from the bank's chip_name and the device's dev_name.
+sim=/sys/kernel/config/gpio-sim/livegate
+mkdir "$sim" && mkdir "$sim/gpio-bank0" || result "FAIL setup: gpio-sim configfs ($(ls /sys/kernel/config))"
+echo livegate-sim > "$sim/gpio-bank0/label"
+echo 8 > "$sim/gpio-bank0/num_lines" || result "FAIL setup: gpio-sim num_lines"
+for l in 0 1 2; do
+    mkdir "$sim/gpio-bank0/line$l"
+done
+echo RELAY_GATE > "$sim/gpio-bank0/line0/name"
+echo RELAY_FAIL > "$sim/gpio-bank0/line1/name"
+echo TRIGGER > "$sim/gpio-bank0/line2/name"
+echo 1 > "$sim/live" || result "FAIL setup: gpio-sim live"
+chip=$(cat "$sim/gpio-bank0/chip_name")
+simdir=/sys/devices/platform/$(cat "$sim/dev_name")/$chip
+[ -c "/dev/$chip" ] || result "FAIL setup: no /dev/$chip for gpio-sim ($(ls /dev))"
+[ -r "$simdir/sim_gpio0/value" ] || result "FAIL setup: no $simdir/sim_gpio0/value"
+export LIVEGATE_VM_GPIOCHIP="/dev/$chip"
+export LIVEGATE_VM_GPIOSIM="$simdir"
+
 export HOME=/tmp TMPDIR=/tmp RUST_BACKTRACE=1
-echo "hw-vm guest: running the tests (vivid at $vivid, fake I2C on bus 1)"
+echo "hw-vm guest: running the tests (vivid at $vivid, fake I2C on bus 1, gpio-sim at /dev/$chip)"
 /hw_vm --ignored --test-threads=1
 rc=$?
 if [ "$rc" = 0 ]; then

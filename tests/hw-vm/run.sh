@@ -115,6 +115,42 @@ make -s -C "/usr/src/linux-headers-$kver" M="$fake" modules 2>&1 | grep -v BTF |
 [ -f "$fake/livegate_fake_i2c.ko" ] || die "the fake I2C module did not build"
 
 # ---------------------------------------------------------------------------------
+step "gpio-sim as an out-of-tree module (from linux-source-X.Y)"
+# Debian's kernels leave CONFIG_GPIO_SIM unset. gpio-sim.c (with gpiolib.h, which the
+# headers package lacks) and irq_sim.c come from the linux-source package of the same
+# X.Y; only those three files are extracted (streamed, ~11 s) and kept in
+# target/hw-vm/src per kernel ABI, so a re-run downloads and extracts nothing.
+kxy=$(echo "$kver" | cut -d. -f1,2)
+simsrc=$out/src/gpio-sim-$kver # the kernel ABI: a new one fetches the matching source
+if [ ! -e "$simsrc/.extracted" ]; then
+    rm -rf "$simsrc"
+    mkdir -p "$simsrc"
+    source_deb=$(fetch "linux-source-$kxy")
+    dpkg-deb --fsys-tarfile "$source_deb" |
+        tar -xO "./usr/src/linux-source-$kxy.tar.xz" |
+        tar -xJ -C "$simsrc" --strip-components=1 --wildcards \
+            '*/drivers/gpio/gpio-sim.c' '*/drivers/gpio/gpiolib.h' '*/kernel/irq/irq_sim.c' ||
+        die "cannot extract gpio-sim's sources from $source_deb"
+    touch "$simsrc/.extracted"
+    rm -f "$source_deb" # 140 MB; the three files are all that is needed
+fi
+gsim=$work/gpio-sim-$kver # built once per kernel ABI (the sources never change)
+if [ ! -f "$gsim/livegate_gpio_sim.ko" ]; then
+    rm -rf "$work"/gpio-sim-*
+    mkdir -p "$gsim"
+    cp "$simsrc/drivers/gpio/gpio-sim.c" "$simsrc/drivers/gpio/gpiolib.h" \
+        "$simsrc/kernel/irq/irq_sim.c" "$gsim/"
+    # irq_to_desc is not exported to modules; generic_handle_irq does the same lookup.
+    sed -i 's/handle_simple_irq(irq_to_desc(irqnum))/generic_handle_irq(irqnum)/' "$gsim/irq_sim.c"
+    grep -q 'generic_handle_irq(irqnum)' "$gsim/irq_sim.c" ||
+        die "irq_sim.c: the irq_to_desc call moved"
+    printf 'obj-m += livegate_gpio_sim.o\nlivegate_gpio_sim-y := gpio-sim.o irq_sim.o\n' \
+        > "$gsim/Makefile"
+    make -s -C "/usr/src/linux-headers-$kver" M="$gsim" modules 2>&1 | grep -v BTF || true
+    [ -f "$gsim/livegate_gpio_sim.ko" ] || die "the gpio-sim module did not build"
+fi
+
+# ---------------------------------------------------------------------------------
 step "the guest test executable (tests/hw_vm.rs, static)"
 # Its own target dir: the host build is not invalidated. No debug info, opt-level 1:
 # a smaller initramfs, and JPEG encoding that is not painfully slow under emulation.
@@ -185,6 +221,11 @@ for dep in $(modinfo -F depends "$fake/livegate_fake_i2c.ko" | tr , ' '); do
 done
 cp "$fake/livegate_fake_i2c.ko" "$initrd/lib/modules/"
 echo "livegate_fake_i2c.ko bus=1 addr=0x3c" >> "$modlist"
+for dep in $(modinfo -F depends "$gsim/livegate_gpio_sim.ko" | tr , ' '); do
+    add_module "$dep"
+done
+cp "$gsim/livegate_gpio_sim.ko" "$initrd/lib/modules/"
+echo "livegate_gpio_sim.ko" >> "$modlist"
 grep -q '^vivid\.ko' "$modlist" || die "vivid is not in the module list"
 echo "modules: $(awk '{print $1}' "$modlist" | tr '\n' ' ')"
 # Uncompressed: unpacking gzip inside an emulated guest costs more than it saves.
