@@ -8,6 +8,9 @@
 //! - `vivid` (a V4L2 capture driver offering YUYV and no MJPEG): the V4L2 adapter
 //!   negotiates YUYV at the configured size, converts frames to JPEG, and its capture
 //!   thread publishes them into a `FrameSlot`.
+//! - `v4l2loopback` fed by a writer thread with the scene renderer's JPEGs: MJPEG is
+//!   chosen and passed through byte for byte; the writer going away mid-stream is
+//!   reported as unavailable and, when it writes again, the camera is reopened.
 //! - `livegate_fake_i2c` (tests/hw-vm/fake-i2c: an I2C adapter that acknowledges one
 //!   address and records every message in debugfs): the SSD1306 adapter over rppal's
 //!   `/dev/i2c-N` sends the power-on sequence and whole frames equal to the rendered
@@ -19,10 +22,13 @@
 //!   livegate's: checked, and that claiming again (`safe-outputs`) restores safety.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use livegate::camera::jpeg::{FormatPreference, Route};
-use livegate::camera::v4l2::{OpenCamera, V4l2Camera, V4l2Options};
+use livegate::camera::jpeg::{jpeg_info, FormatPreference, Route};
+use livegate::camera::scene::{self, Subject};
+use livegate::camera::v4l2::{frame_timeout, OpenCamera, V4l2Camera, V4l2Error, V4l2Options};
 use livegate::camera::{CameraState, FrameSlot, FrameSource};
 use livegate::display::screens::render;
 use livegate::display::sim::Framebuffer;
@@ -182,6 +188,257 @@ async fn vivid_frames_arrive_in_the_slot_with_increasing_seq() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+// ---------------------------------------------------------------------------------
+// V4L2 against v4l2loopback fed with JPEG frames (the MJPEG camera)
+
+fn loopback() -> PathBuf {
+    PathBuf::from(guest_env("LIVEGATE_VM_LOOP"))
+}
+
+fn loop_options() -> V4l2Options {
+    V4l2Options {
+        device: loopback(),
+        warmup_frames: 1,
+        reopen_backoff_max: Duration::from_secs(2),
+        ..V4l2Options::default()
+    }
+}
+
+/// Distinct 640x480 JPEGs of the scene renderer (the image crate's encoder, which
+/// writes its own DHT), one per subject.
+fn scene_jpegs(subjects: &[Subject]) -> Vec<Vec<u8>> {
+    let jpegs: Vec<Vec<u8>> = subjects
+        .iter()
+        .map(|s| scene::render(640, 480, *s, 80).expect("the scene renders"))
+        .collect();
+    for (i, j) in jpegs.iter().enumerate() {
+        assert!(
+            jpegs[..i].iter().all(|k| k != j),
+            "the frames differ from each other"
+        );
+        let info = jpeg_info(j).expect("a JPEG");
+        assert_eq!(info.size, Some((640, 480)));
+    }
+    jpegs
+}
+
+/// A program feeding the loopback device: opens it as a video output, sets MJPG
+/// 640x480, streams the given JPEGs in turn (~10 fps) through mmap buffers until
+/// stopped, then stops streaming and closes the device (the camera goes away).
+struct LoopWriter {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<u64>>,
+}
+
+impl LoopWriter {
+    fn start(frames: Vec<Vec<u8>>) -> Self {
+        use v4l::io::traits::OutputStream;
+        use v4l::video::Output;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let dev = v4l::Device::with_path(loopback()).expect("open the loopback as writer");
+            let fmt = v4l::Format::new(640, 480, v4l::FourCC::new(b"MJPG"));
+            let got = Output::set_format(&dev, &fmt).expect("set the output format");
+            assert_eq!(
+                (&got.fourcc.repr, got.width, got.height),
+                (b"MJPG", 640, 480)
+            );
+            let mut stream =
+                v4l::io::mmap::Stream::with_buffers(&dev, v4l::buffer::Type::VideoOutput, 4)
+                    .expect("output buffers");
+            stream.set_timeout(Duration::from_secs(5));
+            let mut written: u64 = 0;
+            while !flag.load(Ordering::Acquire) {
+                let frame = &frames[(written % frames.len() as u64) as usize];
+                // `next` queues the buffer filled last and hands back one to fill,
+                // which can be the one a reader is copying right now: fill it only
+                // a frame period later.
+                let (buf, meta) = OutputStream::next(&mut stream).expect("an output buffer");
+                std::thread::sleep(Duration::from_millis(100));
+                assert!(buf.len() >= frame.len(), "buffer {} bytes", buf.len());
+                buf[..frame.len()].copy_from_slice(frame);
+                meta.bytesused = frame.len() as u32;
+                written += 1;
+            }
+            drop(stream);
+            drop(dev);
+            written
+        });
+        LoopWriter {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops and closes the writer; returns how many frames it queued.
+    fn stop(mut self) -> u64 {
+        self.stop.store(true, Ordering::Release);
+        self.thread
+            .take()
+            .expect("running")
+            .join()
+            .expect("the writer ran without failing")
+    }
+}
+
+impl Drop for LoopWriter {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+    }
+}
+
+/// Opens the loopback as livegate's camera once the writer streams (until then it
+/// offers no capture); within 20 s.
+fn open_loopback() -> OpenCamera {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match OpenCamera::open(&loop_options()) {
+            Ok(cam) => return cam,
+            Err(e) => assert!(
+                Instant::now() < deadline,
+                "the loopback offers no capture 20 s after the writer started: {e}"
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+#[ignore = "runs inside the hw-vm guest: tests/hw-vm/run.sh"]
+fn loopback_mjpeg_passes_through_byte_for_byte() {
+    let frames = scene_jpegs(&[
+        Subject::Neutral,
+        Subject::Doing(0),
+        Subject::Doing(1),
+        Subject::Doing(2),
+    ]);
+    let writer = LoopWriter::start(frames.clone());
+    let mut cam = open_loopback();
+    let info = cam.info().clone();
+    assert_eq!(info.driver, "v4l2 loopback");
+    assert!(
+        info.offered.iter().any(|f| &f.fourcc == b"MJPG"),
+        "the loopback offers MJPG"
+    );
+    assert_eq!(&info.choice.fourcc, b"MJPG", "{}", info.choice.reason);
+    assert_eq!(&info.granted.fourcc, b"MJPG");
+    assert_eq!((info.granted.width, info.granted.height), (640, 480));
+    assert_eq!(info.plan.route, Route::PassThrough, "{}", info.plan.reason);
+    assert!(!info.plan.scale);
+
+    // The first frame read can be a stale buffer.
+    cam.skip_frame().expect("a frame to skip");
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..4 {
+        let enc = cam
+            .next_frame()
+            .expect("the device delivers")
+            .expect("the frame passes");
+        assert_eq!((enc.width, enc.height), (640, 480));
+        let which = frames
+            .iter()
+            .position(|f| *f == enc.jpeg)
+            .unwrap_or_else(|| panic!("{} bytes equal to no JPEG written", enc.jpeg.len()));
+        seen.insert(which);
+    }
+    assert!(seen.len() >= 2, "the frames follow the writer: {seen:?}");
+    drop(cam);
+    assert!(writer.stop() >= 4);
+}
+
+/// Waits until `check` holds for the slot, polling every 20 ms; the time it took.
+async fn wait_for(
+    slot: &FrameSlot,
+    within: Duration,
+    what: &str,
+    check: impl Fn(&FrameSlot) -> bool,
+) -> Duration {
+    let start = Instant::now();
+    while !check(slot) {
+        assert!(
+            start.elapsed() < within,
+            "{what}: not within {within:?} (state {:?}, latest {:?})",
+            slot.state(),
+            slot.latest()
+                .map(|f| (f.seq, f.jpeg.len(), jpeg_info(&f.jpeg).map(|i| i.size)))
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    start.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "runs inside the hw-vm guest: tests/hw-vm/run.sh"]
+async fn loopback_writer_gone_mid_stream_is_reported_and_reopened() {
+    let first = scene_jpegs(&[Subject::Neutral, Subject::Doing(3)]);
+    let second = scene_jpegs(&[Subject::Doing(4), Subject::Doing(5)]);
+    let writer = LoopWriter::start(first.clone());
+    let slot = FrameSlot::new();
+    let cam: Box<dyn FrameSource> = Box::new(V4l2Camera::new(loop_options()));
+    let task = cam.spawn(slot.clone());
+    let is_from = |set: &[Vec<u8>], s: &FrameSlot| {
+        s.state() == CameraState::Streaming
+            && s.latest().is_some_and(|f| set.iter().any(|j| *j == f.jpeg))
+    };
+    wait_for(
+        &slot,
+        Duration::from_secs(60),
+        "frames of the first writer",
+        |s| is_from(&first, s),
+    )
+    .await;
+    let before = slot.latest().expect("a frame").seq;
+
+    // The writer stops streaming and closes the device: no more frames.
+    writer.stop();
+    let timeout = frame_timeout(loop_options().fps);
+    let took = wait_for(
+        &slot,
+        timeout + Duration::from_secs(5),
+        "the loss reported",
+        |s| matches!(s.state(), CameraState::Unavailable(_)),
+    )
+    .await;
+    let CameraState::Unavailable(reason) = slot.state() else {
+        unreachable!()
+    };
+    // Found by the frame timeout (the last frame came at most ~0.2 s before the stop).
+    assert_eq!(reason, V4l2Error::Timeout(timeout).state_text());
+    assert!(
+        took >= timeout - Duration::from_secs(1),
+        "reported after {took:?}"
+    );
+    assert!(!task.is_finished(), "the camera keeps trying: {reason}");
+    let last = slot.latest().expect("the last frame is kept").seq;
+    assert!(last >= before);
+
+    // It stays unavailable (reopen attempts fail) while nobody writes.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        matches!(slot.state(), CameraState::Unavailable(_)),
+        "{:?}",
+        slot.state()
+    );
+    assert!(!task.is_finished());
+
+    // The camera comes back: reopened, new frames with a higher seq.
+    let writer = LoopWriter::start(second.clone());
+    wait_for(
+        &slot,
+        Duration::from_secs(60),
+        "frames of the second writer",
+        |s| is_from(&second, s),
+    )
+    .await;
+    let frame = slot.latest().expect("a frame");
+    assert!(frame.seq > last, "seq {} after {last}", frame.seq);
+    assert_eq!((frame.width, frame.height), (640, 480));
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+    writer.stop();
 }
 
 // ---------------------------------------------------------------------------------

@@ -39,6 +39,14 @@ done
 [ -n "$vivid" ] && [ -c "$vivid" ] || result "FAIL setup: no vivid capture node ($(ls /dev))"
 export LIVEGATE_VM_VIVID="$vivid"
 
+# v4l2loopback: one device (exclusive_caps: capture only while a writer streams).
+loop=""
+for n in /sys/class/video4linux/video*; do
+    [ "$(cat "$n/name" 2>/dev/null)" = "livegate-loop" ] && loop="/dev/$(basename "$n")"
+done
+[ -n "$loop" ] && [ -c "$loop" ] || result "FAIL setup: no v4l2loopback node ($(cat /sys/class/video4linux/*/name))"
+export LIVEGATE_VM_LOOP="$loop"
+
 # The recording I2C adapter: bus 1, like the Pi's header pins.
 [ -c /dev/i2c-1 ] || result "FAIL setup: no /dev/i2c-1 ($(ls /sys/class/i2c-adapter 2>&1))"
 [ -r /sys/kernel/debug/livegate-fake-i2c/log ] || result "FAIL setup: no fake-i2c debugfs"
@@ -67,7 +75,7 @@ export LIVEGATE_VM_GPIOCHIP="/dev/$chip"
 export LIVEGATE_VM_GPIOSIM="$simdir"
 
 export HOME=/tmp TMPDIR=/tmp RUST_BACKTRACE=1
-echo "hw-vm guest: running the tests (vivid at $vivid, fake I2C on bus 1, gpio-sim at /dev/$chip)"
+echo "hw-vm guest: running the tests (vivid at $vivid, loopback at $loop, fake I2C on bus 1, gpio-sim at /dev/$chip)"
 /hw_vm --ignored --test-threads=1
 rc=$?
 if [ "$rc" = 0 ]; then

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The VM hardware test tier: boots Debian's current kernel (the ABI behind the
 # linux-image-amd64 metapackage, fetched now, never pinned) under qemu with an
-# initramfs holding busybox, the stand-in drivers (vivid, a recording I2C adapter
-# built here) and tests/hw_vm.rs built as one static executable, and runs livegate's
-# own adapters against them. See tests/hw-vm/README.md.
+# initramfs holding busybox, the stand-in drivers (vivid, v4l2loopback, gpio-sim and
+# a recording I2C adapter built here) and tests/hw_vm.rs built as one static
+# executable, and runs livegate's own adapters against them. See tests/hw-vm/README.md.
 #
 # Exits 0 only when the guest prints `HWVM-RESULT: PASS`. Anything else (no boot,
 # timeout, no result line, a failed test) prints the guest log's tail and fails.
@@ -151,6 +151,29 @@ if [ ! -f "$gsim/livegate_gpio_sim.ko" ]; then
 fi
 
 # ---------------------------------------------------------------------------------
+step "v4l2loopback as an out-of-tree module (from v4l2loopback-dkms)"
+# The MJPEG camera's stand-in: a writer in the test feeds JPEG frames, the reader sees
+# MJPG. Debian ships it as DKMS source only; built here once per kernel ABI and
+# package version. strlcpy is gone from newer kernels and strscpy has been exported
+# since long before 6.1: replaced unconditionally.
+loop_deb=$(fetch v4l2loopback-dkms)
+loopv=$(basename "$loop_deb" .deb)
+loopv=${loopv#v4l2loopback-dkms_}
+lbuild=$work/v4l2loopback-$kver-$loopv
+if [ ! -f "$lbuild/v4l2loopback.ko" ]; then
+    rm -rf "$work"/v4l2loopback-*
+    mkdir -p "$lbuild/pkg"
+    dpkg-deb -x "$loop_deb" "$lbuild/pkg"
+    lsrc=$(compgen -G "$lbuild/pkg/usr/src/v4l2loopback-*" | head -n 1)
+    [ -n "$lsrc" ] && [ -f "$lsrc/v4l2loopback.c" ] || die "v4l2loopback-dkms has no source"
+    cp "$lsrc"/*.c "$lsrc"/*.h "$lbuild/"
+    sed -i 's/strlcpy(/strscpy(/g' "$lbuild/v4l2loopback.c"
+    echo 'obj-m += v4l2loopback.o' > "$lbuild/Makefile"
+    make -s -C "/usr/src/linux-headers-$kver" M="$lbuild" modules 2>&1 | grep -v BTF || true
+    [ -f "$lbuild/v4l2loopback.ko" ] || die "the v4l2loopback module did not build"
+fi
+
+# ---------------------------------------------------------------------------------
 step "the guest test executable (tests/hw_vm.rs, static)"
 # Its own target dir: the host build is not invalidated. No debug info, opt-level 1:
 # a smaller initramfs, and JPEG encoding that is not painfully slow under emulation.
@@ -226,6 +249,11 @@ for dep in $(modinfo -F depends "$gsim/livegate_gpio_sim.ko" | tr , ' '); do
 done
 cp "$gsim/livegate_gpio_sim.ko" "$initrd/lib/modules/"
 echo "livegate_gpio_sim.ko" >> "$modlist"
+for dep in $(modinfo -F depends "$lbuild/v4l2loopback.ko" | tr , ' '); do
+    add_module "$dep"
+done
+cp "$lbuild/v4l2loopback.ko" "$initrd/lib/modules/"
+echo "v4l2loopback.ko devices=1 exclusive_caps=1 max_buffers=8 card_label=livegate-loop" >> "$modlist"
 grep -q '^vivid\.ko' "$modlist" || die "vivid is not in the module list"
 echo "modules: $(awk '{print $1}' "$modlist" | tr '\n' ' ')"
 # Uncompressed: unpacking gzip inside an emulated guest costs more than it saves.
