@@ -1079,11 +1079,6 @@ fn spawn_post(
     })
 }
 
-/// The reason words for an API error, for callers outside a session.
-pub fn deny_words(e: &ApiError) -> &'static str {
-    session::deny_reason_for(e).words()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -207,6 +207,8 @@ impl Simulation {
 pub struct SimOutcome {
     pub gate: SimRelay,
     pub fail: SimRelay,
+    /// What the built-in panel showed (empty when `Simulation::new` got a panel of
+    /// the caller's own: that panel keeps its own record).
     pub display: SimDisplayHandle,
     /// Requests the stand-in answered (empty with another endpoint).
     pub api_requests: Vec<crate::standin::Recorded>,
