@@ -249,27 +249,25 @@ async fn commission(path: PathBuf, what: TestCmd) -> anyhow::Result<()> {
                 RelayArg::Gate => "gate",
                 RelayArg::Fail => "fail",
             };
+            // Ctrl-C drops the pulse: its guard switches the relay off first.
+            fn pick<T>(name: &str, (gate, fail): (T, T)) -> T {
+                if name == "gate" {
+                    gate
+                } else {
+                    fail
+                }
+            }
             if let livegate::config::GpioConfig::Cdev(g) = &cfg.gpio {
-                let (gate, fail) = livegate::gpio::cdev::relay_options(g);
-                let opts = if name == "gate" { gate } else { fail };
-                println!("{name} relay: {} line {:?}", opts.chip.display(), opts.line);
-                let relay: Arc<dyn livegate::gpio::Relay> =
-                    Arc::new(livegate::gpio::cdev::CdevRelay::claim(name, &opts)?);
-                let shown = livegate::gpio::rppal::RelayOptions {
-                    pin: 0,
-                    active_low: opts.active_low,
-                    pulse: opts.pulse,
-                };
+                let opts = pick(name, livegate::gpio::cdev::relay_options(g));
                 tokio::select! {
-                    r = commission::gpio::test_relay_with(&relay, &shown, ms, &mut out) => r?,
+                    r = commission::gpio::test_relay_cdev(&opts, name, ms, &mut out) => r?,
                     _ = tokio::signal::ctrl_c() => println!("Interrupted: the relay is off."),
                 }
                 return Ok(());
             }
             match devices::relay_options(&cfg) {
-                Some((gate, fail)) => {
-                    let opts = if name == "gate" { gate } else { fail };
-                    // Ctrl-C drops the pulse: its guard switches the relay off first.
+                Some(both) => {
+                    let opts = pick(name, both);
                     tokio::select! {
                         r = commission::gpio::test_relay(&opts, name, ms, &mut out) => r?,
                         _ = tokio::signal::ctrl_c() => println!("Interrupted: the relay is off."),
@@ -278,8 +276,8 @@ async fn commission(path: PathBuf, what: TestCmd) -> anyhow::Result<()> {
                 None => {
                     let relay: Arc<dyn livegate::gpio::Relay> =
                         Arc::new(livegate::gpio::sim::SimRelay::new(name));
-                    let opts = livegate::gpio::rppal::RelayOptions {
-                        pin: 0,
+                    let wiring = commission::gpio::Wiring {
+                        place: format!("the simulated {name} relay"),
                         active_low: false,
                         pulse: if name == "gate" {
                             cfg.gpio.gate_pulse()
@@ -288,16 +286,26 @@ async fn commission(path: PathBuf, what: TestCmd) -> anyhow::Result<()> {
                         },
                     };
                     println!("[gpio] kind is \"sim\": pulsing the simulated {name} relay.");
-                    commission::gpio::test_relay_with(&relay, &opts, ms, &mut out).await?;
+                    commission::gpio::test_relay_with(&relay, &wiring, ms, &mut out).await?;
                 }
             }
         }
         TestCmd::Input => {
-            let Some(opts) = devices::inputs_options(&cfg) else {
-                bail!("no inputs in [gpio]: set kind = \"rppal\" and trigger_pin, exit_pin or door_pin");
-            };
             let stop = async {
                 let _ = tokio::signal::ctrl_c().await;
+            };
+            if let livegate::config::GpioConfig::Cdev(g) = &cfg.gpio {
+                let Some(opts) = livegate::gpio::cdev::inputs_options(g) else {
+                    bail!("no inputs in [gpio]: set trigger_line, exit_line or door_line");
+                };
+                commission::gpio::test_input_cdev(&opts, &mut out, stop).await?;
+                return Ok(());
+            }
+            let Some(opts) = devices::inputs_options(&cfg) else {
+                bail!(
+                    "no inputs in [gpio]: set kind = \"rppal\" and trigger_pin, exit_pin or \
+                     door_pin (or kind = \"cdev\" and trigger_line, exit_line or door_line)"
+                );
             };
             commission::gpio::test_input(&opts, &mut out, stop).await?;
         }

@@ -6,12 +6,16 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::path::Path;
+
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::gpio::cdev::{self, CdevInputsOptions, CdevRelay, CdevRelayOptions, LineSpec};
 use crate::gpio::rppal::{
-    bounded_pulse, spawn_inputs_showing_all, InputEvent, InputName, InputOptions, InputsOptions,
-    Pull, RelayOptions, RppalRelay, PULSE_MAX, PULSE_MIN,
+    self, bounded_pulse, InputEvent, InputName, InputsOptions, Pull, RelayOptions, RppalRelay,
+    PULSE_MAX, PULSE_MIN,
 };
 use crate::gpio::{pulse, register, GpioError, Relay};
 
@@ -43,6 +47,14 @@ fn where_is(bcm: u8) -> String {
     }
 }
 
+/// "line 17 of /dev/gpiochip0", or "line \"GPIO17\"" for a line given by name.
+fn where_is_line(chip: &Path, line: &LineSpec) -> String {
+    match line {
+        LineSpec::Offset(_) => format!("{line} of {}", chip.display()),
+        LineSpec::Name(_) => line.to_string(),
+    }
+}
+
 fn output_name(which: &str) -> Result<&'static str, GpioTestError> {
     match which {
         "gate" => Ok("gate"),
@@ -51,9 +63,49 @@ fn output_name(which: &str) -> Result<&'static str, GpioTestError> {
     }
 }
 
+/// A relay output as the report names it: where it is wired and how it is driven.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Wiring {
+    /// Where the wire goes, in the words of the backend ("BCM 17, header pin 11").
+    pub place: String,
+    pub active_low: bool,
+    /// The configured pulse.
+    pub pulse: Duration,
+}
+
+impl Wiring {
+    /// A relay on a Pi pin (`[gpio] kind = "rppal"`).
+    pub fn pin(opts: &RelayOptions) -> Self {
+        Wiring {
+            place: where_is(opts.pin),
+            active_low: opts.active_low,
+            pulse: opts.pulse,
+        }
+    }
+
+    /// A relay on a GPIO chip line (`[gpio] kind = "cdev"`).
+    pub fn line(opts: &CdevRelayOptions) -> Self {
+        Wiring {
+            place: where_is_line(&opts.chip, &opts.line),
+            active_low: opts.active_low,
+            pulse: opts.pulse,
+        }
+    }
+
+    /// The place a failed claim names, with what to check.
+    fn claim_advice(&self) -> String {
+        format!(
+            "Check that {} exists on this board, that no other program uses it \
+             (`gpioinfo` lists the users of chip lines), and that livegate runs as a user \
+             in the \"gpio\" group.",
+            self.place
+        )
+    }
+}
+
 /// The pulse to use: `--ms` if given, else the configured one; clamped.
-fn test_length(opts: &RelayOptions, ms: Option<u64>) -> Duration {
-    bounded_pulse(ms.map(Duration::from_millis).unwrap_or(opts.pulse))
+fn test_length(wiring: &Wiring, ms: Option<u64>) -> Duration {
+    bounded_pulse(ms.map(Duration::from_millis).unwrap_or(wiring.pulse))
 }
 
 /// Claims the `which` relay on this Pi, pulses it once for `ms` (or its configured
@@ -65,50 +117,65 @@ pub async fn test_relay(
     w: &mut dyn Write,
 ) -> Result<(), GpioTestError> {
     let name = output_name(which)?;
-    writeln!(
-        w,
-        "Relay test: the {name} output on {}.",
-        where_is(opts.pin)
-    )?;
-    let relay: Arc<dyn Relay> = match RppalRelay::claim(name, opts) {
+    let wiring = Wiring::pin(opts);
+    claim_and_test(name, &wiring, ms, w, || RppalRelay::claim(name, opts)).await
+}
+
+/// Like [`test_relay`], for a relay on a GPIO chip line.
+pub async fn test_relay_cdev(
+    opts: &CdevRelayOptions,
+    which: &str,
+    ms: Option<u64>,
+    w: &mut dyn Write,
+) -> Result<(), GpioTestError> {
+    let name = output_name(which)?;
+    let wiring = Wiring::line(opts);
+    claim_and_test(name, &wiring, ms, w, || CdevRelay::claim(name, opts)).await
+}
+
+async fn claim_and_test<R: Relay + 'static>(
+    name: &'static str,
+    wiring: &Wiring,
+    ms: Option<u64>,
+    w: &mut dyn Write,
+    claim: impl FnOnce() -> Result<R, GpioError>,
+) -> Result<(), GpioTestError> {
+    writeln!(w, "Relay test: the {name} output on {}.", wiring.place)?;
+    let relay: Arc<dyn Relay> = match claim() {
         Ok(r) => Arc::new(r),
         Err(e) => {
-            writeln!(w, "Could not claim the pin: {e}")?;
-            writeln!(
-                w,
-                "Check that this is the Raspberry Pi, that no other program uses the pin, \
-                 and that livegate runs as a user in the \"gpio\" group."
-            )?;
+            writeln!(w, "Could not claim it: {e}")?;
+            writeln!(w, "{}", wiring.claim_advice())?;
             return Err(e.into());
         }
     };
     register(&relay);
-    test_relay_with(&relay, opts, ms, w).await
+    test_relay_with(&relay, wiring, ms, w).await
 }
 
 /// [`test_relay`] on an already claimed relay.
 pub async fn test_relay_with(
     relay: &Arc<dyn Relay>,
-    opts: &RelayOptions,
+    wiring: &Wiring,
     ms: Option<u64>,
     w: &mut dyn Write,
 ) -> Result<(), GpioTestError> {
-    let length = test_length(opts, ms);
-    let (on, off) = if opts.active_low {
+    let length = test_length(wiring, ms);
+    let (on, off) = if wiring.active_low {
         ("low", "high")
     } else {
         ("high", "low")
     };
     writeln!(
         w,
-        "It is {}: the relay is energised when the pin is {on}, at rest it is {off}.",
-        if opts.active_low {
+        "It is {}: the relay is energised when the output is {on}, at rest it is {off}.",
+        if wiring.active_low {
             "active-low"
         } else {
             "active-high"
         }
     )?;
-    let asked = ms.map(Duration::from_millis).unwrap_or(opts.pulse);
+    let asked = ms.map(Duration::from_millis).unwrap_or(wiring.pulse);
     if asked != length {
         writeln!(
             w,
@@ -129,13 +196,13 @@ pub async fn test_relay_with(
     let result = pulse(relay, length).await;
     // The pulse's guard has switched it off already; say so only once we know.
     if let Err(e) = result {
-        writeln!(w, "Driving the pin failed: {e}")?;
+        writeln!(w, "Driving the output failed: {e}")?;
         relay.set(false).ok();
         return Err(e.into());
     }
     writeln!(
         w,
-        "Done: the pin is back {off} and the relay is released. You should have heard \
+        "Done: the output is back {off} and the relay is released. You should have heard \
          the relay click (on, then off {} ms later), and its LED should have lit.",
         length.as_millis()
     )?;
@@ -143,7 +210,7 @@ pub async fn test_relay_with(
         w,
         "No click? Check the board's power (VCC/JD-VCC), the wire to {}, and active_low: \
          a board that clicked once at start-up and stays on is active-low.",
-        where_is(opts.pin)
+        wiring.place
     )?;
     Ok(())
 }
@@ -167,6 +234,42 @@ fn pull_word(p: Pull) -> &'static str {
     }
 }
 
+/// One input as the report names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Watched {
+    pub input: InputName,
+    /// Where the wire goes ("BCM 22, header pin 15", "line 2 of /dev/gpiochip0").
+    pub place: String,
+    pub pull: Pull,
+    pub debounce: Duration,
+}
+
+/// The inputs of `[gpio] kind = "rppal"`, as the report names them.
+pub fn watched_pins(opts: &InputsOptions) -> Vec<Watched> {
+    opts.list()
+        .into_iter()
+        .map(|(input, o)| Watched {
+            input,
+            place: where_is(o.pin),
+            pull: o.pull,
+            debounce: o.debounce,
+        })
+        .collect()
+}
+
+/// The inputs of `[gpio] kind = "cdev"`, as the report names them.
+pub fn watched_lines(opts: &CdevInputsOptions) -> Vec<Watched> {
+    opts.list()
+        .into_iter()
+        .map(|(input, o)| Watched {
+            input,
+            place: where_is_line(&o.chip, &o.line),
+            pull: o.pull,
+            debounce: o.debounce,
+        })
+        .collect()
+}
+
 /// Watches the configured inputs on this Pi and prints each debounced edge, live,
 /// until `stop` resolves (Ctrl-C).
 pub async fn test_input(
@@ -174,19 +277,45 @@ pub async fn test_input(
     w: &mut dyn Write,
     stop: impl Future,
 ) -> Result<(), GpioTestError> {
-    if opts.list().is_empty() {
+    let list = watched_pins(opts);
+    claim_and_watch(&list, w, stop, |tx| {
+        rppal::spawn_inputs_showing_all(*opts, tx)
+    })
+    .await
+}
+
+/// Like [`test_input`], for inputs on GPIO chip lines.
+pub async fn test_input_cdev(
+    opts: &CdevInputsOptions,
+    w: &mut dyn Write,
+    stop: impl Future,
+) -> Result<(), GpioTestError> {
+    let list = watched_lines(opts);
+    claim_and_watch(&list, w, stop, |tx| {
+        cdev::spawn_inputs_showing_all(opts, tx)
+    })
+    .await
+}
+
+async fn claim_and_watch(
+    list: &[Watched],
+    w: &mut dyn Write,
+    stop: impl Future,
+    spawn: impl FnOnce(mpsc::Sender<InputEvent>) -> Result<JoinHandle<()>, GpioError>,
+) -> Result<(), GpioTestError> {
+    if list.is_empty() {
         writeln!(w, "No inputs are configured in [gpio]: nothing to watch.")?;
         return Ok(());
     }
     let (tx, rx) = mpsc::channel(64);
-    let task = match spawn_inputs_showing_all(*opts, tx) {
+    let task = match spawn(tx) {
         Ok(t) => t,
         Err(e) => {
             writeln!(w, "Could not claim the inputs: {e}")?;
             return Err(e.into());
         }
     };
-    let r = test_input_with(opts, rx, w, stop).await;
+    let r = test_input_with(list, rx, w, stop).await;
     task.abort();
     r
 }
@@ -194,19 +323,18 @@ pub async fn test_input(
 /// [`test_input`] on a stream of events (the first for each input is its state at
 /// start).
 pub async fn test_input_with(
-    opts: &InputsOptions,
+    list: &[Watched],
     mut rx: mpsc::Receiver<InputEvent>,
     w: &mut dyn Write,
     stop: impl Future,
 ) -> Result<(), GpioTestError> {
-    let list = opts.list();
     writeln!(w, "Input test: watching")?;
-    for (name, o) in &list {
+    for o in list {
         writeln!(
             w,
             "  {} on {}, {}, debounce {} ms",
-            name.as_str(),
-            where_is(o.pin),
+            o.input.as_str(),
+            o.place,
             pull_word(o.pull),
             o.debounce.as_millis()
         )?;
@@ -230,7 +358,7 @@ pub async fn test_input_with(
             writeln!(w, "The input watcher stopped.")?;
             break;
         };
-        let Some(o) = find(&list, ev.input) else {
+        let Some(o) = list.iter().find(|o| o.input == ev.input) else {
             continue;
         };
         let i = ev.input as usize;
@@ -243,20 +371,20 @@ pub async fn test_input_with(
             "[{:>8.3} s] {} ({}): {}",
             t.as_secs_f64(),
             ev.input.as_str(),
-            where_is(o.pin),
+            o.place,
             state_word(ev.input, ev.active)
         )?;
         w.flush()?;
     }
     writeln!(w, "Stopped. Changes seen:")?;
-    for (name, o) in &list {
-        let n = counts[*name as usize];
-        write!(w, "  {}: {n}", name.as_str())?;
+    for o in list {
+        let n = counts[o.input as usize];
+        write!(w, "  {}: {n}", o.input.as_str())?;
         if n == 0 {
             write!(
                 w,
                 " — none: check the wiring to {} and the pull setting ({})",
-                where_is(o.pin),
+                o.place,
                 pull_word(o.pull)
             )?;
         }
@@ -265,14 +393,11 @@ pub async fn test_input_with(
     Ok(())
 }
 
-fn find(list: &[(InputName, InputOptions)], name: InputName) -> Option<&InputOptions> {
-    list.iter().find(|(n, _)| *n == name).map(|(_, o)| o)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::gpio::debounce::Edge;
+    use crate::gpio::rppal::InputOptions;
     use crate::gpio::sim::SimRelay;
 
     #[test]
@@ -341,13 +466,17 @@ mod tests {
         }
     }
 
+    fn pin_wiring(active_low: bool, pulse_ms: u64) -> Wiring {
+        Wiring::pin(&relay_opts(active_low, pulse_ms))
+    }
+
     #[tokio::test(start_paused = true)]
     async fn test_relay_pulses_once_for_the_asked_length_and_leaves_it_off() {
         let sim = SimRelay::new("gate");
         let relay: Arc<dyn Relay> = Arc::new(sim.clone());
         let mut out = Vec::new();
         let t0 = Instant::now();
-        test_relay_with(&relay, &relay_opts(true, 500), Some(1200), &mut out)
+        test_relay_with(&relay, &pin_wiring(true, 500), Some(1200), &mut out)
             .await
             .unwrap();
         let p = sim.pulses();
@@ -357,7 +486,7 @@ mod tests {
         assert!(!sim.is_active());
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("active-low"), "{text}");
-        assert!(text.contains("energised when the pin is low"), "{text}");
+        assert!(text.contains("energised when the output is low"), "{text}");
         assert!(text.contains("for 1200 ms"), "{text}");
         assert!(text.contains("heard the relay click"), "{text}");
         assert!(text.contains("BCM 17, header pin 11"), "{text}");
@@ -369,7 +498,7 @@ mod tests {
         let sim = SimRelay::new("fail");
         let relay: Arc<dyn Relay> = Arc::new(sim.clone());
         let mut out = Vec::new();
-        test_relay_with(&relay, &relay_opts(false, 40), None, &mut out)
+        test_relay_with(&relay, &pin_wiring(false, 40), None, &mut out)
             .await
             .unwrap();
         assert_eq!(sim.pulses()[0].length, PULSE_MIN);
@@ -381,7 +510,7 @@ mod tests {
         let relay: Arc<dyn Relay> = Arc::new(sim.clone());
         test_relay_with(
             &relay,
-            &relay_opts(false, 500),
+            &pin_wiring(false, 500),
             Some(60_000),
             &mut Vec::new(),
         )
@@ -434,7 +563,9 @@ mod tests {
         }
         let stop = tokio::time::sleep(Duration::from_secs(5));
         let mut out = Vec::new();
-        test_input_with(&opts, rx, &mut out, stop).await.unwrap();
+        test_input_with(&watched_pins(&opts), rx, &mut out, stop)
+            .await
+            .unwrap();
         assert_eq!(
             Instant::now() - t0,
             Duration::from_secs(5),
@@ -460,6 +591,110 @@ mod tests {
             "{text}"
         );
         drop(tx);
+    }
+
+    #[test]
+    fn chip_lines_are_named_by_chip_and_offset_or_by_name() {
+        let input = |line| cdev::CdevInputOptions {
+            chip: "/dev/gpiochip4".into(),
+            line,
+            pull: Pull::Down,
+            edge: Edge::Rising,
+            debounce: Duration::from_millis(30),
+        };
+        let opts = CdevInputsOptions {
+            trigger: Some(input(LineSpec::Offset(2))),
+            exit: None,
+            door: Some(input(LineSpec::Name("DOOR".into()))),
+        };
+        assert_eq!(
+            watched_lines(&opts),
+            vec![
+                Watched {
+                    input: InputName::Trigger,
+                    place: "line 2 of /dev/gpiochip4".into(),
+                    pull: Pull::Down,
+                    debounce: Duration::from_millis(30),
+                },
+                Watched {
+                    input: InputName::Door,
+                    place: "line \"DOOR\"".into(),
+                    pull: Pull::Down,
+                    debounce: Duration::from_millis(30),
+                },
+            ]
+        );
+        let relay = CdevRelayOptions {
+            chip: "/dev/gpiochip0".into(),
+            line: LineSpec::Offset(17),
+            active_low: true,
+            pulse: Duration::from_millis(700),
+        };
+        assert_eq!(
+            Wiring::line(&relay),
+            Wiring {
+                place: "line 17 of /dev/gpiochip0".into(),
+                active_low: true,
+                pulse: Duration::from_millis(700),
+            }
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn test_input_names_chip_lines_in_every_line() {
+        let list = vec![Watched {
+            input: InputName::Trigger,
+            place: "line 2 of /dev/gpiochip1".into(),
+            pull: Pull::Up,
+            debounce: Duration::from_millis(50),
+        }];
+        let (tx, rx) = mpsc::channel(4);
+        let t0 = Instant::now();
+        for (active, ms) in [(false, 0), (true, 250)] {
+            tx.send(InputEvent {
+                input: InputName::Trigger,
+                active,
+                at: t0 + Duration::from_millis(ms),
+            })
+            .await
+            .unwrap();
+        }
+        let mut out = Vec::new();
+        let stop = tokio::time::sleep(Duration::from_secs(1));
+        test_input_with(&list, rx, &mut out, stop).await.unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("  trigger on line 2 of /dev/gpiochip1, pull-up, debounce 50 ms\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("[   0.250 s] trigger (line 2 of /dev/gpiochip1): pressed\n"),
+            "{text}"
+        );
+        assert!(text.contains("  trigger: 1\n"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn test_relay_cdev_on_a_missing_chip_says_where_and_what_to_check() {
+        let opts = CdevRelayOptions {
+            chip: "/dev/gpiochip-livegate-missing".into(),
+            line: LineSpec::Offset(3),
+            active_low: true,
+            pulse: Duration::from_millis(500),
+        };
+        let mut out = Vec::new();
+        let r = test_relay_cdev(&opts, "gate", None, &mut out).await;
+        assert!(matches!(r, Err(GpioTestError::Gpio(_))), "{r:?}");
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with(
+                "Relay test: the gate output on line 3 of /dev/gpiochip-livegate-missing.\n\
+                 Could not claim it: "
+            ),
+            "{text}"
+        );
+        assert!(text.contains("`gpioinfo`"), "{text}");
+        assert!(!text.contains("Energising"), "{text}");
     }
 
     #[tokio::test]
