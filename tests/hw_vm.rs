@@ -20,6 +20,14 @@
 //!   cdev trigger input sees an edge driven from outside, once, and filters bounce.
 //!   What a released line reads (after a drop, or a SIGKILL) is the board's pull, not
 //!   livegate's: checked, and that claiming again (`safe-outputs`) restores safety.
+//! - All of it at once, through the `livegate` binary itself (built with this test
+//!   executable): `livegate run` with a technician's TOML (v4l2 camera on the
+//!   loopback, SSD1306 on the fake bus, cdev relays and start button found by line
+//!   name) against the API stand-in on the guest's loopback, under a stand-in systemd
+//!   (NOTIFY_SOCKET, and the journal's native socket): a button press, three actions
+//!   done in front of the camera, exactly one gate pulse of its length, every panel
+//!   screen pixel for pixel, one audit entry in the journal, SIGTERM → exit 0 with the
+//!   relays off. And `livegate test input` on a chip line.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,6 +50,9 @@ use livegate::gpio::rppal::{trigger_event, InputEvent, InputName, Pull};
 use livegate::gpio::{pulse, Relay};
 use livegate::session::DenyReason;
 use livegate::trigger::TriggerEvent;
+
+mod common;
+use common::ssd1306::Model;
 
 /// A variable the guest's init sets; its absence is a failure, not a skip.
 fn guest_env(name: &str) -> String {
@@ -225,15 +236,27 @@ fn scene_jpegs(subjects: &[Subject]) -> Vec<Vec<u8>> {
 }
 
 /// A program feeding the loopback device: opens it as a video output, sets MJPG
-/// 640x480, streams the given JPEGs in turn (~10 fps) through mmap buffers until
-/// stopped, then stops streaming and closes the device (the camera goes away).
+/// 640x480, streams JPEGs (~10 fps) through mmap buffers until stopped, then stops
+/// streaming and closes the device (the camera goes away).
 struct LoopWriter {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<u64>>,
 }
 
+/// The JPEG to write as frame number `n`.
+type FrameFeed = Box<dyn FnMut(u64) -> Arc<Vec<u8>> + Send>;
+
 impl LoopWriter {
+    /// Writes the given JPEGs in turn.
     fn start(frames: Vec<Vec<u8>>) -> Self {
+        let frames: Vec<Arc<Vec<u8>>> = frames.into_iter().map(Arc::new).collect();
+        Self::feed(Box::new(move |n| {
+            frames[(n % frames.len() as u64) as usize].clone()
+        }))
+    }
+
+    /// Writes whatever `next` hands out for each frame.
+    fn feed(mut next: FrameFeed) -> Self {
         use v4l::io::traits::OutputStream;
         use v4l::video::Output;
         let stop = Arc::new(AtomicBool::new(false));
@@ -252,14 +275,14 @@ impl LoopWriter {
             stream.set_timeout(Duration::from_secs(5));
             let mut written: u64 = 0;
             while !flag.load(Ordering::Acquire) {
-                let frame = &frames[(written % frames.len() as u64) as usize];
                 // `next` queues the buffer filled last and hands back one to fill,
                 // which can be the one a reader is copying right now: fill it only
                 // a frame period later.
                 let (buf, meta) = OutputStream::next(&mut stream).expect("an output buffer");
                 std::thread::sleep(Duration::from_millis(100));
+                let frame = next(written);
                 assert!(buf.len() >= frame.len(), "buffer {} bytes", buf.len());
-                buf[..frame.len()].copy_from_slice(frame);
+                buf[..frame.len()].copy_from_slice(&frame);
                 meta.bytesused = frame.len() as u32;
                 written += 1;
             }
@@ -501,127 +524,6 @@ fn oled_options() -> OledOptions {
     }
 }
 
-/// The SSD1306 as far as the adapter drives it (see tests/oled.rs for the full model):
-/// commands, display memory in horizontal addressing, and what a person sees.
-struct Controller {
-    ram: [[u8; 128]; 8],
-    cols: (u8, u8),
-    pages: (u8, u8),
-    col: u8,
-    page: u8,
-    seg_remap: bool,
-    com_reverse: bool,
-    mux: u8,
-    on: bool,
-    /// Every command's opcode, in order.
-    opcodes: Vec<u8>,
-    /// The display memory each time the panel was turned on.
-    ram_at_on: Vec<[[u8; 128]; 8]>,
-    /// Data bytes written in each data message.
-    data_messages: Vec<usize>,
-}
-
-fn command_len(op: u8) -> usize {
-    match op {
-        0x81 | 0x20 | 0xA8 | 0xD3 | 0xDA | 0xD5 | 0xD9 | 0xDB | 0x8D | 0xAD => 2,
-        0x21 | 0x22 | 0xA3 => 3,
-        0x26 | 0x27 => 7,
-        0x29 | 0x2A => 6,
-        _ => 1,
-    }
-}
-
-impl Controller {
-    fn after(messages: &[Vec<u8>]) -> Self {
-        let mut c = Controller {
-            ram: [[0xA5; 128]; 8],
-            cols: (0, 127),
-            pages: (0, 7),
-            col: 0,
-            page: 0,
-            seg_remap: false,
-            com_reverse: false,
-            mux: 63,
-            on: false,
-            opcodes: Vec::new(),
-            ram_at_on: Vec::new(),
-            data_messages: Vec::new(),
-        };
-        for m in messages {
-            let (control, rest) = m.split_first().expect("an empty message");
-            match control {
-                0x00 => {
-                    let mut i = 0;
-                    while i < rest.len() {
-                        let n = command_len(rest[i]);
-                        assert!(i + n <= rest.len(), "a command cut short: {rest:02X?}");
-                        c.command(&rest[i..i + n]);
-                        i += n;
-                    }
-                }
-                0x40 => {
-                    rest.iter().for_each(|b| c.data(*b));
-                    c.data_messages.push(rest.len());
-                }
-                other => panic!("unexpected control byte 0x{other:02X}"),
-            }
-        }
-        c
-    }
-
-    fn command(&mut self, cmd: &[u8]) {
-        self.opcodes.push(cmd[0]);
-        match cmd[0] {
-            0x21 => {
-                self.cols = (cmd[1], cmd[2]);
-                self.col = cmd[1];
-            }
-            0x22 => {
-                self.pages = (cmd[1], cmd[2]);
-                self.page = cmd[1];
-            }
-            0xA0 | 0xA1 => self.seg_remap = cmd[0] == 0xA1,
-            0xC0 | 0xC8 => self.com_reverse = cmd[0] == 0xC8,
-            0xA8 => self.mux = cmd[1],
-            0xAE => self.on = false,
-            0xAF => {
-                self.on = true;
-                self.ram_at_on.push(self.ram);
-            }
-            _ => {}
-        }
-    }
-
-    fn data(&mut self, byte: u8) {
-        self.ram[usize::from(self.page)][usize::from(self.col)] = byte;
-        if self.col >= self.cols.1 {
-            self.col = self.cols.0;
-            self.page = if self.page >= self.pages.1 {
-                self.pages.0
-            } else {
-                self.page + 1
-            };
-        } else {
-            self.col += 1;
-        }
-    }
-
-    fn view(&self) -> Framebuffer {
-        assert!(self.on, "the panel is off");
-        let h = u32::from(self.mux) + 1;
-        let mut fb = Framebuffer::new(128, h);
-        for y in 0..h {
-            for x in 0..128u32 {
-                let col = if self.seg_remap { x } else { 127 - x };
-                let row = if self.com_reverse { y } else { h - 1 - y };
-                let bit = self.ram[(row / 8) as usize][col as usize] >> (row % 8) & 1;
-                fb.set(x, y, bit == 1);
-            }
-        }
-        fb
-    }
-}
-
 fn fail_screen() -> Screen {
     Screen::Fail {
         reason: DenyReason::NotVerified,
@@ -642,23 +544,16 @@ fn ssd1306_power_on_and_a_full_frame_arrive_intact_over_dev_i2c() {
     let mut oled = Oled::open(&opts).expect("the panel opens on the fake bus");
     let boot = rec.messages();
     assert_eq!(boot[0], [0x00, 0xE3], "the probe is a NOP command");
-    let c = Controller::after(&boot[1..]);
-    assert_eq!(
-        c.opcodes.first(),
-        Some(&0xAE),
-        "dark first: {:02X?}",
-        c.opcodes
-    );
-    assert_eq!(c.ram_at_on.len(), 1, "turned on once: {:02X?}", c.opcodes);
+    let c = Model::replay(&boot[1..]);
+    let opcodes = c.opcodes();
+    assert_eq!(opcodes.first(), Some(&0xAE), "dark first: {opcodes:02X?}");
+    assert_eq!(c.ram_at_on.len(), 1, "turned on once: {opcodes:02X?}");
     assert_eq!(
         c.ram_at_on[0], [[0u8; 128]; 8],
         "the whole memory is blank when the panel turns on"
     );
-    let on_at = c.opcodes.iter().position(|&o| o == 0xAF).unwrap();
-    assert!(
-        c.opcodes[on_at..].contains(&0x81),
-        "contrast set after init"
-    );
+    let on_at = opcodes.iter().position(|&o| o == 0xAF).unwrap();
+    assert!(opcodes[on_at..].contains(&0x81), "contrast set after init");
     assert!(oled.is_ready());
 
     rec.clear();
@@ -666,16 +561,15 @@ fn ssd1306_power_on_and_a_full_frame_arrive_intact_over_dev_i2c() {
     oled.show_at(&screen, Instant::now())
         .expect("the screen is shown");
     let frame = rec.messages();
-    let after = Controller::after(&frame);
-    assert_eq!(
-        after.data_messages.iter().sum::<usize>(),
-        1024,
-        "one whole 128x64 frame of data"
-    );
     // Replay the frame onto the panel as it was after power-on.
     let mut all = boot[1..].to_vec();
     all.extend(frame);
-    let panel = Controller::after(&all);
+    let panel = Model::replay(&all);
+    assert_eq!(
+        panel.data_bytes - Model::replay(&boot[1..]).data_bytes,
+        1024,
+        "one whole 128x64 frame of data"
+    );
     let want = render(&screen, 128, 64);
     assert!(want.count_lit() > 50, "the screen draws something");
     assert_eq!(panel.view(), want, "the panel shows the rendered screen");
@@ -709,8 +603,9 @@ fn ssd1306_survives_an_i2c_error_and_reinitialises() {
     oled.show_at(&screen, later)
         .expect("re-initialised and shown");
     assert!(oled.is_ready());
-    let c = Controller::after(&rec.messages());
-    assert_eq!(c.opcodes.first(), Some(&0xAE), "{:02X?}", c.opcodes);
+    let c = Model::replay(&rec.messages());
+    let opcodes = c.opcodes();
+    assert_eq!(opcodes.first(), Some(&0xAE), "{opcodes:02X?}");
     assert_eq!(c.ram_at_on.len(), 1);
     assert_eq!(c.ram_at_on[0], [[0u8; 128]; 8]);
     assert_eq!(c.view(), render(&screen, 128, 64));
@@ -1027,5 +922,792 @@ async fn gpio_sim_an_edge_from_outside_starts_a_session_and_bounce_is_filtered()
             note: None
         })
     );
+    watch.abort();
+}
+
+// ---------------------------------------------------------------------------------
+// One whole session: the `livegate` binary on all of the above
+
+/// The `livegate` executable, built with this test binary (static) and put in the
+/// guest by run.sh.
+fn livegate_bin() -> PathBuf {
+    PathBuf::from(guest_env("LIVEGATE_VM_LIVEGATE"))
+}
+
+/// A fresh scratch directory in the guest's tmpfs.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from("/tmp").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the scratch directory");
+    dir
+}
+
+/// How long an action may take in the guest's configuration.
+const GUEST_ACTION_TIMEOUT_S: u16 = 20;
+/// The gate pulse of the guest's configuration.
+const GUEST_GATE_PULSE: Duration = Duration::from_millis(600);
+
+/// What a technician would write in /etc/livegate/livegate.toml for this guest's
+/// hardware: the loopback camera, the OLED on bus 1, relays and the start button on
+/// gpio-sim's lines (found by name), and the API at `api_url`.
+fn guest_config(dir: &std::path::Path, api_url: &str) -> String {
+    format!(
+        r#"# livegate in the hw-vm guest
+[api]
+base_url = "{api_url}"
+key_file = "{dir}/api-key"
+ca_file = "{dir}/ca.pem"
+mode = 3
+request_timeout = "15s"
+
+[session]
+action_timeout = "{GUEST_ACTION_TIMEOUT_S}s"
+session_timeout = "120s"
+verdict_screen = "2s"
+
+[camera]
+kind = "v4l2"
+device = "{camera}"
+width = 640
+height = 480
+fps = 10
+format = "auto"
+warmup_frames = 1
+left_is = "person"
+
+[display]
+kind = "ssd1306"
+bus = {bus}
+address = 0x3C
+size = "128x64"
+
+[gpio]
+kind = "cdev"
+chip = "{chip}"
+gate_line = "RELAY_GATE"
+gate_active_low = true
+gate_pulse = "{pulse_ms}ms"
+fail_line = "RELAY_FAIL"
+fail_active_low = true
+fail_pulse = "300ms"
+trigger_line = "TRIGGER"
+trigger_pull = "up"
+trigger_edge = "falling"
+trigger_debounce = "50ms"
+
+[trigger]
+kind = "gpio"
+
+[log]
+level = "debug"
+"#,
+        dir = dir.display(),
+        camera = loopback().display(),
+        bus = guest_env("LIVEGATE_VM_I2C_BUS"),
+        chip = guest_env("LIVEGATE_VM_GPIOCHIP"),
+        pulse_ms = GUEST_GATE_PULSE.as_millis(),
+    )
+}
+
+/// A person in front of the loopback camera: once the service waits for an action
+/// (the stand-in's current step), they do it after a human reaction time; otherwise
+/// they stand still. Feeds [`LoopWriter`] with the scene renderer's JPEGs.
+struct Person {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<Vec<Subject>>>,
+    picture: Arc<std::sync::Mutex<Arc<Vec<u8>>>>,
+}
+
+impl Person {
+    const REACTION: Duration = Duration::from_millis(300);
+
+    fn start(standin: Arc<livegate::standin::Standin>) -> Self {
+        let neutral = Arc::new(scene::render(640, 480, Subject::Neutral, 80).expect("render"));
+        let picture = Arc::new(std::sync::Mutex::new(neutral));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (flag, shared) = (stop.clone(), picture.clone());
+        let thread = std::thread::spawn(move || {
+            let mut subjects = vec![Subject::Neutral];
+            let mut asked: Option<(livegate::standin::SessionId, usize, Instant)> = None;
+            while !flag.load(Ordering::Acquire) {
+                let now = Instant::now();
+                let want = standin.sessions().pop().and_then(|s| {
+                    let active = s.phase == livegate::standin::Phase::Processing && !s.expired;
+                    let action = s.actions.get(s.step).copied().filter(|_| active)?;
+                    Some((s.request_id, s.step, action))
+                });
+                let subject = match want {
+                    Some((id, step, action)) => {
+                        let since = match &asked {
+                            Some((i, st, t)) if *i == id && *st == step => *t,
+                            _ => {
+                                asked = Some((id, step, now));
+                                now
+                            }
+                        };
+                        let index = livegate::actions::index_of(action)
+                            .unwrap_or_else(|| panic!("the stand-in asks for {action:?}"));
+                        if now - since >= Self::REACTION {
+                            Subject::Doing(index)
+                        } else {
+                            Subject::Neutral
+                        }
+                    }
+                    None => Subject::Neutral,
+                };
+                if subjects.last() != Some(&subject) {
+                    let jpeg = scene::render(640, 480, subject, 80).expect("render");
+                    *shared.lock().expect("the picture") = Arc::new(jpeg);
+                    subjects.push(subject);
+                }
+                std::thread::sleep(Duration::from_millis(30));
+            }
+            subjects
+        });
+        Person {
+            stop,
+            thread: Some(thread),
+            picture,
+        }
+    }
+
+    /// What the camera sees now, for [`LoopWriter::feed`].
+    fn feed(&self) -> FrameFeed {
+        let picture = self.picture.clone();
+        Box::new(move |_| picture.lock().expect("the picture").clone())
+    }
+
+    /// Stops; what the person did, in order.
+    fn stop(mut self) -> Vec<Subject> {
+        self.stop.store(true, Ordering::Release);
+        self.thread
+            .take()
+            .expect("running")
+            .join()
+            .expect("the person ran without failing")
+    }
+}
+
+/// A level change seen on a gpio-sim line.
+#[derive(Clone, Copy, Debug)]
+struct Change {
+    at: Instant,
+    line: u32,
+    value: u8,
+}
+
+/// Samples gpio-sim lines every 2 ms on a thread and keeps every change (the first
+/// sample of each line counts as one).
+struct LineWatch {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    changes: Arc<std::sync::Mutex<Vec<Change>>>,
+}
+
+impl LineWatch {
+    fn start(bank: &SimBank, lines: &[u32]) -> Self {
+        let bank = SimBank {
+            chip: bank.chip.clone(),
+            dir: bank.dir.clone(),
+        };
+        let lines = lines.to_vec();
+        let stop = Arc::new(AtomicBool::new(false));
+        let changes = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (flag, log) = (stop.clone(), changes.clone());
+        let thread = std::thread::spawn(move || {
+            let mut last: Vec<Option<u8>> = vec![None; lines.len()];
+            while !flag.load(Ordering::Acquire) {
+                for (i, &line) in lines.iter().enumerate() {
+                    let value = bank.value(line);
+                    if last[i] != Some(value) {
+                        last[i] = Some(value);
+                        let at = Instant::now();
+                        log.lock()
+                            .expect("the log")
+                            .push(Change { at, line, value });
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        });
+        LineWatch {
+            stop,
+            thread: Some(thread),
+            changes,
+        }
+    }
+
+    fn changes(&self, line: u32) -> Vec<Change> {
+        let all = self.changes.lock().expect("the log").clone();
+        all.into_iter().filter(|c| c.line == line).collect()
+    }
+
+    /// The times `line` was low after having been high: (start, length), an
+    /// unfinished one with the length so far.
+    fn low_runs(&self, line: u32) -> Vec<(Instant, Duration)> {
+        let mut runs = Vec::new();
+        let mut low_since = None;
+        let mut was_high = false;
+        for c in self.changes(line) {
+            match c.value {
+                0 if was_high => low_since = Some(c.at),
+                1 => {
+                    if let Some(t) = low_since.take() {
+                        runs.push((t, c.at - t));
+                    }
+                    was_high = true;
+                }
+                _ => {}
+            }
+        }
+        if let Some(t) = low_since {
+            runs.push((t, t.elapsed()));
+        }
+        runs
+    }
+
+    fn stop(mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            t.join().expect("the line watcher ran without failing");
+        }
+    }
+}
+
+/// The service manager's end of sd_notify: a datagram socket the daemon reports to.
+struct NotifySocket {
+    sock: std::os::unix::net::UnixDatagram,
+    path: PathBuf,
+    seen: Vec<(Instant, String)>,
+}
+
+impl NotifySocket {
+    fn bind(path: PathBuf) -> Self {
+        let sock = std::os::unix::net::UnixDatagram::bind(&path).expect("bind NOTIFY_SOCKET");
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("a read timeout");
+        NotifySocket {
+            sock,
+            path,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits until a message has the line `want`; when it came.
+    fn wait(&mut self, want: &str, within: Duration) -> Option<Instant> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some((at, _)) = self.seen.iter().find(|(_, m)| m.lines().any(|l| l == want)) {
+                return Some(*at);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            let mut buf = [0u8; 4096];
+            if let Ok(n) = self.sock.recv(&mut buf) {
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                self.seen.push((Instant::now(), text));
+            }
+        }
+    }
+}
+
+/// systemd-journald's end of the native protocol: the socket tracing-journald writes
+/// to, each datagram parsed into its fields.
+struct Journal {
+    thread: Option<std::thread::JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+    entries: Arc<std::sync::Mutex<Vec<Entry>>>,
+}
+
+/// One journal entry: its fields in the order sent.
+type Entry = Vec<(String, Vec<u8>)>;
+
+const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
+
+impl Journal {
+    fn start() -> Self {
+        let path = std::path::Path::new(JOURNAL_SOCKET);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("/run/systemd/journal");
+        let _ = std::fs::remove_file(path);
+        let sock = std::os::unix::net::UnixDatagram::bind(path).expect("bind the journal socket");
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("a read timeout");
+        let stop = Arc::new(AtomicBool::new(false));
+        let entries = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (flag, log) = (stop.clone(), entries.clone());
+        let thread = std::thread::spawn(move || {
+            let mut buf = vec![0u8; 256 * 1024];
+            while !flag.load(Ordering::Acquire) {
+                // tracing-journald probes the socket with an empty datagram.
+                if let Ok(n @ 1..) = sock.recv(&mut buf) {
+                    let entry = Self::parse(&buf[..n]);
+                    log.lock().expect("the journal").push(entry);
+                }
+            }
+        });
+        Journal {
+            thread: Some(thread),
+            stop,
+            entries,
+        }
+    }
+
+    /// One datagram of the native protocol: `KEY=value\n`, or `KEY\n` + a 64-bit
+    /// little-endian length + the value + `\n` for a value with newlines.
+    fn parse(mut d: &[u8]) -> Entry {
+        let mut fields = Vec::new();
+        while !d.is_empty() {
+            let nl = d
+                .iter()
+                .position(|&b| b == b'\n')
+                .expect("a field ends in a newline");
+            let line = &d[..nl];
+            if let Some(eq) = line.iter().position(|&b| b == b'=') {
+                let key = String::from_utf8(line[..eq].to_vec()).expect("a UTF-8 key");
+                fields.push((key, line[eq + 1..].to_vec()));
+                d = &d[nl + 1..];
+            } else {
+                let key = String::from_utf8(line.to_vec()).expect("a UTF-8 key");
+                let rest = &d[nl + 1..];
+                let len = u64::from_le_bytes(rest[..8].try_into().expect("8 bytes")) as usize;
+                fields.push((key, rest[8..8 + len].to_vec()));
+                assert_eq!(rest[8 + len], b'\n', "a binary field ends in a newline");
+                d = &rest[8 + len + 1..];
+            }
+        }
+        fields
+    }
+
+    fn entries(&self) -> Vec<Entry> {
+        self.entries.lock().expect("the journal").clone()
+    }
+
+    fn stop(mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            t.join().expect("the journal ran without failing");
+        }
+        let _ = std::fs::remove_file(JOURNAL_SOCKET);
+    }
+}
+
+/// A field of a journal entry as text.
+fn field<'a>(entry: &'a [(String, Vec<u8>)], key: &str) -> Option<&'a str> {
+    entry
+        .iter()
+        .find(|(k, _)| k == key)
+        .and_then(|(_, v)| std::str::from_utf8(v).ok())
+}
+
+/// Every screen of one session, as `screens::render` draws it: the fixed ones, and
+/// each step's action screen with every countdown the panel can show for it.
+fn session_screens(actions: &[&str]) -> Vec<(String, Framebuffer)> {
+    let mut out = vec![
+        ("idle".to_owned(), render(&Screen::Idle, 128, 64)),
+        ("get ready".to_owned(), render(&Screen::GetReady, 128, 64)),
+        ("verifying".to_owned(), render(&Screen::Verifying, 128, 64)),
+        ("pass".to_owned(), render(&Screen::Pass, 128, 64)),
+    ];
+    let total = actions.len() as u8;
+    let t = u128::from(GUEST_ACTION_TIMEOUT_S) * 1000;
+    for (i, action) in actions.iter().enumerate() {
+        for secs in 0..=GUEST_ACTION_TIMEOUT_S {
+            // Shown when the second changes: `left` in (secs-1, secs] seconds.
+            let lo = (u128::from(secs.saturating_sub(1)) * 1000 * 100 / t) as u8;
+            let hi = ((u128::from(secs) * 1000 * 100 / t) as u8).min(100);
+            for percent in lo..=hi {
+                let screen = Screen::Action {
+                    action: (*action).to_owned(),
+                    step: i as u8 + 1,
+                    total,
+                    secs_left: secs,
+                    percent_left: percent,
+                    prompt: 0,
+                };
+                out.push((
+                    format!("{action} ({}/{total}) {secs} s", i + 1),
+                    render(&screen, 128, 64),
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+#[ignore = "runs inside the hw-vm guest: tests/hw-vm/run.sh"]
+fn a_whole_session_in_the_guest_ends_in_exactly_one_gate_pulse() {
+    let dir = scratch("hwvm-session");
+    let bank = SimBank::from_env();
+    let rec = I2cRecord::from_env();
+    // The relay board's inputs rest pulled down: a relay line reads 1 (off, for an
+    // active-low board) only while livegate drives it. The button rests released.
+    bank.pull(0, false);
+    bank.pull(1, false);
+    bank.pull(2, true);
+    assert_eq!((bank.value(0), bank.value(1)), (0, 0));
+    rec.clear();
+
+    // The AIGEN stand-in on the guest's loopback, over HTTPS with its own CA.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let key = "hwvm-api-key-0123456789";
+    let standin = rt
+        .block_on(livegate::standin::Standin::start(
+            livegate::standin::StandinOptions {
+                key: livegate::secret::ApiKey::new(key),
+                seed: Some(20261125),
+                ..Default::default()
+            },
+        ))
+        .expect("the stand-in starts");
+    let standin = Arc::new(standin);
+    std::fs::write(dir.join("ca.pem"), standin.ca_pem()).expect("write the CA");
+    std::fs::write(dir.join("api-key"), key).expect("write the key");
+    let config = dir.join("livegate.toml");
+    std::fs::write(&config, guest_config(&dir, &standin.url())).expect("write the config");
+
+    // The service manager and the journal, as systemd would provide them.
+    let mut notify = NotifySocket::bind(dir.join("notify"));
+    let journal = Journal::start();
+    let lines = LineWatch::start(&bank, &[0, 1]);
+    let person = Person::start(standin.clone());
+    let writer = LoopWriter::feed(person.feed());
+
+    let started = Instant::now();
+    let mut daemon = std::process::Command::new(livegate_bin())
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("NOTIFY_SOCKET", &notify.path)
+        .env("JOURNAL_STREAM", "8:12345")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("stderr")).expect("a stderr file"))
+        .spawn()
+        .expect("start livegate run");
+    let pid = daemon.id();
+    let stderr = || std::fs::read_to_string(dir.join("stderr")).unwrap_or_default();
+
+    // READY=1 only once the relays are claimed at their safe level.
+    let ready = notify.wait("READY=1", Duration::from_secs(30));
+    let ready = ready.unwrap_or_else(|| {
+        let _ = daemon.kill();
+        panic!("no READY=1 within 30 s; stderr:\n{}", stderr())
+    });
+    println!("livegate ready after {:?}", ready - started);
+    for line in [0, 1] {
+        let claimed = lines
+            .changes(line)
+            .iter()
+            .find(|c| c.value == 1)
+            .map(|c| c.at);
+        assert!(
+            claimed.is_some_and(|t| t <= ready + Duration::from_millis(10)),
+            "line {line} driven to its inactive level (1) before READY: {:?}",
+            lines.changes(line)
+        );
+    }
+
+    // Someone presses the start button.
+    std::thread::sleep(Duration::from_millis(500));
+    bank.pull(2, false);
+    std::thread::sleep(Duration::from_millis(200));
+    bank.pull(2, true);
+    let pressed = Instant::now();
+
+    // Wait for the verdict: the gate's pulse over, or a failure.
+    let deadline = pressed + Duration::from_secs(150);
+    loop {
+        let gate = lines.low_runs(0);
+        let done = gate.len() == 1 && lines.changes(0).last().is_some_and(|c| c.value == 1);
+        if done || !lines.low_runs(1).is_empty() || Instant::now() > deadline {
+            break;
+        }
+        if let Ok(Some(status)) = daemon.try_wait() {
+            panic!(
+                "livegate exited during the session: {status}; stderr:\n{}",
+                stderr()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Nothing more may happen: no second pulse, no fail signal.
+    std::thread::sleep(Duration::from_secs(3));
+    let sessions = standin.sessions();
+    println!(
+        "session over after {:?}: {:?}",
+        pressed.elapsed(),
+        sessions
+            .iter()
+            .map(|s| (&s.actions, s.step, s.phase, s.images, s.misses))
+            .collect::<Vec<_>>()
+    );
+
+    // Stopped as systemd stops it: SIGTERM, STOPPING=1, exit 0, relays off.
+    bank.pull(0, true);
+    bank.pull(1, true);
+    // SAFETY: kill(2) on the child we spawned and have not reaped.
+    let sent = unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(sent, 0, "SIGTERM sent");
+    let stopping = notify.wait("STOPPING=1", Duration::from_secs(20));
+    let status = daemon.wait().expect("reap livegate");
+    std::thread::sleep(Duration::from_millis(100));
+    let gate = lines.low_runs(0);
+    let fail = lines.low_runs(1);
+    let after_exit = (bank.value(0), bank.value(1));
+    lines.stop();
+    let subjects = person.stop();
+    let frames_written = writer.stop();
+    let entries = journal.entries();
+    journal.stop();
+    let messages = rec.messages();
+    let log = stderr();
+    if !log.is_empty() {
+        println!("livegate's stderr:\n{log}");
+    }
+    println!("the journal got {} entries", entries.len());
+
+    // The stand-in: one session, every action verified, its answer `completed`.
+    assert_eq!(sessions.len(), 1, "one session: {sessions:?}");
+    let s = &sessions[0];
+    assert_eq!(s.actions.len(), 3, "mode = 3: {s:?}");
+    assert_eq!(s.phase, livegate::standin::Phase::Completed, "{s:?}");
+    assert_eq!(s.step, s.actions.len(), "{s:?}");
+    assert_eq!(s.failures, 0, "no restart: {s:?}");
+    let requests = standin.requests();
+    assert!(
+        requests.iter().all(|r| r.key_ok && !r.key_in_query),
+        "every request carries the key in its header"
+    );
+    let posts: Vec<_> = requests.iter().filter(|r| r.method == "POST").collect();
+    assert!(
+        posts.len() >= 3,
+        "at least one frame per action: {} posts",
+        posts.len()
+    );
+    for r in &posts {
+        assert_eq!(r.status, 200, "{r:?}");
+        assert!(
+            matches!(r.seen, Some(livegate::camera::scene::Seen::Subject(_))),
+            "the stand-in decoded a camera JPEG and read its marker: {r:?}"
+        );
+    }
+    for a in &s.actions {
+        let i = livegate::actions::index_of(a).expect("a known action");
+        let shown = Some(livegate::camera::scene::Seen::Subject(Subject::Doing(i)));
+        assert!(
+            posts.iter().any(|r| r.seen == shown),
+            "a frame showing {a} reached the service"
+        );
+    }
+    let peers: std::collections::BTreeSet<_> = requests.iter().map(|r| r.peer).collect();
+    assert_eq!(
+        peers.len(),
+        1,
+        "one HTTPS connection, kept alive: {peers:?}"
+    );
+    // The person did each action in turn.
+    for a in &s.actions {
+        let i = livegate::actions::index_of(a).expect("a known action");
+        assert!(subjects.contains(&Subject::Doing(i)), "{a}: {subjects:?}");
+    }
+    assert!(
+        frames_written > 10,
+        "the camera streamed: {frames_written} frames"
+    );
+
+    // The gate: exactly one pulse of its length; the fail output never.
+    assert_eq!(gate.len(), 1, "exactly one gate pulse: {gate:?}");
+    let (at, length) = gate[0];
+    assert!(at > pressed, "the gate opened after the button was pressed");
+    assert!(
+        length >= GUEST_GATE_PULSE - Duration::from_millis(50)
+            && length <= GUEST_GATE_PULSE + Duration::from_millis(500),
+        "the gate pulse lasted {length:?} (configured {GUEST_GATE_PULSE:?})"
+    );
+    assert!(fail.is_empty(), "the fail output never pulsed: {fail:?}");
+
+    // Stopped cleanly, outputs at rest.
+    assert!(stopping.is_some(), "STOPPING=1 on SIGTERM");
+    assert_eq!(status.code(), Some(0), "exit 0 on SIGTERM: {status}");
+    assert_eq!(
+        after_exit,
+        (1, 1),
+        "both relays off after the service stopped"
+    );
+
+    // The panel: every screen it showed, pixel for pixel, is one of the session's,
+    // in order: idle, get ready, each action (with its countdown), pass, idle.
+    let known = session_screens(&s.actions);
+    let seen: Vec<&str> = Model::screens_seen(&messages)
+        .iter()
+        .map(|fb| {
+            known
+                .iter()
+                .find(|(_, k)| k == fb)
+                .map(|(name, _)| name.as_str())
+                .unwrap_or_else(|| panic!("the panel showed a screen of no session step:\n{fb:?}"))
+        })
+        .collect();
+    println!("the panel showed: {seen:?}");
+    let mut order: Vec<&str> = Vec::new();
+    for name in &seen {
+        let kind = match name.split_once(" (") {
+            Some((action, _)) => action,
+            None => name,
+        };
+        if order.last() != Some(&kind) && kind != "verifying" {
+            order.push(kind);
+        }
+    }
+    let mut want = vec!["idle", "get ready"];
+    want.extend(s.actions.iter().copied());
+    want.extend(["pass", "idle"]);
+    assert_eq!(order, want, "the screens in order");
+
+    // The journal, as under systemd: one audit entry with the verdict, fields
+    // unprefixed; no entry carries the key or a frame.
+    let audit: Vec<_> = entries
+        .iter()
+        .filter(|e| field(e, "TARGET") == Some("livegate::audit"))
+        .collect();
+    assert_eq!(audit.len(), 1, "one audit entry per session");
+    let a = audit[0];
+    let shown: Vec<String> = a
+        .iter()
+        .filter(|(k, _)| !k.starts_with("CODE_"))
+        .map(|(k, v)| format!("{k}={}", String::from_utf8_lossy(v)))
+        .collect();
+    println!("the audit entry: {}", shown.join(" "));
+    assert_eq!(field(a, "MESSAGE"), Some("session over"));
+    assert_eq!(field(a, "VERDICT"), Some("pass"));
+    assert_eq!(field(a, "SYSLOG_IDENTIFIER"), Some("livegate"));
+    // tracing-journald maps INFO to notice (5).
+    assert_eq!(field(a, "PRIORITY"), Some("5"));
+    let want_id = match &s.request_id {
+        livegate::standin::SessionId::Text(t) => t.clone(),
+        livegate::standin::SessionId::Number(n) => n.to_string(),
+    };
+    assert_eq!(field(a, "REQUEST_ID"), Some(want_id.as_str()));
+    assert_eq!(field(a, "ACTIONS"), Some(s.actions.join(",").as_str()));
+    for e in &entries {
+        for (k, v) in e {
+            let text = String::from_utf8_lossy(v);
+            assert!(!text.contains(key), "the key in the journal ({k})");
+            assert!(v.len() < 2048, "a journal field of {} bytes ({k})", v.len());
+        }
+    }
+    assert!(
+        entries.iter().any(|e| field(e, "LATENCY_MS").is_some()),
+        "API latencies are logged as LATENCY_MS"
+    );
+    assert!(
+        log.is_empty(),
+        "under systemd everything goes to the journal, nothing to stderr"
+    );
+    drop(rt);
+}
+
+/// Reads a child's stdout lines on a thread.
+fn lines_of(out: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for a line containing `want`; every line read on the way.
+fn expect_line(
+    rx: &std::sync::mpsc::Receiver<String>,
+    want: &str,
+    within: Duration,
+    seen: &mut Vec<String>,
+) {
+    let deadline = Instant::now() + within;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let found = line.contains(want);
+                seen.push(line);
+                if found {
+                    return;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!(
+        "no line with {want:?} within {within:?}; got:\n{}",
+        seen.join("\n")
+    );
+}
+
+#[test]
+#[ignore = "runs inside the hw-vm guest: tests/hw-vm/run.sh"]
+fn livegate_test_input_shows_a_button_on_a_chip_line() {
+    let dir = scratch("hwvm-test-input");
+    let bank = SimBank::from_env();
+    bank.pull(2, true);
+    let config = dir.join("livegate.toml");
+    std::fs::write(&config, guest_config(&dir, "https://127.0.0.1:9/v1")).expect("config");
+    let mut child = std::process::Command::new(livegate_bin())
+        .args(["test", "--config"])
+        .arg(&config)
+        .arg("input")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start livegate test input");
+    let rx = lines_of(child.stdout.take().expect("piped"));
+    let mut seen = Vec::new();
+    let place = "line \"TRIGGER\"";
+    expect_line(
+        &rx,
+        &format!("trigger on {place}, pull-up, debounce 50 ms"),
+        Duration::from_secs(10),
+        &mut seen,
+    );
+    let at_start = format!("trigger ({place}): released");
+    expect_line(&rx, &at_start, Duration::from_secs(5), &mut seen);
+
+    bank.pull(2, false);
+    std::thread::sleep(Duration::from_millis(300));
+    bank.pull(2, true);
+    let pressed = format!("trigger ({place}): pressed");
+    expect_line(&rx, &pressed, Duration::from_secs(5), &mut seen);
+    expect_line(&rx, &at_start, Duration::from_secs(5), &mut seen);
+
+    // Ctrl-C ends it with a count of the changes.
+    // SAFETY: kill(2) on the child we spawned and have not reaped.
+    let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(sent, 0);
+    expect_line(
+        &rx,
+        "Stopped. Changes seen:",
+        Duration::from_secs(5),
+        &mut seen,
+    );
+    expect_line(&rx, "  trigger: 2", Duration::from_secs(5), &mut seen);
+    let status = child.wait().expect("reap");
+    assert_eq!(status.code(), Some(0), "{status}");
+    println!("livegate test input said:\n{}", seen.join("\n"));
+    // Released on exit: the line shows the world's pull again, and can be claimed.
+    let (tx, _rx) = tokio::sync::mpsc::channel(1);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let watch = rt
+        .block_on(async { spawn_inputs(&trigger_options(&bank), tx) })
+        .expect("the line is free again");
     watch.abort();
 }

@@ -74,9 +74,12 @@ simdir=/sys/devices/platform/$(cat "$sim/dev_name")/$chip
 export LIVEGATE_VM_GPIOCHIP="/dev/$chip"
 export LIVEGATE_VM_GPIOSIM="$simdir"
 
+[ -x /livegate ] || result "FAIL setup: no /livegate executable"
+export LIVEGATE_VM_LIVEGATE=/livegate
+mkdir -p /run
 export HOME=/tmp TMPDIR=/tmp RUST_BACKTRACE=1
 echo "hw-vm guest: running the tests (vivid at $vivid, loopback at $loop, fake I2C on bus 1, gpio-sim at /dev/$chip)"
-/hw_vm --ignored --test-threads=1
+/hw_vm --ignored --test-threads=1 --nocapture
 rc=$?
 if [ "$rc" = 0 ]; then
     result "PASS"

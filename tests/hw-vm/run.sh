@@ -188,6 +188,16 @@ if readelf -l "$testbin" | grep -q 'program interpreter'; then
     die "$testbin is not statically linked"
 fi
 echo "test executable: $testbin ($(du -h "$testbin" | cut -f1))"
+# Cargo builds the `livegate` binary for every integration test, with the same flags:
+# the whole-session test runs it as the service would run.
+livegate_bin=$(grep '"reason":"compiler-artifact"' "$out/build.json" |
+    grep '"kind":\["bin"\]' | grep '"name":"livegate"' |
+    grep -o '"executable":"[^"]*"' | tail -n 1 | cut -d'"' -f4)
+[ -n "$livegate_bin" ] && [ -x "$livegate_bin" ] || die "no livegate executable in cargo's output"
+if readelf -l "$livegate_bin" | grep -q 'program interpreter'; then
+    die "$livegate_bin is not statically linked"
+fi
+echo "livegate executable: $livegate_bin ($(du -h "$livegate_bin" | cut -f1))"
 
 # ---------------------------------------------------------------------------------
 step "initramfs"
@@ -202,6 +212,7 @@ done
 cp "$here/init.sh" "$initrd/init"
 chmod 755 "$initrd/init"
 cp "$testbin" "$initrd/hw_vm"
+cp "$livegate_bin" "$initrd/livegate"
 
 # Module load order from modprobe's own resolution, parameters from the list below.
 modlist=$initrd/modules.list

@@ -1,0 +1,3 @@
+//! Helpers shared by several test crates (`mod common;`).
+
+pub mod ssd1306;
