@@ -15,6 +15,7 @@ use livegate::display::{Display, DisplayError, Screen};
 use livegate::session::DenyReason;
 
 mod common;
+use common::screens::{action, cases};
 use common::ssd1306::Model;
 
 // ---------------------------------------------------------------------------------
@@ -108,17 +109,6 @@ fn rotate_180(fb: &Framebuffer) -> Framebuffer {
 
 // ---------------------------------------------------------------------------------
 // Helpers
-
-fn action(name: &str, step: u8, total: u8, secs_left: u16, percent_left: u8) -> Screen {
-    Screen::Action {
-        action: name.to_owned(),
-        step,
-        total,
-        secs_left,
-        percent_left,
-        prompt: 1,
-    }
-}
 
 fn opts(size: PanelSize, rotation: OledRotation) -> OledOptions {
     OledOptions {
@@ -425,35 +415,6 @@ fn failing_for_a_long_time_never_panics_and_recovers() {
 // ---------------------------------------------------------------------------------
 // 128x32 goldens
 
-fn golden_cases() -> Vec<(&'static str, Screen)> {
-    vec![
-        ("idle", Screen::Idle),
-        ("get_ready", Screen::GetReady),
-        ("action_turn_left", action("Turn_left", 1, 3, 7, 70)),
-        (
-            "action_victory_right_hand",
-            action("Victory_right_hand", 2, 3, 4, 40),
-        ),
-        ("action_unknown", action("Some_new_action", 3, 3, 9, 90)),
-        ("verifying", Screen::Verifying),
-        ("pass", Screen::Pass),
-        (
-            "fail_action_timeout",
-            Screen::Fail {
-                reason: DenyReason::ActionTimeout,
-            },
-        ),
-        (
-            "fail_service_unavailable",
-            Screen::Fail {
-                reason: DenyReason::ServiceUnavailable,
-            },
-        ),
-        ("locked_out_240s", Screen::LockedOut { secs_left: 240 }),
-        ("config_error", Screen::ConfigError),
-    ]
-}
-
 fn golden_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/128x32")
 }
@@ -464,7 +425,7 @@ fn screens_on_a_128x32_panel_match_golden_pngs() {
     let (mut oled, bus) = panel(&opts(PanelSize::W128xH32, OledRotation::Deg0));
     let mut failures = Vec::new();
     let mut seen: Vec<(&str, Framebuffer)> = Vec::new();
-    for (name, screen) in golden_cases() {
+    for (name, screen) in cases() {
         let rendered = render(&screen, 128, 32);
         let path = golden_dir().join(format!("{name}.png"));
         if bless {

@@ -6,48 +6,10 @@ use std::path::PathBuf;
 
 use livegate::display::screens::render;
 use livegate::display::sim::{Framebuffer, SimDisplay};
-use livegate::display::{Display, Screen};
-use livegate::session::DenyReason;
+use livegate::display::Display;
 
-fn action(name: &str, step: u8, total: u8, secs_left: u16, percent_left: u8) -> Screen {
-    Screen::Action {
-        action: name.to_owned(),
-        step,
-        total,
-        secs_left,
-        percent_left,
-        prompt: 1,
-    }
-}
-
-fn cases() -> Vec<(&'static str, Screen)> {
-    vec![
-        ("idle", Screen::Idle),
-        ("get_ready", Screen::GetReady),
-        ("action_turn_left", action("Turn_left", 1, 3, 7, 70)),
-        (
-            "action_victory_right_hand",
-            action("Victory_right_hand", 2, 3, 4, 40),
-        ),
-        ("action_unknown", action("Some_new_action", 3, 3, 9, 90)),
-        ("verifying", Screen::Verifying),
-        ("pass", Screen::Pass),
-        (
-            "fail_action_timeout",
-            Screen::Fail {
-                reason: DenyReason::ActionTimeout,
-            },
-        ),
-        (
-            "fail_service_unavailable",
-            Screen::Fail {
-                reason: DenyReason::ServiceUnavailable,
-            },
-        ),
-        ("locked_out_240s", Screen::LockedOut { secs_left: 240 }),
-        ("config_error", Screen::ConfigError),
-    ]
-}
+mod common;
+use common::screens::{action, cases};
 
 fn golden_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
