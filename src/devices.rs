@@ -67,21 +67,9 @@ pub fn relay_options(cfg: &Config) -> Option<(RelayOptions, RelayOptions)> {
 fn input_options(i: &InputConfig) -> InputOptions {
     InputOptions {
         pin: i.pin,
-        pull: pull(i.pull),
-        edge: match i.edge {
-            crate::config::Edge::Falling => GpioEdge::Falling,
-            crate::config::Edge::Rising => GpioEdge::Rising,
-            crate::config::Edge::Both => GpioEdge::Both,
-        },
+        pull: i.pull.into(),
+        edge: i.edge.into(),
         debounce: i.debounce,
-    }
-}
-
-fn pull(p: crate::config::Pull) -> pi::Pull {
-    match p {
-        crate::config::Pull::Up => pi::Pull::Up,
-        crate::config::Pull::Down => pi::Pull::Down,
-        crate::config::Pull::Off => pi::Pull::Off,
     }
 }
 
@@ -92,13 +80,9 @@ pub fn inputs_options(cfg: &Config) -> Option<InputsOptions> {
     };
     let door = g.door.as_ref().map(|d| InputOptions {
         pin: d.pin,
-        pull: pull(d.pull),
+        pull: d.pull.into(),
         // The door is watched on both edges; this sets which level means "open".
-        edge: if d.open_level_high {
-            GpioEdge::Rising
-        } else {
-            GpioEdge::Falling
-        },
+        edge: GpioEdge::door_opens(d.open_level_high),
         debounce: d.debounce,
     });
     let opts = InputsOptions {

@@ -36,7 +36,7 @@ use super::rppal::{
     Outputs, Pull, WatchOptions, Watched, POLL_PERIOD,
 };
 use super::{register, GpioError, Relay};
-use crate::config::{self, CdevGpioConfig, CdevInputConfig};
+use crate::config::{CdevGpioConfig, CdevInputConfig};
 
 /// The chip used when the config names none.
 pub const DEFAULT_CHIP: &str = "/dev/gpiochip0";
@@ -168,31 +168,18 @@ pub fn relay_options(g: &CdevGpioConfig) -> (CdevRelayOptions, CdevRelayOptions)
 /// The door is watched on both edges whatever its `edge`, which here only says
 /// which level means open (as for the rppal backend).
 pub fn inputs_options(g: &CdevGpioConfig) -> Option<CdevInputsOptions> {
-    let pull = |p: config::Pull| match p {
-        config::Pull::Up => Pull::Up,
-        config::Pull::Down => Pull::Down,
-        config::Pull::Off => Pull::Off,
-    };
     let input = |i: &CdevInputConfig| CdevInputOptions {
         chip: g.chip.clone(),
         line: i.line.clone(),
-        pull: pull(i.pull),
-        edge: match i.edge {
-            config::Edge::Falling => Edge::Falling,
-            config::Edge::Rising => Edge::Rising,
-            config::Edge::Both => Edge::Both,
-        },
+        pull: i.pull.into(),
+        edge: i.edge.into(),
         debounce: i.debounce,
     };
     let door = g.door.as_ref().map(|d| CdevInputOptions {
         chip: g.chip.clone(),
         line: d.line.clone(),
-        pull: pull(d.pull),
-        edge: if d.open_level_high {
-            Edge::Rising
-        } else {
-            Edge::Falling
-        },
+        pull: d.pull.into(),
+        edge: Edge::door_opens(d.open_level_high),
         debounce: d.debounce,
     });
     let opts = CdevInputsOptions {
@@ -500,6 +487,7 @@ pub fn spawn_inputs_showing_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config;
     use crate::gpio::pulse;
     use tokio::time::Instant;
 

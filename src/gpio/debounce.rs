@@ -16,7 +16,26 @@ pub enum Edge {
     Both,
 }
 
+impl From<crate::config::Edge> for Edge {
+    fn from(e: crate::config::Edge) -> Self {
+        match e {
+            crate::config::Edge::Falling => Edge::Falling,
+            crate::config::Edge::Rising => Edge::Rising,
+            crate::config::Edge::Both => Edge::Both,
+        }
+    }
+}
+
 impl Edge {
+    /// A door contact's edge: which change means "opened" (it is watched on both).
+    pub fn door_opens(open_level_high: bool) -> Edge {
+        if open_level_high {
+            Edge::Rising
+        } else {
+            Edge::Falling
+        }
+    }
+
     /// Whether a change to `level` (true = high) is reported under this choice.
     pub fn passes(self, rising: bool) -> bool {
         match self {

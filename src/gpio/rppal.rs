@@ -282,6 +282,16 @@ pub enum Pull {
     Off,
 }
 
+impl From<crate::config::Pull> for Pull {
+    fn from(p: crate::config::Pull) -> Self {
+        match p {
+            crate::config::Pull::Up => Pull::Up,
+            crate::config::Pull::Down => Pull::Down,
+            crate::config::Pull::Off => Pull::Off,
+        }
+    }
+}
+
 /// One input.
 ///
 /// Its *asserted* level (contact closed, button pressed, sensor sensing) follows
