@@ -1023,7 +1023,9 @@ impl Person {
 
     fn start(standin: Arc<livegate::standin::Standin>) -> Self {
         let neutral = Arc::new(scene::render(640, 480, Subject::Neutral, 80).expect("render"));
-        let picture = Arc::new(std::sync::Mutex::new(neutral));
+        let picture = Arc::new(std::sync::Mutex::new(neutral.clone()));
+        // Pictures already drawn: standing still again after an action is instant.
+        let mut drawn = vec![(Subject::Neutral, neutral)];
         let stop = Arc::new(AtomicBool::new(false));
         let (flag, shared) = (stop.clone(), picture.clone());
         let thread = std::thread::spawn(move || {
@@ -1056,8 +1058,16 @@ impl Person {
                     None => Subject::Neutral,
                 };
                 if subjects.last() != Some(&subject) {
-                    let jpeg = scene::render(640, 480, subject, 80).expect("render");
-                    *shared.lock().expect("the picture") = Arc::new(jpeg);
+                    let jpeg = match drawn.iter().find(|(s, _)| *s == subject) {
+                        Some((_, jpeg)) => jpeg.clone(),
+                        None => {
+                            let jpeg =
+                                Arc::new(scene::render(640, 480, subject, 80).expect("render"));
+                            drawn.push((subject, jpeg.clone()));
+                            jpeg
+                        }
+                    };
+                    *shared.lock().expect("the picture") = jpeg;
                     subjects.push(subject);
                 }
                 std::thread::sleep(Duration::from_millis(30));
@@ -1397,19 +1407,14 @@ fn a_whole_session_in_the_guest_ends_in_exactly_one_gate_pulse() {
         let _ = daemon.kill();
         panic!("no READY=1 within 30 s; stderr:\n{}", stderr())
     });
+    // Pulled down, a relay line reads 1 (off) only while livegate drives it.
+    let at_ready = (bank.value(0), bank.value(1));
     println!("livegate ready after {:?}", ready - started);
-    for line in [0, 1] {
-        let claimed = lines
-            .changes(line)
-            .iter()
-            .find(|c| c.value == 1)
-            .map(|c| c.at);
-        assert!(
-            claimed.is_some_and(|t| t <= ready + Duration::from_millis(10)),
-            "line {line} driven to its inactive level (1) before READY: {:?}",
-            lines.changes(line)
-        );
-    }
+    assert_eq!(
+        at_ready,
+        (1, 1),
+        "both relay lines driven to their inactive level by READY=1"
+    );
 
     // Someone presses the start button.
     std::thread::sleep(Duration::from_millis(500));
@@ -1522,10 +1527,16 @@ fn a_whole_session_in_the_guest_ends_in_exactly_one_gate_pulse() {
     // The gate: exactly one pulse of its length; the fail output never.
     assert_eq!(gate.len(), 1, "exactly one gate pulse: {gate:?}");
     let (at, length) = gate[0];
+    println!(
+        "one gate pulse of {length:?}, {:?} after the press; {} frames posted",
+        at.saturating_duration_since(pressed),
+        posts.len()
+    );
     assert!(at > pressed, "the gate opened after the button was pressed");
+    // Sampled every ~2 ms by a thread that the single emulated CPU may leave waiting.
     assert!(
-        length >= GUEST_GATE_PULSE - Duration::from_millis(50)
-            && length <= GUEST_GATE_PULSE + Duration::from_millis(500),
+        length >= GUEST_GATE_PULSE - Duration::from_millis(100)
+            && length <= GUEST_GATE_PULSE + Duration::from_millis(600),
         "the gate pulse lasted {length:?} (configured {GUEST_GATE_PULSE:?})"
     );
     assert!(fail.is_empty(), "the fail output never pulsed: {fail:?}");
