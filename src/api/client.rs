@@ -658,6 +658,7 @@ mod tests {
             RequestId::Text("c404bb92-\"quoted\"\\\u{1}é".into()),
             RequestId::Number(12345678901234u64.into()),
             RequestId::Number(serde_json::Number::from_f64(1.5).unwrap()),
+            RequestId::Number("123456789012345678901234567890".parse().unwrap()),
         ] {
             let b64 = base64::engine::general_purpose::STANDARD.encode(&jpeg);
             let expected = serde_json::to_vec(&FrameRequest {

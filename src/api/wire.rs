@@ -324,6 +324,30 @@ mod tests {
     }
 
     #[test]
+    fn a_numeric_request_id_beyond_64_bits_is_echoed_digit_for_digit() {
+        // (An exponent is written back normalised, 7e3 as 7e+3: no id looks like that.)
+        for raw in [
+            "123456789012345678901234567890",
+            "18446744073709551616",
+            "1.50",
+            "-7",
+        ] {
+            let a = parse(&format!(
+                r#"{{"request_id": {raw}, "status": "processing"}}"#
+            ));
+            let id = a.request_id.unwrap();
+            assert_eq!(serde_json::to_string(&id).unwrap(), raw);
+            assert_eq!(id.to_string(), raw);
+            let body = serde_json::to_string(&FrameRequest {
+                request_id: &id,
+                image: "QUJD",
+            })
+            .unwrap();
+            assert_eq!(body, format!(r#"{{"request_id":{raw},"image":"QUJD"}}"#));
+        }
+    }
+
+    #[test]
     fn request_id_string_kept_verbatim() {
         let a = parse(r#"{"request_id": " a b ", "status": "processing"}"#);
         assert_eq!(a.request_id, Some(RequestId::Text(" a b ".into())));
