@@ -257,6 +257,9 @@ struct Shell {
     screen_tx: watch::Sender<Screen>,
     gate: Arc<dyn Relay>,
     fail: Arc<dyn Relay>,
+    /// Pulses of each relay (an overlapping one extends the running one).
+    gate_pulses: gpio::Pulser,
+    fail_pulses: gpio::Pulser,
     pulses: Vec<JoinHandle<()>>,
     active: Option<Active>,
     keeper: Gatekeeper,
@@ -325,6 +328,8 @@ pub async fn run(
         },
         display_failing: display_failing.clone(),
         screen_tx,
+        gate_pulses: gpio::Pulser::new(gate.clone()),
+        fail_pulses: gpio::Pulser::new(fail.clone()),
         gate,
         fail,
         pulses: Vec::new(),
@@ -461,7 +466,7 @@ impl Shell {
         self.emitter.metrics(|m| m.door_alarm());
         let length = self.cfg.gpio.fail_pulse();
         self.pulses
-            .push(spawn_pulse(self.fail.clone(), length, &self.emitter));
+            .extend(spawn_pulse(&self.fail_pulses, length, &self.emitter));
         self.door_alarm_at = self.door_held_open_after.map(|d| now + d);
     }
 
@@ -520,7 +525,7 @@ impl Shell {
                 self.emitter.metrics(|m| m.exit_opened());
                 let length = self.cfg.gpio.gate_pulse();
                 self.pulses
-                    .push(spawn_pulse(self.gate.clone(), length, &self.emitter));
+                    .extend(spawn_pulse(&self.gate_pulses, length, &self.emitter));
             }
             TriggerEvent::Door { open } => {
                 info!(open, "door contact");
@@ -805,12 +810,12 @@ impl Shell {
                 Command::OpenGate => {
                     let length = self.cfg.gpio.gate_pulse();
                     self.pulses
-                        .push(spawn_pulse(self.gate.clone(), length, &self.emitter));
+                        .extend(spawn_pulse(&self.gate_pulses, length, &self.emitter));
                 }
                 Command::SignalFail => {
                     let length = self.cfg.gpio.fail_pulse();
                     self.pulses
-                        .push(spawn_pulse(self.fail.clone(), length, &self.emitter));
+                        .extend(spawn_pulse(&self.fail_pulses, length, &self.emitter));
                 }
                 Command::WakeAt(t) => a.wake = Some(t),
                 Command::Finish(v) => {
@@ -943,19 +948,21 @@ fn a_request_id(a: &Active) -> String {
         .unwrap_or_default()
 }
 
-fn spawn_pulse(relay: Arc<dyn Relay>, length: Duration, emitter: &Emitter) -> JoinHandle<()> {
+/// Starts a pulse of `pulser`'s relay, or extends the one running; the task of a new
+/// pulse.
+fn spawn_pulse(
+    pulser: &gpio::Pulser,
+    length: Duration,
+    emitter: &Emitter,
+) -> Option<JoinHandle<()>> {
     // Told before the pulse starts, so events keep the order of the commands.
-    let name = relay.name();
+    let name = pulser.name();
     info!(relay = name, ms = ms(length), "relay pulse");
     emitter.emit(GateEvent::RelayPulse {
         relay: name,
         ms: ms(length),
     });
-    tokio::spawn(async move {
-        if let Err(e) = gpio::pulse(&relay, length).await {
-            warn!(relay = name, error = %e, "relay pulse failed");
-        }
-    })
+    pulser.pulse(length)
 }
 
 fn answer_event(

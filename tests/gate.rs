@@ -676,6 +676,35 @@ async fn request_to_exit_opens_without_a_check_and_is_logged() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_pressed_during_a_gate_pulse_extends_it_into_one_pulse() {
+    let exit = || livegate::trigger::TriggerEvent::Exit { source: "gpio" };
+    let steps = vec![
+        (Duration::ZERO, exit()),
+        (GATE_PULSE / 2, exit()),
+        // Well after both, to end the run with the relay at rest.
+        (GATE_PULSE * 2, start_event()),
+    ];
+    let (_, gate, _, events, _) = run_scripted(fast_config(), steps, None, |e| {
+        matches!(e, GateEvent::SessionStarted { .. })
+    })
+    .await;
+    let asked = events
+        .iter()
+        .filter(|e| matches!(e, GateEvent::RelayPulse { relay: "gate", .. }))
+        .count();
+    assert_eq!(asked, 2, "two pulses asked for");
+    let p = gate.pulses();
+    assert_eq!(p.len(), 1, "the relay switched on once: {p:?}");
+    // From the first press to the second's full length: 1.5 pulses.
+    let want = GATE_PULSE + GATE_PULSE / 2;
+    assert!(
+        p[0].length >= want && p[0].length < want + ms(150),
+        "{:?}, want {want:?}",
+        p[0].length
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_door_held_open_raises_the_alarm() {
     let steps = vec![(
         Duration::ZERO,

@@ -44,6 +44,106 @@ pub async fn pulse(relay: &Arc<dyn Relay>, length: Duration) -> Result<(), GpioE
     Ok(())
 }
 
+/// The pulses of one relay. A pulse asked for while another runs extends it to the
+/// later of the two ends: the relay switches on once and off once (a request-to-exit
+/// during a pass pulse still gets its whole length), and it is never on past the end
+/// of the latest pulse asked for. A cancelled or panicking pulse still ends.
+#[derive(Clone)]
+pub struct Pulser {
+    relay: Arc<dyn Relay>,
+    /// When the running pulse ends; `None` while the relay rests.
+    until: Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
+}
+
+/// Ends a [`Pulser`]'s pulse when dropped while still armed (cancelled, panicked).
+struct PulseGuard {
+    relay: Arc<dyn Relay>,
+    until: Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
+    armed: bool,
+}
+
+impl PulseGuard {
+    /// Relay off and the pulse over, in one step under the lock, so that a pulse
+    /// asked for meanwhile starts afresh instead of extending one that is ending.
+    fn end(&mut self, until: &mut Option<tokio::time::Instant>) {
+        self.armed = false;
+        *until = None;
+        if let Err(e) = self.relay.set(false) {
+            tracing::error!(output = self.relay.name(), error = %e, "cannot return output to its safe level");
+        }
+    }
+}
+
+impl Drop for PulseGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let until = self.until.clone();
+            let mut until = until.lock().unwrap_or_else(|p| p.into_inner());
+            self.end(&mut until);
+        }
+    }
+}
+
+impl Pulser {
+    pub fn new(relay: Arc<dyn Relay>) -> Self {
+        Pulser {
+            relay,
+            until: Arc::default(),
+        }
+    }
+
+    /// The relay's name (`"gate"`, `"fail"`).
+    pub fn name(&self) -> &'static str {
+        self.relay.name()
+    }
+
+    /// Energises the relay for `length` from now, or extends the pulse running to
+    /// end no sooner than that. Returns the task of a new pulse (`None` when one was
+    /// extended); aborting it ends the pulse.
+    pub fn pulse(&self, length: Duration) -> Option<tokio::task::JoinHandle<()>> {
+        let end = tokio::time::Instant::now() + length;
+        {
+            let mut until = self.until.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(u) = *until {
+                *until = Some(u.max(end));
+                return None;
+            }
+            *until = Some(end);
+        }
+        let mut guard = PulseGuard {
+            relay: self.relay.clone(),
+            until: self.until.clone(),
+            armed: true,
+        };
+        Some(tokio::spawn(async move {
+            if let Err(e) = guard.relay.set(true) {
+                tracing::warn!(relay = guard.relay.name(), error = %e, "relay pulse failed");
+                return; // the guard drives it off and ends the pulse
+            }
+            {
+                // The whole length from the moment it is on.
+                let on_until = tokio::time::Instant::now() + length;
+                let mut until = guard.until.lock().unwrap_or_else(|p| p.into_inner());
+                *until = Some(until.map_or(on_until, |u| u.max(on_until)));
+            }
+            loop {
+                let end = {
+                    let until = guard.until.clone();
+                    let mut until = until.lock().unwrap_or_else(|p| p.into_inner());
+                    match *until {
+                        Some(end) if end > tokio::time::Instant::now() => end,
+                        _ => {
+                            guard.end(&mut until);
+                            return;
+                        }
+                    }
+                };
+                tokio::time::sleep_until(end).await;
+            }
+        }))
+    }
+}
+
 /// Every output claimed by this process, so that a panic anywhere drives them all
 /// to their safe level before the process unwinds or aborts.
 static OUTPUTS: std::sync::Mutex<Vec<std::sync::Weak<dyn Relay>>> =
@@ -111,6 +211,88 @@ mod tests {
         let _ = task.await;
         assert!(!sim.is_active(), "the guard switched it off");
         assert_eq!(sim.pulses()[0].length, Duration::from_millis(300));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_overlapping_pulse_extends_the_running_one_to_the_later_end() {
+        let sim = SimRelay::new("gate");
+        let pulser = Pulser::new(Arc::new(sim.clone()));
+        let t0 = tokio::time::Instant::now();
+        let task = pulser
+            .pulse(Duration::from_millis(1000))
+            .expect("a new pulse");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(
+            pulser.pulse(Duration::from_millis(1000)).is_none(),
+            "extended"
+        );
+        // A shorter one inside the running pulse changes nothing.
+        assert!(pulser.pulse(Duration::from_millis(100)).is_none());
+        task.await.unwrap();
+        let p = sim.pulses();
+        assert_eq!(p.len(), 1, "on once, off once: {p:?}");
+        assert_eq!(p[0].started, t0);
+        assert_eq!(p[0].length, Duration::from_millis(1600));
+        assert!(!sim.is_active());
+
+        // Once over, the next pulse starts afresh.
+        let t1 = tokio::time::Instant::now();
+        pulser
+            .pulse(Duration::from_millis(300))
+            .unwrap()
+            .await
+            .unwrap();
+        let p = sim.pulses();
+        assert_eq!(p.len(), 2);
+        assert_eq!(
+            (p[1].started, p[1].length),
+            (t1, Duration::from_millis(300))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_aborted_pulse_ends_and_the_next_starts_afresh() {
+        let sim = SimRelay::new("fail");
+        let pulser = Pulser::new(Arc::new(sim.clone()));
+        let task = pulser.pulse(Duration::from_secs(5)).unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        task.abort();
+        let _ = task.await;
+        assert!(!sim.is_active(), "off when aborted");
+        assert_eq!(sim.pulses()[0].length, Duration::from_millis(200));
+        let again = pulser.pulse(Duration::from_millis(400));
+        assert!(
+            again.is_some(),
+            "not taken for an extension of the aborted one"
+        );
+        again.unwrap().await.unwrap();
+        assert_eq!(sim.pulses().len(), 2);
+        assert_eq!(sim.pulses()[1].length, Duration::from_millis(400));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_relay_that_cannot_switch_on_ends_its_pulse() {
+        let relay: Arc<dyn Relay> = Arc::new(Broken);
+        let pulser = Pulser::new(relay);
+        pulser.pulse(Duration::from_secs(1)).unwrap().await.unwrap();
+        assert!(
+            pulser.pulse(Duration::from_secs(1)).is_some(),
+            "the failed pulse is over"
+        );
+    }
+
+    struct Broken;
+
+    impl Relay for Broken {
+        fn name(&self) -> &'static str {
+            "gate"
+        }
+        fn set(&self, _: bool) -> Result<(), GpioError> {
+            Err(GpioError::Io {
+                output: "gate",
+                why: "unplugged".into(),
+            })
+        }
     }
 
     #[test]
