@@ -1722,3 +1722,46 @@ fn livegate_test_input_shows_a_button_on_a_chip_line() {
         .expect("the line is free again");
     watch.abort();
 }
+
+#[test]
+#[ignore = "runs inside the hw-vm guest: tests/hw-vm/run.sh"]
+fn livegate_test_relay_clicks_a_chip_line_once() {
+    let dir = scratch("hwvm-test-relay");
+    let bank = SimBank::from_env();
+    // The board rests at "off" (pulled up for an active-low relay).
+    bank.pull(0, true);
+    let config = dir.join("livegate.toml");
+    std::fs::write(&config, guest_config(&dir, "https://127.0.0.1:9/v1")).expect("config");
+    let lines = LineWatch::start(&bank, &[0]);
+    let out = std::process::Command::new(livegate_bin())
+        .args(["test", "--config"])
+        .arg(&config)
+        .args(["relay", "gate", "--ms", "400"])
+        .output()
+        .expect("run livegate test relay");
+    std::thread::sleep(Duration::from_millis(50));
+    let runs = lines.low_runs(0);
+    lines.stop();
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("livegate test relay gate --ms 400 said:\n{text}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.starts_with("Relay test: the gate output on line \"RELAY_GATE\".\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Energising the gate relay for 400 ms"),
+        "{text}"
+    );
+    assert_eq!(runs.len(), 1, "one click: {runs:?}");
+    assert!(
+        runs[0].1 >= Duration::from_millis(300) && runs[0].1 <= Duration::from_millis(1000),
+        "on for {:?}",
+        runs[0].1
+    );
+    assert_eq!(bank.value(0), 1, "at rest afterwards");
+}
