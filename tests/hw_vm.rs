@@ -1663,14 +1663,21 @@ fn expect_line(
     );
 }
 
+/// The guest's configuration in a fresh scratch directory, for the commissioning
+/// commands (which never call the API).
+fn commissioning_config(name: &str) -> PathBuf {
+    let dir = scratch(name);
+    let config = dir.join("livegate.toml");
+    std::fs::write(&config, guest_config(&dir, "https://127.0.0.1:9/v1")).expect("config");
+    config
+}
+
 #[test]
 #[ignore = "runs inside the hw-vm guest: tests/hw-vm/run.sh"]
 fn livegate_test_input_shows_a_button_on_a_chip_line() {
-    let dir = scratch("hwvm-test-input");
+    let config = commissioning_config("hwvm-test-input");
     let bank = SimBank::from_env();
     bank.pull(2, true);
-    let config = dir.join("livegate.toml");
-    std::fs::write(&config, guest_config(&dir, "https://127.0.0.1:9/v1")).expect("config");
     let mut child = std::process::Command::new(livegate_bin())
         .args(["test", "--config"])
         .arg(&config)
@@ -1726,12 +1733,10 @@ fn livegate_test_input_shows_a_button_on_a_chip_line() {
 #[test]
 #[ignore = "runs inside the hw-vm guest: tests/hw-vm/run.sh"]
 fn livegate_test_relay_clicks_a_chip_line_once() {
-    let dir = scratch("hwvm-test-relay");
+    let config = commissioning_config("hwvm-test-relay");
     let bank = SimBank::from_env();
     // The board rests at "off" (pulled up for an active-low relay).
     bank.pull(0, true);
-    let config = dir.join("livegate.toml");
-    std::fs::write(&config, guest_config(&dir, "https://127.0.0.1:9/v1")).expect("config");
     let lines = LineWatch::start(&bank, &[0]);
     let out = std::process::Command::new(livegate_bin())
         .args(["test", "--config"])
