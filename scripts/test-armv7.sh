@@ -35,7 +35,7 @@ export AR_armv7_unknown_linux_gnueabihf=arm-linux-gnueabihf-ar
 export CARGO_PROFILE_DEV_DEBUG=0 CARGO_PROFILE_DEV_OPT_LEVEL=1
 # Its own target dir: build-std and RUSTC_BOOTSTRAP must not touch other builds.
 export CARGO_TARGET_DIR=target/cross-armv7-test
-build=(-Zbuild-std=std,panic_unwind,panic_abort --locked --target "$triple")
+build=(-Zbuild-std=std,panic_unwind,panic_abort,test --locked --target "$triple")
 
 /usr/bin/cargo build "${build[@]}" --bin livegate
 /usr/bin/cargo test "${build[@]}" --lib --no-run
