@@ -777,6 +777,74 @@ fn shipped_pi_example_parses_with_the_hardware_kinds() {
 }
 
 #[test]
+fn the_pi_examples_cdev_alternative_is_the_same_wiring_by_line_name() {
+    // The commented [gpio] table, uncommented in place of the rppal one.
+    let start = SHIPPED_PI
+        .find("# [gpio]\n# kind = \"cdev\"")
+        .expect("the commented cdev table");
+    let block: String = SHIPPED_PI[start..]
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| format!("{}\n", l.trim_start_matches('#').trim_start()))
+        .collect();
+    let rppal_at = SHIPPED_PI.find("[gpio]\nkind = \"rppal\"").unwrap();
+    let trigger_at = SHIPPED_PI.find("\n[trigger]").unwrap();
+    let text = format!(
+        "{}{block}{}",
+        &SHIPPED_PI[..rppal_at],
+        &SHIPPED_PI[trigger_at..]
+    );
+    let cdev = parse_ok(&text);
+    let (GpioConfig::Rppal(p), GpioConfig::Cdev(c)) = (&pi_config().gpio, &cdev.gpio) else {
+        panic!(
+            "rppal in the example, cdev in its alternative: {:?}",
+            cdev.gpio
+        )
+    };
+    let name = |pin: u8| LineSpec::Name(format!("GPIO{pin}"));
+    assert_eq!(
+        (&c.gate_line, c.gate_active_low, c.gate_pulse),
+        (&name(p.gate_pin), p.gate_active_low, p.gate_pulse)
+    );
+    assert_eq!(
+        (&c.fail_line, c.fail_active_low, c.fail_pulse),
+        (&name(p.fail_pin), p.fail_active_low, p.fail_pulse)
+    );
+    for (c, p) in [(&c.trigger, &p.trigger), (&c.exit, &p.exit)] {
+        let (c, p) = (c.as_ref().unwrap(), p.as_ref().unwrap());
+        assert_eq!(
+            (&c.line, c.pull, c.edge, c.debounce),
+            (&name(p.pin), p.pull, p.edge, p.debounce)
+        );
+    }
+    let (cd, pd) = (c.door.as_ref().unwrap(), p.door.as_ref().unwrap());
+    assert_eq!(
+        (
+            &cd.line,
+            cd.pull,
+            cd.open_level_high,
+            cd.debounce,
+            cd.held_open_after
+        ),
+        (
+            &name(pd.pin),
+            pd.pull,
+            pd.open_level_high,
+            pd.debounce,
+            pd.held_open_after
+        )
+    );
+    // Everything else as in the example.
+    assert_eq!(
+        Config {
+            gpio: pi_config().gpio,
+            ..cdev
+        },
+        pi_config()
+    );
+}
+
+#[test]
 fn hardware_kinds_alone_take_their_defaults() {
     let cfg = parse_ok(
         "[camera]\nkind = \"v4l2\"\n[display]\nkind = \"ssd1306\"\n[gpio]\nkind = \"rppal\"\n\
