@@ -949,7 +949,8 @@ const GUEST_GATE_PULSE: Duration = Duration::from_millis(600);
 
 /// What a technician would write in /etc/livegate/livegate.toml for this guest's
 /// hardware: the loopback camera, the OLED on bus 1, relays and the start button on
-/// gpio-sim's lines (found by name), and the API at `api_url`.
+/// gpio-sim's lines (found by name), the request-to-exit button on line 3 (by
+/// offset), and the API at `api_url`.
 fn guest_config(dir: &std::path::Path, api_url: &str) -> String {
     format!(
         r#"# livegate in the hw-vm guest
@@ -994,6 +995,10 @@ trigger_line = "TRIGGER"
 trigger_pull = "up"
 trigger_edge = "falling"
 trigger_debounce = "50ms"
+exit_line = 3
+exit_pull = "up"
+exit_edge = "falling"
+exit_debounce = "50ms"
 
 [trigger]
 kind = "gpio"
@@ -1345,6 +1350,45 @@ fn session_screens(actions: &[&str]) -> Vec<(String, Framebuffer)> {
     out
 }
 
+/// The AIGEN stand-in on the guest's loopback (HTTPS with its own CA, a fixed seed),
+/// and the service's files in `dir`: the key, the CA, the configuration.
+struct GuestApi {
+    standin: Arc<livegate::standin::Standin>,
+    config: PathBuf,
+    /// Serves the stand-in; dropped last.
+    _rt: tokio::runtime::Runtime,
+}
+
+impl GuestApi {
+    const KEY: &'static str = "hwvm-api-key-0123456789";
+
+    fn start(dir: &std::path::Path) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let standin = rt
+            .block_on(livegate::standin::Standin::start(
+                livegate::standin::StandinOptions {
+                    key: livegate::secret::ApiKey::new(Self::KEY),
+                    seed: Some(20261125),
+                    ..Default::default()
+                },
+            ))
+            .expect("the stand-in starts");
+        std::fs::write(dir.join("ca.pem"), standin.ca_pem()).expect("write the CA");
+        std::fs::write(dir.join("api-key"), Self::KEY).expect("write the key");
+        let config = dir.join("livegate.toml");
+        std::fs::write(&config, guest_config(dir, &standin.url())).expect("write the config");
+        GuestApi {
+            standin: Arc::new(standin),
+            config,
+            _rt: rt,
+        }
+    }
+}
+
 #[test]
 #[ignore = "runs inside the hw-vm guest: tests/hw-vm/run.sh"]
 fn a_whole_session_in_the_guest_ends_in_exactly_one_gate_pulse() {
@@ -1356,30 +1400,12 @@ fn a_whole_session_in_the_guest_ends_in_exactly_one_gate_pulse() {
     bank.pull(0, false);
     bank.pull(1, false);
     bank.pull(2, true);
+    bank.pull(3, true);
     assert_eq!((bank.value(0), bank.value(1)), (0, 0));
     rec.clear();
 
-    // The AIGEN stand-in on the guest's loopback, over HTTPS with its own CA.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let key = "hwvm-api-key-0123456789";
-    let standin = rt
-        .block_on(livegate::standin::Standin::start(
-            livegate::standin::StandinOptions {
-                key: livegate::secret::ApiKey::new(key),
-                seed: Some(20261125),
-                ..Default::default()
-            },
-        ))
-        .expect("the stand-in starts");
-    let standin = Arc::new(standin);
-    std::fs::write(dir.join("ca.pem"), standin.ca_pem()).expect("write the CA");
-    std::fs::write(dir.join("api-key"), key).expect("write the key");
-    let config = dir.join("livegate.toml");
-    std::fs::write(&config, guest_config(&dir, &standin.url())).expect("write the config");
+    let api = GuestApi::start(&dir);
+    let (config, standin, key) = (api.config.clone(), api.standin.clone(), GuestApi::KEY);
 
     // The service manager and the journal, as systemd would provide them.
     let mut notify = NotifySocket::bind(dir.join("notify"));
@@ -1619,7 +1645,7 @@ fn a_whole_session_in_the_guest_ends_in_exactly_one_gate_pulse() {
         log.is_empty(),
         "under systemd everything goes to the journal, nothing to stderr"
     );
-    drop(rt);
+    drop(api);
 }
 
 /// Reads a child's stdout lines on a thread.
@@ -1678,6 +1704,7 @@ fn livegate_test_input_shows_a_button_on_a_chip_line() {
     let config = commissioning_config("hwvm-test-input");
     let bank = SimBank::from_env();
     bank.pull(2, true);
+    bank.pull(3, true);
     let mut child = std::process::Command::new(livegate_bin())
         .args(["test", "--config"])
         .arg(&config)
@@ -1769,4 +1796,84 @@ fn livegate_test_relay_clicks_a_chip_line_once() {
         runs[0].1
     );
     assert_eq!(bank.value(0), 1, "at rest afterwards");
+}
+
+#[test]
+#[ignore = "runs inside the hw-vm guest: tests/hw-vm/run.sh"]
+fn a_killed_livegate_leaves_a_relay_wired_off_at_rest_even_mid_pulse() {
+    let dir = scratch("hwvm-kill");
+    let api = GuestApi::start(&dir);
+    let config = api.config.clone();
+    let bank = SimBank::from_env();
+    // Wired as the README says: the board's inputs rest at "off" (pulled up for
+    // active-low relays); both buttons released.
+    for line in 0..4 {
+        bank.pull(line, true);
+    }
+    let mut notify = NotifySocket::bind(dir.join("notify"));
+    let mut daemon = std::process::Command::new(livegate_bin())
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("NOTIFY_SOCKET", &notify.path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("stderr")).expect("a stderr file"))
+        .spawn()
+        .expect("start livegate run");
+    if notify.wait("READY=1", Duration::from_secs(30)).is_none() {
+        let _ = daemon.kill();
+        let stderr = std::fs::read_to_string(dir.join("stderr")).unwrap_or_default();
+        panic!("no READY=1 within 30 s; stderr:\n{stderr}");
+    }
+    let lines = LineWatch::start(&bank, &[0]);
+
+    // Request-to-exit: the gate relay is energised (line low) without a check.
+    bank.pull(3, false);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while bank.value(0) != 0 {
+        assert!(Instant::now() < deadline, "the exit button opened the gate");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    bank.pull(3, true);
+
+    // Killed mid-pulse: no chance to drive anything. The kernel releases the line and
+    // the board's pull-up takes it to "off" at once.
+    daemon.kill().expect("SIGKILL livegate");
+    let killed = Instant::now();
+    let status = daemon.wait().expect("reap livegate");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(bank.value(0), 1, "off once the process is gone");
+    let runs = lines.low_runs(0);
+    lines.stop();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let (start, length) = runs[0];
+    assert!(
+        start + length <= killed + Duration::from_millis(100),
+        "the pulse ended with the process, not after its 600 ms: {runs:?}"
+    );
+    assert!(
+        length < GUEST_GATE_PULSE,
+        "cut short by the kill: {length:?}"
+    );
+
+    // What systemd runs after any stop (ExecStopPost): claims, drives off, exits 0.
+    let out = std::process::Command::new(livegate_bin())
+        .args(["safe-outputs", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run livegate safe-outputs");
+    assert!(
+        out.status.success(),
+        "safe-outputs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!((bank.value(0), bank.value(1)), (1, 1), "both relays off");
+    drop(api);
+    println!(
+        "SIGKILL mid-pulse: the gate line was low for {length:?}, back at rest within \
+         100 ms of the kill; safe-outputs exit 0"
+    );
 }
