@@ -14,24 +14,9 @@ cd "$(dirname "$0")/.."
 out=target/debian
 host_arch=$(dpkg --print-architecture)
 cargo_deb_version=3.8.0
-sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 
 say() { printf '\n== package: %s\n' "$*"; }
 die() { echo "package: $*" >&2; exit 1; }
-
-apt_install() {
-  local missing=() p
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  [ "${#missing[@]}" -eq 0 ] && return 0
-  echo "package: installing ${missing[*]}" >&2
-  # A foreign architecture's index can fail on one suite (bookworm-security's armhf
-  # "File has unexpected size" here): the install below then says whether what it
-  # needs was found in the others.
-  $sudo apt-get update -qq || echo "package: apt-get update reported errors; trying the install" >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
 
 ensure_cargo_deb() {
   if cargo deb --version >/dev/null 2>&1; then
@@ -117,8 +102,7 @@ build_arm64() {
 
 build_armhf() {
   say "armhf: armv7 binary with -Zbuild-std (shared/cross-build.md), then cargo deb --no-build"
-  dpkg --print-foreign-architectures | grep -qx armhf || $sudo dpkg --add-architecture armhf
-  apt_install rustc-web cargo-web rust-web-src gcc-arm-linux-gnueabihf \
+  scripts/apt-need.sh --foreign-arch armhf rustc-web cargo-web rust-web-src gcc-arm-linux-gnueabihf \
     libc6-dev-armhf-cross libc6:armhf libgcc-s1:armhf qemu-user libclang-dev
   local triple=armv7-unknown-linux-gnueabihf
   # Its own target dir: RUSTC_BOOTSTRAP and build-std would otherwise invalidate

@@ -13,17 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 started=$(date +%s)
-need=(rustc-web cargo-web rust-web-src gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
-      qemu-user libclang-dev)
-missing=()
-for p in "${need[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq || echo "test-armv7: apt-get update reported errors; trying the install" >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+scripts/apt-need.sh rustc-web cargo-web rust-web-src gcc-arm-linux-gnueabihf \
+  libc6-dev-armhf-cross qemu-user libclang-dev
 
 triple=armv7-unknown-linux-gnueabihf
 export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
