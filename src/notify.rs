@@ -282,8 +282,10 @@ pub fn spawn_watchdog(
         let mut stalled = false;
         let mut failing = false;
         loop {
-            let now = ticks.tick().await;
-            let since = heartbeat.since_last_beat(now);
+            ticks.tick().await;
+            // Judged now, not at the tick's scheduled instant: a tick that runs late
+            // (a busy machine) must not take an old beat for recent progress.
+            let since = heartbeat.since_last_beat(Instant::now());
             if !should_ping(since, interval) {
                 if !stalled {
                     tracing::warn!(

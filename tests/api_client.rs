@@ -383,8 +383,11 @@ async fn a_hanging_service_times_out_without_retry() {
     let e = c.verify(&RequestId::Text("x".into()), &jpeg).await;
     let took = started.elapsed();
     assert_eq!(e, Err(ApiError::Timeout { timeout_ms: 300 }));
+    // A timeout never fires early (less the timer's millisecond granularity); the
+    // upper bound only says it did not wait for the hang (a day): generous for a
+    // loaded machine. "Not retried" is the request count below.
     assert!(took >= Duration::from_millis(290), "{took:?}");
-    assert!(took < Duration::from_millis(900), "{took:?}");
+    assert!(took < Duration::from_secs(30), "{took:?}");
     assert_eq!(s.requests().len(), 2, "not retried");
 }
 

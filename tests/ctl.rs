@@ -14,7 +14,8 @@ use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-const T: Duration = Duration::from_secs(5);
+/// A deadline for an answer from a task of this process: generous for a loaded machine.
+const T: Duration = Duration::from_secs(30);
 
 /// A fresh directory, removed at the end of the test.
 struct TempDir(PathBuf);

@@ -306,22 +306,32 @@ impl Inbox {
         }
     }
 
-    /// Keeps everything that arrives until `until`.
-    fn collect_until(&mut self, until: Instant) {
-        while let Some(left) = until.checked_duration_since(Instant::now()) {
+    /// Keeps everything that arrives until `n` datagrams `msg` have come after
+    /// `since`; the arrival of the `n`th, or `None` when `limit` ran out first.
+    fn until_count(
+        &mut self,
+        msg: &str,
+        since: Instant,
+        n: usize,
+        limit: Duration,
+    ) -> Option<Instant> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let nth = self
+                .all
+                .iter()
+                .filter(|(t, m)| m == msg && *t > since)
+                .nth(n - 1);
+            if let Some((t, _)) = nth {
+                return Some(*t);
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
             match self.rx.recv_timeout(left) {
                 Ok(got) => self.all.push(got),
-                Err(mpsc::RecvTimeoutError::Timeout) => return,
+                Err(mpsc::RecvTimeoutError::Timeout) => return None,
                 Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the inbox thread ended"),
             }
         }
-    }
-
-    fn count(&self, msg: &str, from: Instant, to: Instant) -> usize {
-        self.all
-            .iter()
-            .filter(|(t, m)| m == msg && *t > from && *t <= to)
-            .count()
     }
 
     fn history(&self) -> String {
@@ -443,6 +453,7 @@ fn livegate_run_speaks_the_protocol_through_reload_and_stop() {
     let good = daemon_config(&dir);
     std::fs::write(&config, &good).expect("config");
     let mut inbox = Inbox::listen(UnixDatagram::bind(&socket).expect("bind"));
+    let spawned = Instant::now();
     let mut daemon = Daemon::start(&config, &socket);
 
     // Ready once the relays are safe and the configuration is loaded.
@@ -451,13 +462,16 @@ fn livegate_run_speaks_the_protocol_through_reload_and_stop() {
         .unwrap_or_else(|| panic!("no READY=1; got:\n{}", inbox.history()));
     assert_eq!(ready, "READY=1", "{}", inbox.history());
 
-    // WATCHDOG_USEC=400000: a ping every 200 ms, about 7 in 1.5 s.
-    let window_end = ready_at + Duration::from_millis(1500);
-    inbox.collect_until(window_end);
-    let pings = inbox.count("WATCHDOG=1", ready_at, window_end);
+    // WATCHDOG_USEC=400000: a ping every 200 ms. Real time (a child process), so
+    // causal bounds: pings keep coming after READY (waited for, not timed), and four
+    // pings cannot have come sooner than three periods after the process started.
+    inbox
+        .until_count("WATCHDOG=1", ready_at, 4, STEP * 2)
+        .unwrap_or_else(|| panic!("no 4 watchdog pings after READY; got:\n{}", inbox.history()));
+    let all_pings = inbox.until_count("WATCHDOG=1", spawned, 4, STEP);
     assert!(
-        (3..=16).contains(&pings),
-        "{pings} watchdog pings in 1.5 s; got:\n{}",
+        all_pings.is_some_and(|t| t - spawned >= Duration::from_millis(600)),
+        "pings faster than one per 200 ms; got:\n{}",
         inbox.history()
     );
     assert!(
@@ -503,9 +517,8 @@ fn livegate_run_speaks_the_protocol_through_reload_and_stop() {
     assert!(daemon.running(), "the daemon stopped on a bad reload");
     // Still watched: pings continue after the failed reload.
     let since = Instant::now();
-    inbox.collect_until(since + Duration::from_millis(700));
     assert!(
-        inbox.count("WATCHDOG=1", since, Instant::now()) >= 2,
+        inbox.until_count("WATCHDOG=1", since, 2, STEP).is_some(),
         "{}",
         inbox.history()
     );
