@@ -12,8 +12,9 @@ use tokio::sync::watch;
 use livegate::config::{Config, ConfigError, Performer, DEFAULT_PATH};
 use livegate::daemon::{GateEvent, Observer};
 use livegate::display::sim::SimDisplay;
+use livegate::display::term::{LineWriter, LIVE_LINES};
 use livegate::display::Display;
-use livegate::simulate::{self, Console, ConsolePanel, Endpoint, Simulation};
+use livegate::simulate::{self, Console, ConsolePanel, Endpoint, Simulation, Tone};
 use livegate::standin::StandinOptions;
 use livegate::trigger::Cast;
 
@@ -55,6 +56,9 @@ enum Cmd {
         /// Save a PNG of every new screen into this folder.
         #[arg(long)]
         png_dir: Option<PathBuf>,
+        /// The simulated panel's size in pixels.
+        #[arg(long, value_enum, default_value_t = PanelArg::Size128x64)]
+        panel: PanelArg,
     },
     /// Check a configuration file: every problem with its line and column.
     CheckConfig {
@@ -147,6 +151,23 @@ enum PerformerArg {
     Mix,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum PanelArg {
+    #[value(name = "128x64")]
+    Size128x64,
+    #[value(name = "128x32")]
+    Size128x32,
+}
+
+impl PanelArg {
+    fn size(self) -> (u32, u32) {
+        match self {
+            PanelArg::Size128x64 => (128, 64),
+            PanelArg::Size128x32 => (128, 32),
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum EventsArg {
     Text,
@@ -166,9 +187,10 @@ fn main() -> ExitCode {
             events,
             api_url,
             png_dir,
+            panel,
         } => report(runtime().and_then(|rt| {
             rt.block_on(simulate(
-                config, sessions, performer, events, api_url, png_dir,
+                config, sessions, performer, events, api_url, png_dir, panel,
             ))
         })),
         Cmd::SafeOutputs { config } => report(safe_outputs(&config)),
@@ -232,13 +254,21 @@ async fn commission(path: PathBuf, what: TestCmd) -> anyhow::Result<()> {
                 .await
                 .context("the display test stopped")??,
                 None => tokio::task::spawn_blocking(move || {
-                    let mut panel = SimDisplay::default().with_stdout();
-                    commission::display::show_every_screen(
-                        &mut panel,
-                        pause,
-                        &mut std::io::stderr(),
-                    )
-                    .map(|_| ())
+                    // The panel fits the terminal; there the progress lines go under
+                    // it (stderr would break the redraw), elsewhere to stderr.
+                    let console = Console::for_fd(
+                        Box::new(std::io::stdout()),
+                        libc::STDOUT_FILENO,
+                        LIVE_LINES,
+                    );
+                    let mut progress: Box<dyn std::io::Write> = if console.is_live() {
+                        Box::new(LineWriter::new(console.clone()))
+                    } else {
+                        Box::new(std::io::stderr())
+                    };
+                    let mut panel = SimDisplay::default().with_console(console);
+                    commission::display::show_every_screen(&mut panel, pause, &mut progress)
+                        .map(|_| ())
                 })
                 .await
                 .context("the display test stopped")??,
@@ -553,6 +583,23 @@ fn reload_on_sighup(
     Ok(rx)
 }
 
+/// Redraws `console` whenever the terminal changes size (SIGWINCH).
+fn redraw_on_resize(console: Arc<Console>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::window_change()) {
+        Ok(mut winch) => {
+            tokio::spawn(async move {
+                while winch.recv().await.is_some() {
+                    let _ = console.resized();
+                }
+            });
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch SIGWINCH: resizes show at the next redraw")
+        }
+    }
+}
+
 async fn simulate(
     config: Option<PathBuf>,
     sessions: u64,
@@ -560,6 +607,7 @@ async fn simulate(
     events: EventsArg,
     api_url: Option<String>,
     png_dir: Option<PathBuf>,
+    panel: PanelArg,
 ) -> anyhow::Result<()> {
     let cfg = match &config {
         Some(p) => Config::load(p).map_err(anyhow::Error::msg)?,
@@ -582,18 +630,25 @@ async fn simulate(
         PerformerArg::Absent => Cast::All(Performer::Absent),
     };
     // Text: the panel and event lines on stdout. JSON: only events on stdout; the
-    // panel goes to stderr when that is a terminal.
+    // panel goes to stderr when that is a terminal. Either fits the terminal's size.
     let console = match events {
-        EventsArg::Text => Some(Console::new(
+        EventsArg::Text => Some(Console::for_fd(
             Box::new(std::io::stdout()),
-            std::io::stdout().is_terminal(),
+            libc::STDOUT_FILENO,
+            LIVE_LINES,
         )),
-        EventsArg::Json if std::io::stderr().is_terminal() => {
-            Some(Console::new(Box::new(std::io::stderr()), true))
-        }
+        EventsArg::Json if std::io::stderr().is_terminal() => Some(Console::for_fd(
+            Box::new(std::io::stderr()),
+            libc::STDERR_FILENO,
+            LIVE_LINES,
+        )),
         EventsArg::Json => None,
     };
-    let mut inner = SimDisplay::default();
+    if let Some(c) = console.as_ref().filter(|c| c.is_live()) {
+        redraw_on_resize(c.clone());
+    }
+    let (w, h) = panel.size();
+    let mut inner = SimDisplay::new(w, h);
     if let Some(dir) = png_dir {
         inner = inner.with_png_dir(dir);
     }
@@ -615,7 +670,12 @@ async fn simulate(
             }
             EventsArg::Text => {
                 if let (Some(c), Some(line)) = (&console, simulate::describe(e)) {
-                    let _ = c.line(&line);
+                    let tone = match e {
+                        GateEvent::Verdict { verdict, .. } if *verdict == "pass" => Tone::Good,
+                        GateEvent::Verdict { .. } => Tone::Bad,
+                        _ => Tone::Plain,
+                    };
+                    let _ = c.line_with(&line, tone);
                 }
             }
         })

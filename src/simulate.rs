@@ -1,15 +1,14 @@
 //! `livegate simulate`: the same daemon with a simulated camera, panel and relays,
 //! against the AIGEN API stand-in on loopback (or another endpoint).
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
 use crate::api::{AigenClient, ClientOptions};
 use crate::config::Config;
 use crate::daemon::{self, Devices, Observer, RunOptions, RunSummary};
-use crate::display::sim::{Framebuffer, SimDisplay, SimDisplayHandle};
+use crate::display::sim::{SimDisplay, SimDisplayHandle};
 use crate::display::{Display, DisplayError, Screen};
 use crate::gpio::sim::SimRelay;
 use crate::standin::{Standin, StandinOptions};
@@ -231,91 +230,7 @@ pub fn client_options(cfg: &Config) -> ClientOptions {
     }
 }
 
-/// The terminal: the panel, and the event lines below it. On a terminal the panel
-/// is redrawn in place with the newest lines under it; elsewhere (a pipe, CI) each
-/// new screen is printed once (not every countdown tick) and lines follow it.
-pub struct Console {
-    inner: Mutex<ConsoleState>,
-}
-
-struct ConsoleState {
-    out: Box<dyn Write + Send>,
-    live: bool,
-    panel: String,
-    lines: std::collections::VecDeque<String>,
-    printed: usize,
-}
-
-/// Event lines kept under a live panel.
-const LIVE_LINES: usize = 8;
-
-impl Console {
-    pub fn new(out: Box<dyn Write + Send>, live: bool) -> Arc<Console> {
-        Arc::new(Console {
-            inner: Mutex::new(ConsoleState {
-                out,
-                live,
-                panel: String::new(),
-                lines: Default::default(),
-                printed: 0,
-            }),
-        })
-    }
-
-    fn state(&self) -> std::sync::MutexGuard<'_, ConsoleState> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// A new rendering of the panel; `new_screen` is false for a countdown tick.
-    pub fn panel(&self, fb: &Framebuffer, new_screen: bool) -> std::io::Result<()> {
-        let mut st = self.state();
-        st.panel = fb.to_terminal();
-        if st.live {
-            st.redraw()
-        } else if new_screen {
-            let text = st.panel.clone();
-            st.out.write_all(text.as_bytes())?;
-            st.out.flush()
-        } else {
-            Ok(())
-        }
-    }
-
-    /// One line of text (an event).
-    pub fn line(&self, text: &str) -> std::io::Result<()> {
-        let mut st = self.state();
-        if st.live {
-            if st.lines.len() == LIVE_LINES {
-                st.lines.pop_front();
-            }
-            st.lines.push_back(text.to_owned());
-            st.redraw()
-        } else {
-            writeln!(st.out, "{text}")?;
-            st.out.flush()
-        }
-    }
-}
-
-impl ConsoleState {
-    fn redraw(&mut self) -> std::io::Result<()> {
-        let mut text = String::new();
-        if self.printed > 0 {
-            text.push_str(&format!("\x1b[{}A\r", self.printed));
-        }
-        text.push_str(&self.panel);
-        for i in 0..LIVE_LINES {
-            text.push_str("\x1b[2K");
-            if let Some(l) = self.lines.get(i) {
-                text.push_str(l);
-            }
-            text.push('\n');
-        }
-        self.printed = self.panel.lines().count() + LIVE_LINES;
-        self.out.write_all(text.as_bytes())?;
-        self.out.flush()
-    }
-}
+pub use crate::display::term::{Console, Tone};
 
 /// A simulated panel that also draws itself on a [`Console`].
 pub struct ConsolePanel {
@@ -364,7 +279,7 @@ impl Display for ConsolePanel {
             .is_some_and(|l| same_screen_but_countdown(l, screen));
         self.last = Some(screen.clone());
         self.console
-            .panel(self.inner.framebuffer(), new_screen)
+            .panel(screen, self.inner.framebuffer(), new_screen)
             .map_err(|e| DisplayError::Other(format!("terminal write failed: {e}")))?;
         r
     }

@@ -679,7 +679,8 @@ fn simulate_text_draws_the_panel_and_tells_the_story() {
             "--performer",
             "pass",
         ],
-        &[],
+        // The panel is drawn in Unicode only for a UTF-8 locale (tests/terminal.rs).
+        &[("LC_ALL", "C.UTF-8")],
         SIM_LIMIT,
     );
     out.assert_code(0);

@@ -3,6 +3,7 @@
 pub mod screens;
 pub mod sim;
 pub mod ssd1306;
+pub mod term;
 
 use crate::session::DenyReason;
 

@@ -5,13 +5,14 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use embedded_graphics::pixelcolor::BinaryColor;
 use embedded_graphics::prelude::{DrawTarget, OriginDimensions, Pixel, Size};
 
+use super::term::{self, Charset, Console, ConsoleOptions, Rendering};
 use super::{screens, Display, DisplayError, Screen};
 use crate::config::SimDisplayConfig;
 
@@ -135,28 +136,14 @@ impl Framebuffer {
 
     /// The buffer as text: two pixel rows per line in Unicode half blocks inside a
     /// thin frame (a 128x64 panel is 130 columns x 34 lines); every line ends in `\n`.
+    /// [`term`](super::term) has the other renderings and fits them to a terminal.
     pub fn to_terminal(&self) -> String {
-        let w = self.width as usize;
-        let rows = self.height.div_ceil(2);
-        let mut s = String::with_capacity((w + 3) * 3 * (rows as usize + 2));
-        s.push('┌');
-        s.extend(std::iter::repeat_n('─', w));
-        s.push_str("┐\n");
-        for r in 0..rows {
-            s.push('│');
-            for x in 0..self.width {
-                s.push(match (self.get(x, 2 * r), self.get(x, 2 * r + 1)) {
-                    (true, true) => '█',
-                    (true, false) => '▀',
-                    (false, true) => '▄',
-                    (false, false) => ' ',
-                });
-            }
-            s.push_str("│\n");
+        let lines = term::picture(self, Rendering::HalfBlock, Charset::Unicode);
+        let mut s = String::new();
+        for l in lines {
+            s.push_str(&l);
+            s.push('\n');
         }
-        s.push('└');
-        s.extend(std::iter::repeat_n('─', w));
-        s.push_str("┘\n");
         s
     }
 
@@ -218,15 +205,6 @@ impl DrawTarget for Framebuffer {
     }
 }
 
-/// Where the terminal view goes and how.
-struct Terminal {
-    out: Box<dyn Write + Send>,
-    /// Redraw in place (ANSI cursor-up) instead of printing panel after panel.
-    live: bool,
-    /// Lines printed by the previous live redraw.
-    printed: usize,
-}
-
 #[derive(Default)]
 struct Shared {
     frames: VecDeque<(Screen, Framebuffer)>,
@@ -237,7 +215,7 @@ struct Shared {
 pub struct SimDisplay {
     fb: Framebuffer,
     last: Option<Screen>,
-    terminal: Option<Terminal>,
+    terminal: Option<Arc<Console>>,
     png_dir: Option<PathBuf>,
     /// The last screen saved as PNG, with its countdown fields zeroed.
     last_png: Option<Screen>,
@@ -342,20 +320,35 @@ impl SimDisplay {
     }
 
     /// Prints the panel to `out` after every change; when `live`, redraws it in place
-    /// with ANSI cursor-up instead of printing one panel after another.
-    pub fn with_terminal(mut self, out: Box<dyn Write + Send>, live: bool) -> Self {
-        self.terminal = Some(Terminal {
+    /// with ANSI cursor-up instead of printing one panel after another (Unicode, no
+    /// size limit: [`with_console`](Self::with_console) for more).
+    pub fn with_terminal(self, out: Box<dyn Write + Send>, live: bool) -> Self {
+        self.with_console(Console::with_options(
             out,
-            live,
-            printed: 0,
-        });
+            ConsoleOptions {
+                live,
+                charset: Charset::Unicode,
+                color: false,
+                event_lines: 0,
+                size: Box::new(|| None),
+            },
+        ))
+    }
+
+    /// Prints the panel on `console` after every change.
+    pub fn with_console(mut self, console: Arc<Console>) -> Self {
+        self.terminal = Some(console);
         self
     }
 
-    /// Prints the panel to stdout, live when stdout is a terminal.
+    /// Prints the panel to stdout, fitted to the terminal there (live when stdout is
+    /// a terminal; see [`Console::for_fd`]).
     pub fn with_stdout(self) -> Self {
-        let live = std::io::stdout().is_terminal();
-        self.with_terminal(Box::new(std::io::stdout()), live)
+        self.with_console(Console::for_fd(
+            Box::new(std::io::stdout()),
+            libc::STDOUT_FILENO,
+            0,
+        ))
     }
 
     /// Saves every new screen as `NNNN-<kind>.png` (4x scale) in `dir`, created when
@@ -377,19 +370,12 @@ impl SimDisplay {
         &self.fb
     }
 
-    fn print(&mut self) -> Result<(), DisplayError> {
-        let Some(term) = self.terminal.as_mut() else {
+    fn print(&mut self, screen: &Screen) -> Result<(), DisplayError> {
+        let Some(console) = self.terminal.as_ref() else {
             return Ok(());
         };
-        let mut text = String::new();
-        if term.live && term.printed > 0 {
-            text.push_str(&format!("\x1b[{}A\r", term.printed));
-        }
-        text.push_str(&self.fb.to_terminal());
-        term.printed = self.fb.terminal_lines();
-        term.out
-            .write_all(text.as_bytes())
-            .and_then(|()| term.out.flush())
+        console
+            .panel(screen, &self.fb, true)
             .map_err(|e| DisplayError::Other(format!("terminal write failed: {e}")))
     }
 
@@ -432,7 +418,7 @@ impl Display for SimDisplay {
             }
             shared.frames.push_back((screen.clone(), self.fb.clone()));
         }
-        let printed = self.print();
+        let printed = self.print(screen);
         let saved = self.save_png(screen);
         printed.and(saved)
     }
@@ -585,11 +571,20 @@ mod tests {
         let pass = render(&Screen::Pass, 128, 64).to_terminal();
         assert_eq!(out.text(), format!("{idle}{pass}"));
 
+        // Live: each line cleared and written, the rest of the screen cleared, then
+        // back up to the panel's first row for the next one.
         let out = Shared::default();
         let mut d = SimDisplay::new(128, 64).with_terminal(Box::new(out.clone()), true);
         d.show(&Screen::Idle).unwrap();
         d.show(&Screen::Pass).unwrap();
-        assert_eq!(out.text(), format!("{idle}\x1b[34A\r{pass}"));
+        let live = |text: &str| -> String {
+            let lines: String = text.lines().map(|l| format!("\x1b[2K{l}\n")).collect();
+            format!("\r{lines}\x1b[J")
+        };
+        assert_eq!(
+            out.text(),
+            format!("{}\x1b[34A{}", live(&idle), live(&pass))
+        );
     }
 
     #[test]
