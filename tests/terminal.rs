@@ -251,6 +251,15 @@ fn in_pty(cols: u16, rows: u16, extra: &[&str], env: &[(&str, &str)]) -> Run {
         )
     };
     assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+    // Not inherited by the children of tests running beside this one (which would
+    // keep the slave open and delay this master's end of file).
+    for fd in [master, slave] {
+        // SAFETY: F_SETFD on a descriptor just opened here.
+        assert_eq!(
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) },
+            0
+        );
+    }
     // SAFETY: both descriptors were just opened by openpty and are owned here only.
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
     let mut cmd = command(extra, env);
