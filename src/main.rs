@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use livegate::config::{Config, ConfigError, Performer, DEFAULT_PATH};
 use livegate::daemon::{GateEvent, Observer};
 use livegate::display::sim::SimDisplay;
-use livegate::display::term::{LineWriter, LIVE_LINES};
+use livegate::display::term::{self, LineWriter, LIVE_LINES};
 use livegate::display::Display;
 use livegate::simulate::{self, Console, ConsolePanel, Endpoint, Simulation, Tone};
 use livegate::standin::StandinOptions;
@@ -583,23 +583,6 @@ fn reload_on_sighup(
     Ok(rx)
 }
 
-/// Redraws `console` whenever the terminal changes size (SIGWINCH).
-fn redraw_on_resize(console: Arc<Console>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::window_change()) {
-        Ok(mut winch) => {
-            tokio::spawn(async move {
-                while winch.recv().await.is_some() {
-                    let _ = console.resized();
-                }
-            });
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot watch SIGWINCH: resizes show at the next redraw")
-        }
-    }
-}
-
 async fn simulate(
     config: Option<PathBuf>,
     sessions: u64,
@@ -645,7 +628,9 @@ async fn simulate(
         EventsArg::Json => None,
     };
     if let Some(c) = console.as_ref().filter(|c| c.is_live()) {
-        redraw_on_resize(c.clone());
+        if let Err(e) = term::redraw_on_resize(c.clone()) {
+            tracing::warn!(error = %e, "cannot watch SIGWINCH: a resize shows at the next redraw");
+        }
     }
     let (w, h) = panel.size();
     let mut inner = SimDisplay::new(w, h);

@@ -614,6 +614,18 @@ impl Console {
     }
 }
 
+/// Redraws `console` whenever the terminal changes size (SIGWINCH), from a task on
+/// the current tokio runtime, until the runtime stops.
+pub fn redraw_on_resize(console: Arc<Console>) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut winch = signal(SignalKind::window_change())?;
+    Ok(tokio::spawn(async move {
+        while winch.recv().await.is_some() {
+            let _ = console.resized();
+        }
+    }))
+}
+
 /// Sends what is written to a [`Console`] line by line (for progress text that
 /// would otherwise break a live redraw); a last unfinished line goes when dropped.
 pub struct LineWriter {
@@ -1005,6 +1017,45 @@ mod tests {
             words(&Screen::Idle, &fb, Charset::Unicode, 35)[..]
         );
         assert!(lines.iter().all(|l| width(l) < 40));
+    }
+
+    #[tokio::test]
+    async fn sigwinch_redraws_at_the_new_size() {
+        let size = Arc::new(Mutex::new((80, 24)));
+        let out = Out::default();
+        let c = Console::with_options(
+            Box::new(out.clone()),
+            ConsoleOptions {
+                live: true,
+                charset: Charset::Unicode,
+                color: false,
+                event_lines: LIVE_LINES,
+                size: Box::new({
+                    let size = size.clone();
+                    move || Some(*size.lock().unwrap())
+                }),
+            },
+        );
+        let fb = render(&Screen::Idle, 128, 64);
+        c.panel(&Screen::Idle, &fb, true).unwrap();
+        assert_eq!(drawn(&out.take()).len(), 23);
+        let task = redraw_on_resize(c.clone()).unwrap();
+        *size.lock().unwrap() = (132, 43);
+        // SAFETY: raise only sends SIGWINCH to this process, which tokio handles now.
+        assert_eq!(unsafe { libc::raise(libc::SIGWINCH) }, 0);
+        let mut text = String::new();
+        for _ in 0..10_000 {
+            text.push_str(&out.take());
+            if text.ends_with("\x1b[J") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        assert!(text.starts_with("\x1b[23A\r"), "{text:?}");
+        let lines = drawn(&text);
+        assert_eq!(lines.len(), 42);
+        assert_eq!(lines[..34], render_lines(&fb, Rendering::HalfBlock)[..]);
+        task.abort();
     }
 
     #[test]
