@@ -11,6 +11,8 @@
 //!   does not know.
 //! - `LANG=C` gives pure ASCII; `TERM=dumb` and a pipe get no escape sequences;
 //!   `NO_COLOR` takes the colour away.
+//! - `livegate test display` with a simulated panel draws its progress under the
+//!   panel, within the terminal.
 //! - The README's screenshot is what `simulate` shows in an 80x24 terminal.
 
 use std::io::Read;
@@ -148,18 +150,23 @@ impl Run {
 
 /// `livegate simulate --sessions 1 --performer pass` with the fast settings, the
 /// locale, terminal and colour variables cleared and `env` set; stdin closed.
+/// `extra` may start with `--` to replace those arguments.
 fn command(extra: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.args([
-        "simulate",
-        "--config",
-        FAST,
-        "--sessions",
-        "1",
-        "--performer",
-        "pass",
-    ])
-    .args(extra)
+    match extra.split_first() {
+        Some((&"--", args)) => cmd.args(args),
+        _ => cmd
+            .args([
+                "simulate",
+                "--config",
+                FAST,
+                "--sessions",
+                "1",
+                "--performer",
+                "pass",
+            ])
+            .args(extra),
+    }
     .current_dir(MANIFEST_DIR)
     .stdin(Stdio::null());
     for k in [
@@ -425,9 +432,13 @@ impl Screenful {
     }
 }
 
-/// Plays a pty run on a screen of its size and checks what every live run must
-/// hold; returns the screen at the end.
+/// Plays a pty run on a screen of its size and checks what every live simulate run
+/// must hold; returns the screen at the end.
 fn played(run: &Run, cols: usize, rows: usize) -> Screenful {
+    played_ending(run, cols, rows, "1 session run: 1 passed, 0 denied")
+}
+
+fn played_ending(run: &Run, cols: usize, rows: usize, last: &str) -> Screenful {
     let mut s = Screenful::new(cols, rows);
     let played = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.play(&run.out)));
     assert!(played.is_ok(), "{}", run.context());
@@ -436,7 +447,7 @@ fn played(run: &Run, cols: usize, rows: usize) -> Screenful {
     let text = s.text();
     assert_eq!(
         text.last().map(String::as_str),
-        Some("1 session run: 1 passed, 0 denied"),
+        Some(last),
         "{}\n{}",
         text.join("\n"),
         run.context()
@@ -620,6 +631,16 @@ fn term_dumb_and_a_pipe_print_each_screen_once_without_escapes() {
         "{}",
         run.context()
     );
+}
+
+#[test]
+fn test_display_with_a_sim_panel_keeps_its_progress_under_the_panel() {
+    let args = ["--", "test", "display", "--config", FAST, "--pause-ms", "0"];
+    let run = in_pty(80, 24, &args, &[UTF8]);
+    let s = played_ending(&run, 80, 24, "Display OK: showed 18 screens");
+    assert_eq!((panel_width(&s), panel_height(&s)), (66, 18));
+    assert_eq!(s.line(22), "Display OK: showed 18 screens");
+    assert_eq!(s.line(21), "  18/18 Configuration error");
 }
 
 // ---------------------------------------------------------------------------
