@@ -620,10 +620,11 @@ async fn simulate(
             libc::STDOUT_FILENO,
             LIVE_LINES,
         )),
+        // No event lines go there: the panel alone.
         EventsArg::Json if std::io::stderr().is_terminal() => Some(Console::for_fd(
             Box::new(std::io::stderr()),
             libc::STDERR_FILENO,
-            LIVE_LINES,
+            0,
         )),
         EventsArg::Json => None,
     };
