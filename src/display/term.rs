@@ -179,10 +179,31 @@ pub fn picture(fb: &Framebuffer, rendering: Rendering, charset: Charset) -> Vec<
     Frame::of(charset).around(body, cols as usize)
 }
 
-/// The number of characters in a line (every character this module prints is one
-/// column wide).
+/// The columns a line takes: every character one, except the East Asian wide and
+/// emoji ranges, two (text from the network may hold them; every character this
+/// module draws itself is one column wide).
 pub fn width(line: &str) -> usize {
-    line.chars().count()
+    line.chars().map(char_width).sum()
+}
+
+fn char_width(c: char) -> usize {
+    match u32::from(c) {
+        0x1100..=0x115F
+        | 0x2E80..=0x303E
+        | 0x3041..=0x33FF
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xA000..=0xA4CF
+        | 0xAC00..=0xD7A3
+        | 0xF900..=0xFAFF
+        | 0xFE30..=0xFE4F
+        | 0xFF00..=0xFF60
+        | 0xFFE0..=0xFFE6
+        | 0x1F300..=0x1F64F
+        | 0x1F900..=0x1F9FF
+        | 0x20000..=0x3FFFD => 2,
+        _ => 1,
+    }
 }
 
 /// `text` safe to print: control characters (from the network, say) are shown
@@ -222,7 +243,15 @@ pub fn clip(line: &str, max: usize, charset: Charset) -> String {
         Charset::Ascii => "...",
     };
     let keep = max.saturating_sub(width(mark));
-    let mut s: String = line.chars().take(keep).collect();
+    let mut s = String::new();
+    let mut used = 0;
+    for c in line.chars() {
+        used += char_width(c);
+        if used > keep {
+            break;
+        }
+        s.push(c);
+    }
     if max >= width(mark) {
         s.push_str(mark);
     }
@@ -900,6 +929,10 @@ mod tests {
             "Try again in 4 min ... ? -> x"
         );
         assert_eq!(printable("tab\there\n", Charset::Unicode), r"tab\there\n");
+        // Wide characters count two columns, so a clipped line still fits.
+        assert_eq!(width("门禁 ok"), 7);
+        assert_eq!(clip("门禁门禁门禁", 8, Charset::Unicode), "门禁门…");
+        assert_eq!(width(&clip("门禁门禁门禁", 8, Charset::Unicode)), 7);
     }
 
     #[test]
