@@ -242,11 +242,9 @@ impl Request {
     }
 }
 
-/// `s` with control characters replaced, safe to echo and log.
+/// `s` safe to echo and log ([`crate::untrusted::clean`]).
 fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    crate::untrusted::clean(s)
 }
 
 /// The gid of group `name` in the text of an /etc/group file.
@@ -583,11 +581,15 @@ async fn serve(stream: UnixStream, shared: &Shared) {
         let read = line_reader.read_until(b'\n', &mut buf);
         let n = match tokio::time::timeout(IDLE_TIMEOUT, read).await {
             Err(_) => {
-                debug!(uid, pid, "control connection idle: closed");
+                debug!(
+                    ctl_uid = uid,
+                    ctl_pid = pid,
+                    "control connection idle: closed"
+                );
                 return;
             }
             Ok(Err(e)) => {
-                debug!(uid, pid, error = %e, "control connection failed");
+                debug!(ctl_uid = uid, ctl_pid = pid, error = %e, "control connection failed");
                 return;
             }
             Ok(Ok(n)) => n,
@@ -603,8 +605,9 @@ async fn serve(stream: UnixStream, shared: &Shared) {
         }
         if buf.len() > MAX_LINE {
             warn!(
-                uid,
-                pid, "control request longer than {MAX_LINE} bytes: connection closed"
+                ctl_uid = uid,
+                ctl_pid = pid,
+                "control request longer than {MAX_LINE} bytes: connection closed"
             );
             let answer = CtlAnswer::error(format!(
                 "line too long (more than {MAX_LINE} bytes); connection closed"
@@ -622,14 +625,24 @@ async fn serve(stream: UnixStream, shared: &Shared) {
             Ok(req) => {
                 // A kiosk may poll status every second: only commands that act go to info.
                 if req == Request::Status {
-                    tracing::debug!(uid, pid, command = req.as_str(), "control command");
+                    tracing::debug!(
+                        ctl_uid = uid,
+                        ctl_pid = pid,
+                        command = req.as_str(),
+                        "control command"
+                    );
                 } else {
-                    info!(uid, pid, command = req.as_str(), "control command");
+                    info!(
+                        ctl_uid = uid,
+                        ctl_pid = pid,
+                        command = req.as_str(),
+                        "control command"
+                    );
                 }
                 respond(shared, req).await
             }
             Err(text) => {
-                info!(uid, pid, command = %printable(line.trim()), "unknown control command");
+                info!(ctl_uid = uid, ctl_pid = pid, command = %printable(line.trim()), "unknown control command");
                 CtlAnswer::error(text)
             }
         };
@@ -791,7 +804,7 @@ short:x
         );
         assert_eq!(
             Request::parse("go\u{1b}[2J"),
-            Err(r#"unknown command "go?[2J"; valid: start, status, cancel"#.to_owned())
+            Err(r#"unknown command "go\u{1b}[2J"; valid: start, status, cancel"#.to_owned())
         );
         assert_eq!(
             Request::parse(""),

@@ -35,6 +35,10 @@ const VERDICTS_KEPT: usize = 1024;
 /// A frame older than this is never posted, whatever else holds.
 const MAX_FRAME_AGE: Duration = Duration::from_secs(1);
 
+/// The journal's `MESSAGE_ID` of the audit line (`session over`), one per session:
+/// `journalctl MESSAGE_ID=81921b7236ee423895d1c8cd70fbdead` lists every verdict.
+pub const AUDIT_MESSAGE_ID: &str = "81921b7236ee423895d1c8cd70fbdead";
+
 /// The hardware (or its simulated twins) the daemon drives.
 pub struct Devices {
     pub camera: Box<dyn FrameSource>,
@@ -377,18 +381,14 @@ pub async fn run(
         sh.after_turn(&state_tx);
     };
 
-    // Stop: cancel the session with the gate shut, outputs to their safe level.
+    // Stop: the session in progress ends denied (reason `shutdown`), with its audit
+    // line, the gate shut; then the outputs go to their safe level.
     state_tx.send_replace(GateState::Stopping);
-    if let Some(mut a) = sh.active.take() {
-        if let Some(h) = a.inflight.take() {
-            h.abort();
-        }
-        for c in a.session.handle(Instant::now(), Event::Cancel) {
-            if let Command::Show(s) = c {
-                sh.show(s);
-            }
-        }
+    if let Some(h) = sh.active.as_mut().and_then(|a| a.inflight.take()) {
+        h.abort();
     }
+    sh.feed(Event::Shutdown);
+    sh.active = None;
     trigger_task.abort();
     camera_task.abort();
     let stopping = *shutdown.borrow();
@@ -584,7 +584,7 @@ impl Shell {
         info!(
             session = number,
             source,
-            note = note.as_deref().unwrap_or(""),
+            note = note.as_deref().map(crate::untrusted::clean),
             "session started"
         );
         self.emit(GateEvent::SessionStarted {
@@ -752,10 +752,10 @@ impl Shell {
                             a.shown_prompt = Some(key);
                             a.actions.push(action.clone());
                             let request_id = a_request_id(a);
-                            info!(session = number, request_id = %request_id, action = %action, step, total, "action shown");
+                            info!(session = number, request_id = request_id.as_deref(), action = %action, step, total, "action shown");
                             self.emitter.emit(GateEvent::ActionShown {
                                 session: number,
-                                request_id,
+                                request_id: request_id.unwrap_or_default(),
                                 action: action.clone(),
                                 words: crate::actions::words(action).into_owned(),
                                 step: *step,
@@ -826,15 +826,17 @@ impl Shell {
                         Verdict::Deny(r) => (Some(r.code()), Some(r.words())),
                     };
                     let request_id = a_request_id(a);
-                    // The audit line: one per session, no image, no key.
+                    let actions = (!a.actions.is_empty()).then(|| a.actions.join(","));
+                    // The audit line: one per session, no image, no key, no empty field.
                     info!(
                         target: "livegate::audit",
+                        message_id = AUDIT_MESSAGE_ID,
                         session = number,
                         source = a.source,
-                        request_id = %request_id,
-                        actions = %a.actions.join(","),
+                        request_id = request_id.as_deref(),
+                        actions = actions.as_deref(),
                         verdict = v.code(),
-                        reason = reason.unwrap_or(""),
+                        reason,
                         duration_ms = ms(took),
                         restarts = a.session.restarts(),
                         "session over"
@@ -941,11 +943,9 @@ fn shown_to_person(s: Screen, cfg: &Config) -> Screen {
     }
 }
 
-fn a_request_id(a: &Active) -> String {
-    a.session
-        .request_id()
-        .map(|r| r.to_string())
-        .unwrap_or_default()
+/// The session's request_id as people read it ([`RequestId`]'s `Display` cleans it).
+fn a_request_id(a: &Active) -> Option<String> {
+    a.session.request_id().map(|r| r.to_string())
 }
 
 /// Starts a pulse of `pulser`'s relay, or extends the one running; the task of a new
@@ -1031,7 +1031,7 @@ where
 fn log_answer(session: u64, op: &'static str, latency: Duration, r: &Result<Answer, ApiError>) {
     match r {
         Ok(a) => {
-            debug!(session, op, latency_ms = ms(latency), status = ?a.status, result = ?a.result, next_choice = a.next_choice.as_deref().unwrap_or(""), "API answer")
+            debug!(session, op, latency_ms = ms(latency), status = ?a.status, result = ?a.result, next_choice = a.next_choice.as_deref(), "API answer")
         }
         Err(e) => {
             warn!(session, op, latency_ms = ms(latency), error_class = e.class(), error = %e, "API call failed")

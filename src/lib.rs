@@ -24,3 +24,4 @@ pub mod simulate;
 pub mod standin;
 pub mod telemetry;
 pub mod trigger;
+pub mod untrusted;

@@ -21,7 +21,7 @@ use crate::api::ApiError;
 use crate::session::{DenyReason, Verdict};
 
 /// Every deny reason; each has a `livegate_denials_total` series from the start.
-pub const DENY_REASONS: [DenyReason; 10] = DenyReason::ALL;
+pub const DENY_REASONS: [DenyReason; 11] = DenyReason::ALL;
 
 /// Every [`ApiError::class`]; each has a `livegate_api_errors_total` series from the start.
 pub const API_ERROR_CLASSES: [&str; 10] = ApiError::CLASSES;

@@ -57,8 +57,10 @@ pub enum Event {
     Restarted(Result<Answer, ApiError>),
     /// [`Command::PostFrame`] could not be carried out: the camera has no fresh frame.
     NoFrame,
-    /// An operator, or shutdown, ends the session.
+    /// An operator ends the session.
     Cancel,
+    /// The service stops (SIGTERM, SIGINT) during the session.
+    Shutdown,
     /// The shell could not carry out a command (a task failed): the session cannot
     /// go on.
     ShellFailed,
@@ -202,6 +204,10 @@ impl Session {
             Event::Tick => {}
             Event::Cancel => {
                 self.finish(Verdict::Deny(DenyReason::Cancelled), &mut out);
+                return out;
+            }
+            Event::Shutdown => {
+                self.finish(Verdict::Deny(DenyReason::Shutdown), &mut out);
                 return out;
             }
             Event::ShellFailed => {
@@ -421,9 +427,16 @@ impl Session {
                 out.push(Command::OpenGate);
             }
             Verdict::Deny(reason) => {
-                out.push(Command::Show(Screen::Fail { reason }));
+                // The person sees "Cancelled" when the service stops, as for an
+                // operator's cancel; the verdict (audit line, events, metrics) says
+                // `shutdown`.
+                let shown = match reason {
+                    DenyReason::Shutdown => DenyReason::Cancelled,
+                    r => r,
+                };
+                out.push(Command::Show(Screen::Fail { reason: shown }));
                 out.push(Command::Finish(verdict));
-                if reason != DenyReason::Cancelled {
+                if !matches!(reason, DenyReason::Cancelled | DenyReason::Shutdown) {
                     out.push(Command::SignalFail);
                 }
             }
@@ -468,13 +481,15 @@ pub enum DenyReason {
     CameraUnavailable,
     /// Too many failed attempts: locked out for a while.
     TooManyAttempts,
-    /// Stopped by an operator or by shutdown.
+    /// Stopped by an operator.
     Cancelled,
+    /// The service stopped during the session.
+    Shutdown,
 }
 
 impl DenyReason {
     /// Every reason, in the order of the screens and the metrics.
-    pub const ALL: [DenyReason; 10] = [
+    pub const ALL: [DenyReason; 11] = [
         DenyReason::ActionTimeout,
         DenyReason::NotVerified,
         DenyReason::SessionTimeout,
@@ -485,6 +500,7 @@ impl DenyReason {
         DenyReason::CameraUnavailable,
         DenyReason::TooManyAttempts,
         DenyReason::Cancelled,
+        DenyReason::Shutdown,
     ];
 
     /// A stable name for logs and events.
@@ -500,6 +516,7 @@ impl DenyReason {
             DenyReason::CameraUnavailable => "camera_unavailable",
             DenyReason::TooManyAttempts => "too_many_attempts",
             DenyReason::Cancelled => "cancelled",
+            DenyReason::Shutdown => "shutdown",
         }
     }
 
@@ -516,6 +533,7 @@ impl DenyReason {
             DenyReason::CameraUnavailable => "Camera unavailable",
             DenyReason::TooManyAttempts => "Too many attempts",
             DenyReason::Cancelled => "Cancelled",
+            DenyReason::Shutdown => "Gate shutting down",
         }
     }
 
@@ -1325,6 +1343,24 @@ mod tests {
     }
 
     #[test]
+    fn shutdown_denies_with_its_own_reason_without_fail_signal() {
+        let mut s = Shell::start(params());
+        s.send(Event::Sequence(sequence("Smile")));
+        let c = s.send(Event::Shutdown);
+        assert_eq!(
+            c,
+            vec![
+                Command::Show(Screen::Fail {
+                    reason: DenyReason::Cancelled
+                }),
+                Command::Finish(Verdict::Deny(DenyReason::Shutdown))
+            ]
+        );
+        assert_eq!(s.fail_signals(), 0);
+        assert!(s.send(Event::Shutdown).is_empty(), "once only");
+    }
+
+    #[test]
     fn every_deny_reason_has_words_and_a_code() {
         // An exhaustive match: a new reason that is not in ALL stops this compiling.
         for r in DenyReason::ALL {
@@ -1338,7 +1374,8 @@ mod tests {
                 | DenyReason::DeviceError
                 | DenyReason::CameraUnavailable
                 | DenyReason::TooManyAttempts
-                | DenyReason::Cancelled => {}
+                | DenyReason::Cancelled
+                | DenyReason::Shutdown => {}
             }
         }
         let all = DenyReason::ALL;

@@ -13,6 +13,19 @@ pub enum Sink {
     Stderr,
 }
 
+/// Journal priorities by level: info is 6 (informational), as `journalctl -p info`
+/// users expect (tracing-journald's default makes it 5, notice).
+pub fn priority_mappings() -> tracing_journald::PriorityMappings {
+    use tracing_journald::Priority;
+    tracing_journald::PriorityMappings {
+        error: Priority::Error,
+        warn: Priority::Warning,
+        info: Priority::Informational,
+        debug: Priority::Debug,
+        trace: Priority::Debug,
+    }
+}
+
 /// Installs the global subscriber. `level` comes from the config (`[log] level`);
 /// `RUST_LOG`, when set, overrides it. Journald is used when systemd connected the
 /// process to the journal (`JOURNAL_STREAM`) and the journal socket answers.
@@ -29,7 +42,8 @@ pub fn init(level: &str) -> Sink {
                         .with_syslog_identifier("livegate".into())
                         // Fields as themselves: REQUEST_ID, ACTION, VERDICT, REASON,
                         // LATENCY_MS (the default would prefix them with F_).
-                        .with_field_prefix(None),
+                        .with_field_prefix(None)
+                        .with_priority_mappings(priority_mappings()),
                 )
                 .try_init();
             if done.is_ok() {
@@ -45,4 +59,18 @@ pub fn init(level: &str) -> Sink {
         .with_target(false)
         .try_init();
     Sink::Stderr
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_is_informational_in_the_journal() {
+        let m = priority_mappings();
+        assert_eq!(
+            [m.error, m.warn, m.info, m.debug, m.trace].map(|p| p as u8),
+            [b'3', b'4', b'6', b'7', b'7']
+        );
+    }
 }

@@ -283,7 +283,7 @@ async fn unknown_commands_are_answered_and_the_connection_stays() {
     c.send(b"\xff\xfe\x07start\n").await;
     assert_eq!(
         c.line().await.unwrap(),
-        "{\"ok\":false,\"error\":\"unknown command \\\"\u{fffd}\u{fffd}?start\\\"; valid: start, status, cancel\"}"
+        "{\"ok\":false,\"error\":\"unknown command \\\"\u{fffd}\u{fffd}\\\\u{7}start\\\"; valid: start, status, cancel\"}"
     );
     assert_eq!(c.ask("status").await, r#"{"ok":true,"state":"ready"}"#);
     assert_eq!(r.events.try_recv(), Err(TryRecvError::Empty));

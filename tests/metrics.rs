@@ -29,6 +29,7 @@ livegate_denials_total{reason="not_verified"} 0
 livegate_denials_total{reason="out_of_credit"} 0
 livegate_denials_total{reason="service_unavailable"} 0
 livegate_denials_total{reason="session_timeout"} 0
+livegate_denials_total{reason="shutdown"} 0
 livegate_denials_total{reason="too_many_attempts"} 0
 # HELP livegate_api_errors_total Failed calls to the liveness API, by error class.
 # TYPE livegate_api_errors_total counter
@@ -221,6 +222,7 @@ fn a_pass_two_denials_a_timeout_and_three_latencies() {
          livegate_denials_total{reason=\"out_of_credit\"} 0\n\
          livegate_denials_total{reason=\"service_unavailable\"} 0\n\
          livegate_denials_total{reason=\"session_timeout\"} 0\n\
+         livegate_denials_total{reason=\"shutdown\"} 0\n\
          livegate_denials_total{reason=\"too_many_attempts\"} 0\n"
     );
     let errors = block(&text, "livegate_api_errors_total");

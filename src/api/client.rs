@@ -398,7 +398,7 @@ fn map_answer(status: u16, body: Option<&[u8]>) -> Result<Answer, ApiError> {
             )));
         };
         return Answer::parse(body)
-            .map_err(|e| ApiError::Garbled(format!("{e} (body starts {:?})", excerpt(body))));
+            .map_err(|e| ApiError::Garbled(format!("{e} (body starts \"{}\")", excerpt(body))));
     }
     let eb = body.map(ErrorBody::parse).unwrap_or_default();
     let code = eb.code;
@@ -421,13 +421,13 @@ fn map_answer(status: u16, body: Option<&[u8]>) -> Result<Answer, ApiError> {
     })
 }
 
-/// At most 40 printable characters of a body, for an error message.
+/// At most 40 characters of a body, made safe, for an error message.
 fn excerpt(body: &[u8]) -> String {
-    String::from_utf8_lossy(&body[..body.len().min(160)])
+    let head: String = String::from_utf8_lossy(&body[..body.len().min(160)])
         .chars()
-        .filter(|c| !c.is_control())
         .take(40)
-        .collect()
+        .collect();
+    crate::untrusted::clean(&head)
 }
 
 enum BodyError {

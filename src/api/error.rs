@@ -45,17 +45,21 @@ pub enum ApiError {
     #[error("no answer within {timeout_ms} ms")]
     Timeout { timeout_ms: u64 },
     /// The TLS handshake failed (certificate, protocol).
-    #[error("TLS failure: {0}")]
+    #[error("TLS failure: {}", clean(.0))]
     Tls(String),
     /// Connecting or talking failed (DNS, refused, reset).
-    #[error("network failure: {0}")]
+    #[error("network failure: {}", clean(.0))]
     Network(String),
     /// A 200 whose body is not the expected JSON.
-    #[error("garbled answer: {0}")]
+    #[error("garbled answer: {}", clean(.0))]
     Garbled(String),
 }
 
+use crate::untrusted::clean;
+
+/// `: code: message`, each part as [`clean`] shows it (they come from the service).
 fn fmt_body(code: &Option<String>, message: &Option<String>) -> String {
+    let (code, message) = (code.as_deref().map(clean), message.as_deref().map(clean));
     match (code, message) {
         (Some(c), Some(m)) => format!(": {c}: {m}"),
         (Some(c), None) => format!(": {c}"),

@@ -24,8 +24,10 @@ impl std::fmt::Debug for RequestId {
 impl std::fmt::Display for RequestId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RequestId::Text(s) => f.write_str(s),
-            RequestId::Number(n) => write!(f, "{n}"),
+            // For people (logs, events, the terminal): the id as sent, made safe. The
+            // wire form is the serde one, unchanged.
+            RequestId::Text(s) => f.write_str(&crate::untrusted::clean(s)),
+            RequestId::Number(n) => f.write_str(&crate::untrusted::clean(&n.to_string())),
         }
     }
 }
@@ -105,9 +107,14 @@ struct RawAnswer {
     response_id: Option<serde_json::Value>,
 }
 
+/// A string, number or boolean as text, without the ASCII white space around it (and
+/// only that: a no-break space or a zero-width character stays, so `"Yes\u{a0}"` is not
+/// `Yes`).
 fn text_of(v: &serde_json::Value) -> Option<String> {
     match v {
-        serde_json::Value::String(s) => Some(s.trim().to_owned()),
+        serde_json::Value::String(s) => {
+            Some(s.trim_matches(|c: char| c.is_ascii_whitespace()).to_owned())
+        }
         serde_json::Value::Number(n) => Some(n.to_string()),
         serde_json::Value::Bool(b) => Some(b.to_string()),
         _ => None,
@@ -136,7 +143,7 @@ impl Answer {
             Some(s) if s.eq_ignore_ascii_case("processing") => Status::Processing,
             Some(s) if s.eq_ignore_ascii_case("uncompleted") => Status::Uncompleted,
             Some(s) if s.eq_ignore_ascii_case("completed") => Status::Completed,
-            Some(s) if !s.is_empty() => Status::Other(s),
+            Some(s) if !s.is_empty() => Status::Other(crate::untrusted::clean(&s)),
             _ => return Err(ParseError("the answer has no status".into())),
         };
         let result = raw
@@ -150,7 +157,7 @@ impl Answer {
                 } else if s.eq_ignore_ascii_case("no") {
                     Outcome::No
                 } else {
-                    Outcome::Other(s)
+                    Outcome::Other(crate::untrusted::clean(&s))
                 }
             });
         let request_id = match raw.request_id {
@@ -186,7 +193,11 @@ impl Answer {
             serde_json::Value::String(s) => s.trim().parse().ok(),
             _ => None,
         });
-        let response_id = raw.response_id.as_ref().and_then(text_of);
+        let response_id = raw
+            .response_id
+            .as_ref()
+            .and_then(text_of)
+            .map(|s| crate::untrusted::clean(&s));
         Ok(Answer {
             request_id,
             status,
@@ -227,8 +238,7 @@ impl ErrorBody {
         let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(body) else {
             return ErrorBody::default();
         };
-        let short =
-            |s: String| -> String { s.chars().filter(|c| !c.is_control()).take(200).collect() };
+        let short = |s: String| -> String { crate::untrusted::clean(&s) };
         let field = |k: &str| {
             map.get(k)
                 .and_then(text_of)
@@ -419,6 +429,61 @@ mod tests {
     }
 
     #[test]
+    fn lookalike_answers_tolerated_and_refused() {
+        // Tolerated: the vendor's letter case and ASCII white space around the word.
+        for ok in [r#""yes""#, r#""YES ""#, r#""\tYes\r\n""#] {
+            let a = parse(&format!(r#"{{"status":" completed ","result":{ok}}}"#));
+            assert_eq!(
+                (a.status, a.result),
+                (Status::Completed, Some(Outcome::Yes)),
+                "{ok}"
+            );
+        }
+        // Refused: other Unicode white space and invisible format characters around
+        // or inside `Yes` (no-break space, zero-width space, BOM, bidi marks, an
+        // ideographic space, a Cyrillic lookalike): never a `Yes`, shown escaped.
+        for (raw, shown) in [
+            (r"Yes\u00a0", "Yes\\u{a0}"),
+            (r"\u00a0Yes", "\\u{a0}Yes"),
+            (r"Yes\u200b", "Yes\\u{200b}"),
+            (r"\ufeffYes", "\\u{feff}Yes"),
+            (r"Yes\u200e", "Yes\\u{200e}"),
+            (r"Yes\u3000", "Yes\\u{3000}"),
+            (r"Y\u0435s", "Y\u{435}s"),
+        ] {
+            let a = parse(&format!(r#"{{"status":"completed","result":"{raw}"}}"#));
+            assert_eq!(a.result, Some(Outcome::Other(shown.into())), "{raw}");
+        }
+        for raw in [r"completed\u00a0", r"\u200bcompleted", r"complet\u00e9d"] {
+            let a = parse(&format!(r#"{{"status":"{raw}","result":"Yes"}}"#));
+            assert!(
+                matches!(a.status, Status::Other(_)),
+                "{raw}: {:?}",
+                a.status
+            );
+        }
+        // A final answer without request_id: tolerated (the vendor's POST example has
+        // none; the core checks it answers the frame in flight).
+        assert_eq!(parse(POST_EXAMPLE).request_id, None);
+    }
+
+    #[test]
+    fn strings_from_the_service_are_kept_only_made_safe() {
+        let a = parse(
+            r#"{"status":"paus\u001b[2Jed\nx","result":"m\u0000","response_id":"r\nforged"}"#,
+        );
+        assert_eq!(a.status, Status::Other("paus\\u{1b}[2Jed\\nx".into()));
+        assert_eq!(a.result, Some(Outcome::Other("m\\u{0}".into())));
+        assert_eq!(a.response_id.as_deref(), Some("r\\nforged"));
+        // The id is echoed to the service exactly, shown to people escaped.
+        let b = parse(r#"{"status":"processing","request_id":"a\nb\u001b"}"#);
+        let id = b.request_id.unwrap();
+        assert_eq!(serde_json::to_string(&id).unwrap(), r#""a\nb\u001b""#);
+        assert_eq!(id.to_string(), "a\\nb\\u{1b}");
+        assert_eq!(format!("{id:?}"), "a\\nb\\u{1b}");
+    }
+
+    #[test]
     fn unknown_values_are_other() {
         let a = parse(r#"{"status":"paused","result":"maybe"}"#);
         assert_eq!(a.status, Status::Other("paused".into()));
@@ -516,7 +581,9 @@ mod tests {
         assert_eq!(ErrorBody::parse(b"[1,2]"), ErrorBody::default());
         let long = format!(r#"{{"message":"{}\nx","code":7}}"#, "m".repeat(500));
         let e = ErrorBody::parse(long.as_bytes());
-        assert_eq!(e.message.as_deref().map(str::len), Some(200));
+        let m = e.message.unwrap();
+        assert_eq!(m.chars().count(), crate::untrusted::MAX_CHARS + 1);
+        assert!(m.ends_with('…') && !m.contains('\n'), "{m}");
         assert_eq!(e.code.as_deref(), Some("7"));
     }
 

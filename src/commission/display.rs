@@ -11,7 +11,7 @@ use crate::display::{Display, DisplayError, Screen};
 use crate::session::DenyReason;
 
 /// Every denial reason, in the order the test shows them.
-pub const DENY_REASONS: [DenyReason; 10] = DenyReason::ALL;
+pub const DENY_REASONS: [DenyReason; 11] = DenyReason::ALL;
 
 /// Why the display test stopped.
 #[derive(Debug, thiserror::Error)]
@@ -195,6 +195,7 @@ mod tests {
             DenyReason::CameraUnavailable => 7,
             DenyReason::TooManyAttempts => 8,
             DenyReason::Cancelled => 9,
+            DenyReason::Shutdown => 10,
         }
     }
 
@@ -208,7 +209,7 @@ mod tests {
     #[test]
     fn every_screen_kind_is_in_the_cycle_and_all_differ() {
         let screens = every_screen();
-        assert_eq!(screens.len(), 18);
+        assert_eq!(screens.len(), 19);
         let kinds: Vec<&str> = screens
             .iter()
             .map(|(_, s)| crate::display::sim::kind(s))
@@ -264,15 +265,15 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), n + 2, "{text}");
         assert!(lines[0].contains("1.5 s each"), "{}", lines[0]);
-        assert_eq!(lines[1], "   1/18 Idle");
+        assert_eq!(lines[1], "   1/19 Idle");
         assert_eq!(
             lines[3],
-            "   3/18 Action (face): Turn left, step 1 of 3, 7 s left"
+            "   3/19 Action (face): Turn left, step 1 of 3, 7 s left"
         );
-        assert!(lines[4].starts_with("   4/18 Action (hand): Victory sign"));
-        assert_eq!(lines[9], "   9/18 Denied: Took too long");
-        assert_eq!(lines[18], "  18/18 Configuration error");
-        assert_eq!(lines[19], "Display OK: showed 18 screens");
+        assert!(lines[4].starts_with("   4/19 Action (hand): Victory sign"));
+        assert_eq!(lines[9], "   9/19 Denied: Took too long");
+        assert_eq!(lines[19], "  19/19 Configuration error");
+        assert_eq!(lines[20], "Display OK: showed 19 screens");
     }
 
     /// Fails from the `fail_at`-th show on (0-based).
@@ -313,7 +314,7 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert!(
             text.ends_with(
-                "   3/18 Action (face): Turn left, step 1 of 3, 7 s left  \
+                "   3/19 Action (face): Turn left, step 1 of 3, 7 s left  \
                  FAILED: display bus error: no acknowledge\n"
             ),
             "{text}"

@@ -737,7 +737,7 @@ mod tests {
     use embedded_graphics::mock_display::MockDisplay;
     use std::convert::Infallible;
 
-    const REASONS: [DenyReason; 10] = DenyReason::ALL;
+    const REASONS: [DenyReason; 11] = DenyReason::ALL;
 
     /// 40 characters once readable; the words wrap badly on purpose.
     const LONG_UNKNOWN: &str = "Abcdefghij_klmnopqrstuvwxyz_0123456789ab";
