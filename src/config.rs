@@ -338,6 +338,9 @@ pub struct SimGpioConfig {
     pub gate_pulse: Duration,
     /// Fail output pulse length, 100 ms..=10 s.
     pub fail_pulse: Duration,
+    /// Where the simulated relays write their levels (`gate=0` / `fail=1` lines) at
+    /// every change, for tests across processes; `None`: nowhere.
+    pub state_file: Option<PathBuf>,
 }
 
 /// `[gpio] kind = "rppal"`: relays and inputs on the Raspberry Pi's GPIO pins.
@@ -507,18 +510,41 @@ pub enum KeyError {
     /// The key file holds only white space.
     #[error("the API key in {path} is empty")]
     Empty { path: String },
+    /// The key file can be read (or written) by other users.
+    #[error(
+        "the API key file {path} is open to other users (mode {mode:04o}): run \
+         `chmod o-rwx {path}` (or `chmod 600 {path}`) and keep it owned by root or the \
+         service's user"
+    )]
+    OpenToOthers { path: String, mode: u32 },
+    /// The key file holds more than one line.
+    #[error(
+        "the API key file {path} holds more than one line: put only the key in it, on one line"
+    )]
+    Lines { path: String },
     /// Neither `api.key_file` nor `$CREDENTIALS_DIRECTORY` is set.
     #[error("no API key: set api.key_file, or run under systemd with LoadCredential={CREDENTIAL_NAME}:…")]
     Missing,
 }
 
+/// Why `api.ca_file` cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CaError {
+    #[error("cannot read the CA file {path}: {cause}")]
+    Read { path: String, cause: std::io::Error },
+    #[error("the CA file {path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)")]
+    NotPem { path: String },
+}
+
 impl Config {
     /// Reads and validates the file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = crate::safefile::read_text(path, crate::safefile::MAX_CONFIG_BYTES).map_err(
+            |source| ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            },
+        )?;
         let mut cfg = Self::parse(&text, &path.display().to_string())?;
         cfg.source = Some(path.to_owned());
         Ok(cfg)
@@ -529,6 +555,14 @@ impl Config {
     /// Collects every problem in the file (syntax, unknown keys and tables, wrong types,
     /// out-of-range values, rules between keys) and returns them sorted by position.
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let (cfg, checked) = Self::parse_partial(text, file);
+        checked.map(|()| cfg)
+    }
+
+    /// [`Config::parse`], with the configuration built even when the text has
+    /// problems (each bad key at its default): for a look at one part of a broken
+    /// file, never to run with.
+    pub fn parse_partial(text: &str, file: &str) -> (Config, Result<(), ConfigError>) {
         let mut ck = Checker::new(text, file);
         let (clean, errors) = ck.syntax_errors();
         for e in &errors {
@@ -568,28 +602,69 @@ impl Config {
             ck.cross_checks(&cfg, &api, &session);
             ck.hardware_checks(&cfg, &display_keys, &gpio_keys, &trigger_keys);
         }
-        ck.finish().map(|()| cfg)
+        let checked = ck.finish();
+        (cfg, checked)
     }
 
     /// Reads the API key: `api.key_file` when set, else the systemd credential.
+    ///
+    /// A key file must be a regular file (never a FIFO or a directory), UTF-8, one
+    /// line, and closed to other users (like ssh's private keys); the credential is
+    /// taken as systemd hands it over (its folder is the service's alone).
     pub fn read_key(&self) -> Result<ApiKey, KeyError> {
-        let path = match &self.api.key_file {
-            Some(p) => p.clone(),
+        let (path, is_credential) = match &self.api.key_file {
+            Some(p) => (p.clone(), false),
             None => match std::env::var_os("CREDENTIALS_DIRECTORY") {
-                Some(dir) => Path::new(&dir).join(CREDENTIAL_NAME),
+                Some(dir) => (Path::new(&dir).join(CREDENTIAL_NAME), true),
                 None => return Err(KeyError::Missing),
             },
         };
         let shown = path.display().to_string();
-        let raw = std::fs::read_to_string(&path).map_err(|cause| KeyError::Read {
+        let read_err = |cause| KeyError::Read {
             path: shown.clone(),
             cause,
-        })?;
+        };
+        let raw =
+            crate::safefile::read_text(&path, crate::safefile::MAX_KEY_BYTES).map_err(read_err)?;
+        if !is_credential {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path)
+                .map_err(read_err)?
+                .permissions()
+                .mode()
+                & 0o7777;
+            if mode & 0o007 != 0 {
+                return Err(KeyError::OpenToOthers { path: shown, mode });
+            }
+        }
         let key = ApiKey::new(raw);
         if key.is_empty() {
             return Err(KeyError::Empty { path: shown });
         }
+        if key.expose().contains(['\n', '\r']) {
+            return Err(KeyError::Lines { path: shown });
+        }
         Ok(key)
+    }
+
+    /// Reads `api.ca_file`, when set, as `run` does: a regular file holding at least
+    /// one PEM certificate.
+    pub fn read_ca(&self) -> Result<Option<Vec<u8>>, CaError> {
+        let Some(path) = &self.api.ca_file else {
+            return Ok(None);
+        };
+        let shown = path.display().to_string();
+        let pem = crate::safefile::read_regular(path, crate::safefile::MAX_CA_BYTES).map_err(
+            |cause| CaError::Read {
+                path: shown.clone(),
+                cause,
+            },
+        )?;
+        let text = String::from_utf8_lossy(&pem);
+        if !text.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(CaError::NotPem { path: shown });
+        }
+        Ok(Some(pem))
     }
 
     /// A one-line summary for `check-config` (the metrics file only when one is set).
@@ -600,7 +675,7 @@ impl Config {
         };
         format!(
             "api {} (mode {}), action timeout {:?}, camera {}, display {}, gpio {}, trigger {}{}",
-            self.api.base_url,
+            crate::secret::show_url(&self.api.base_url, None),
             self.api.mode,
             self.session.action_timeout,
             self.camera.kind(),
@@ -764,6 +839,7 @@ impl Config {
             c.gpio = GpioConfig::Sim(SimGpioConfig {
                 gate_pulse: c.gpio.gate_pulse(),
                 fail_pulse: c.gpio.fail_pulse(),
+                state_file: None,
             });
         }
         if !matches!(c.trigger, TriggerConfig::Sim(_)) {
@@ -840,6 +916,7 @@ fn default_sim_gpio() -> SimGpioConfig {
     SimGpioConfig {
         gate_pulse: Duration::from_millis(1000),
         fail_pulse: Duration::from_millis(500),
+        state_file: None,
     }
 }
 
@@ -1130,6 +1207,7 @@ const GPIO: Device<GpioConfig> = Device {
             keys: &[
                 key("gate_pulse", dur_ms(100, 10 * SEC)),
                 key("fail_pulse", dur_ms(100, 10 * SEC)),
+                key("state_file", Rule::Path { absolute: true }),
             ],
             build: build_sim_gpio,
         },
@@ -1434,6 +1512,7 @@ fn build_sim_gpio(f: &Fields) -> GpioConfig {
     GpioConfig::Sim(SimGpioConfig {
         gate_pulse: f.dur("gate_pulse").unwrap_or(d.gate_pulse),
         fail_pulse: f.dur("fail_pulse").unwrap_or(d.fail_pulse),
+        state_file: f.path("state_file"),
     })
 }
 

@@ -173,7 +173,19 @@ pub fn claim_relays(cfg: &Config) -> Result<Relays, GpioError> {
             Ok((g, f, None))
         }
         None => {
-            let (g, f) = (SimRelay::new("gate"), SimRelay::new("fail"));
+            let (mut g, mut f) = (SimRelay::new("gate"), SimRelay::new("fail"));
+            if let GpioConfig::Sim(crate::config::SimGpioConfig {
+                state_file: Some(path),
+                ..
+            }) = &cfg.gpio
+            {
+                let file = crate::gpio::sim::StateFile::new(path);
+                g = g.with_state_file(file.clone());
+                f = f.with_state_file(file);
+                // Claimed at the inactive level, as the hardware is.
+                g.set(false)?;
+                f.set(false)?;
+            }
             Ok((Arc::new(g.clone()), Arc::new(f.clone()), Some((g, f))))
         }
     }

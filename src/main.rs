@@ -210,20 +210,110 @@ fn main() -> ExitCode {
     }
 }
 
+/// The wiring the running service recorded first; else the file's `[gpio]` table read
+/// on its own (whatever else is wrong in the file); else it says, loudly, that it
+/// cannot know the wiring and drives nothing. It never guesses pins.
 fn safe_outputs(path: &std::path::Path) -> anyhow::Result<()> {
-    let cfg = load(path)?;
+    use livegate::wiring;
+    let record = wiring::record_path();
+    let from_record = match wiring::read_record(&record) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!(
+                "{}livegate: ignoring the wiring record: {e}",
+                journal_level(4)
+            );
+            None
+        }
+    };
+    let (wiring, from) = match from_record {
+        Some(w) => (
+            w,
+            format!("the running service's record {}", record.display()),
+        ),
+        None => match wiring::from_config_file(path) {
+            Ok(w) => (w, format!("[gpio] of {}", path.display())),
+            Err(e) => {
+                eprintln!(
+                    "{}livegate: CANNOT KNOW THE RELAY WIRING: no record at {} and {e}; \
+                     the relays were NOT driven: check the gate relay by hand, fix the \
+                     configuration, then run `livegate safe-outputs`",
+                    journal_level(2),
+                    record.display()
+                );
+                bail!("the relay wiring is unknown: nothing was driven");
+            }
+        },
+    };
+    let gpio = wiring.gpio_config().map_err(anyhow::Error::msg)?;
+    let cfg = Config {
+        gpio,
+        ..Config::default()
+    };
     // Claimed at the inactive level; dropping them drives them inactive again and
     // leaves the pins as outputs (never floating).
     let (gate, fail, _) = livegate::devices::claim_relays(&cfg)?;
     for r in [&gate, &fail] {
         r.set(false)?;
     }
-    println!("gate and fail outputs are at their inactive level");
+    println!(
+        "gate and fail outputs are at their inactive level ({}; wiring from {from})",
+        wiring.describe()
+    );
     Ok(())
 }
 
+/// `<N>` before a line on stderr when it goes to the journal (systemd reads it as
+/// the line's priority), nothing on a terminal.
+fn journal_level(n: u8) -> String {
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        format!("<{n}>")
+    } else {
+        String::new()
+    }
+}
+
+/// The API key once read: every text printed at this edge is shown through
+/// [`shown`], which writes its value as `***` wherever it appears.
+static KEY: std::sync::OnceLock<livegate::secret::ApiKey> = std::sync::OnceLock::new();
+
+/// `text` with the key's value (when known) masked.
+fn shown(text: &str) -> String {
+    match KEY.get() {
+        Some(k) => k.mask(text),
+        None => text.to_owned(),
+    }
+}
+
+/// Remembers the key the configuration at `cfg` names, for [`shown`], if it can be
+/// read; errors are for the caller that needs the key.
+fn learn_key(cfg: &Config) {
+    if KEY.get().is_none() {
+        if let Ok(k) = cfg.read_key() {
+            let _ = KEY.set(k);
+        }
+    }
+}
+
 fn load(path: &std::path::Path) -> anyhow::Result<Config> {
-    Config::load(path).map_err(anyhow::Error::msg)
+    match Config::load(path) {
+        Ok(cfg) => {
+            learn_key(&cfg);
+            Ok(cfg)
+        }
+        Err(e) => {
+            learn_key_of_broken_file(path);
+            Err(anyhow::Error::msg(e))
+        }
+    }
+}
+
+/// A file with problems may still name a readable key file: learn it, so that a
+/// problem that quotes the key (in an address) is printed masked.
+fn learn_key_of_broken_file(path: &std::path::Path) {
+    if let Ok(text) = livegate::safefile::read_text(path, livegate::safefile::MAX_CONFIG_BYTES) {
+        learn_key(&Config::parse_partial(&text, &path.display().to_string()).0);
+    }
 }
 
 async fn commission(path: PathBuf, what: TestCmd) -> anyhow::Result<()> {
@@ -350,10 +440,8 @@ async fn commission(path: PathBuf, what: TestCmd) -> anyhow::Result<()> {
 fn client_options_with_key(cfg: &Config) -> anyhow::Result<livegate::api::ClientOptions> {
     let mut opts = simulate::client_options(cfg);
     opts.key = cfg.read_key()?;
-    if let Some(ca) = &cfg.api.ca_file {
-        opts.extra_ca_pem
-            .push(std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?);
-    }
+    let _ = KEY.set(opts.key.clone());
+    opts.extra_ca_pem.extend(cfg.read_ca()?);
     Ok(opts)
 }
 
@@ -400,21 +488,58 @@ fn report(r: anyhow::Result<()>) -> ExitCode {
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("livegate: {e:#}");
+            eprintln!("livegate: {}", shown(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
 }
 
+/// Checks the file, then what `run` would read besides it: the key file (or the
+/// systemd credential, when there is one) and the CA file, and that the address does
+/// not hold the key.
 fn check_config(path: &std::path::Path) -> ExitCode {
     match Config::load(path) {
         Ok(cfg) => {
-            println!("{}: OK: {}", path.display(), cfg.summary());
-            ExitCode::SUCCESS
+            let mut problems = Vec::new();
+            let key_named =
+                cfg.api.key_file.is_some() || std::env::var_os("CREDENTIALS_DIRECTORY").is_some();
+            if key_named {
+                match cfg.read_key() {
+                    Ok(k) => {
+                        if k.is_in(&cfg.api.base_url) {
+                            problems.push(
+                                "api.base_url: the address holds the API key (shown here as \
+                                 ***); valid: the address alone: the key goes in the key file"
+                                    .to_owned(),
+                            );
+                        }
+                        let _ = KEY.set(k);
+                    }
+                    Err(e) => problems.push(e.to_string()),
+                }
+            }
+            if let Err(e) = cfg.read_ca() {
+                problems.push(e.to_string());
+            }
+            if problems.is_empty() {
+                println!("{}: OK: {}", path.display(), shown(&cfg.summary()));
+                return ExitCode::SUCCESS;
+            }
+            for p in &problems {
+                eprintln!("{}: {}", path.display(), shown(p));
+            }
+            eprintln!(
+                "{}: {} problem{}; nothing was changed",
+                path.display(),
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            );
+            ExitCode::FAILURE
         }
         Err(ConfigError::Invalid(problems)) => {
+            learn_key_of_broken_file(path);
             for p in &problems {
-                eprintln!("{p}");
+                eprintln!("{}", shown(&p.to_string()));
             }
             eprintln!(
                 "{}: {} problem{}; nothing was changed",
@@ -455,6 +580,8 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
     use livegate::notify::{self, Heartbeat, Notifier};
     let cfg = load(&path)?;
     livegate::telemetry::init(&cfg.log.level);
+    // The key first: an address that holds it is refused before it is shown anywhere.
+    let client = livegate::api::AigenClient::new(client_options_with_key(&cfg)?)?;
     refuse_billed_simulation(&cfg)?;
     let notifier = Arc::new(Notifier::from_env().unwrap_or_else(|e| {
         tracing::warn!(error = %e, "NOTIFY_SOCKET unusable: running without sd_notify");
@@ -466,9 +593,12 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
         livegate::config::CameraConfig::V4l2(_) => Performer::Pass,
     };
     let built = livegate::devices::build(&cfg, Cast::All(performer), None)?;
-    let client = livegate::api::AigenClient::new(client_options_with_key(&cfg)?)?;
+    // The wiring just claimed, for `safe-outputs` after a kill, whatever the file
+    // says by then.
+    let claimed = livegate::wiring::Wiring::of(&cfg.gpio);
+    record_wiring(&claimed);
     let shutdown = shutdown_on_signals(notifier.clone())?;
-    let reload = reload_on_sighup(path.clone(), notifier.clone())?;
+    let reload = reload_on_sighup(path.clone(), notifier.clone(), claimed)?;
     let heartbeat = Heartbeat::new();
     let tick = match notify::watchdog_interval() {
         Some(interval) => {
@@ -488,7 +618,7 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
         let writer = livegate::metrics::spawn_writer(m.clone(), file.clone(), cfg.metrics.interval);
         (m, writer, file)
     });
-    tracing::info!(config = %path.display(), summary = %cfg.summary(), "livegate running");
+    tracing::info!(config = %path.display(), summary = %shown(&cfg.summary()), "livegate running");
     // Outputs are safe and the configuration is loaded: ready.
     let _ = notifier.ready();
     livegate::daemon::run(
@@ -532,7 +662,7 @@ fn refuse_billed_simulation(cfg: &Config) -> anyhow::Result<()> {
             "[trigger] kind = \"sim\" would start a billed session against {} every few \
              seconds: set [trigger] kind = \"gpio\" or \"socket\" for a real gate, or run \
              `livegate simulate` to try it out",
-            cfg.api.base_url
+            shown(&livegate::secret::show_url(&cfg.api.base_url, None))
         );
     }
     Ok(())
@@ -540,9 +670,22 @@ fn refuse_billed_simulation(cfg: &Config) -> anyhow::Result<()> {
 
 /// On SIGHUP: re-read and check the configuration; a good one goes to the daemon, a
 /// bad one is logged problem by problem and the running configuration stays.
+/// Writes the record of the claimed wiring (`livegate::wiring`); a failure is logged
+/// loudly and the gate runs on.
+fn record_wiring(claimed: &livegate::wiring::Wiring) {
+    let path = livegate::wiring::record_path();
+    match livegate::wiring::write_record(&path, claimed) {
+        Ok(()) => tracing::debug!(record = %path.display(), wiring = %claimed.describe(), "wiring recorded"),
+        Err(e) => tracing::error!(
+            "{e}: after a kill, safe-outputs will have to read the wiring from the configuration file"
+        ),
+    }
+}
+
 fn reload_on_sighup(
     path: PathBuf,
     notifier: Arc<livegate::notify::Notifier>,
+    claimed: livegate::wiring::Wiring,
 ) -> anyhow::Result<tokio::sync::mpsc::Receiver<livegate::daemon::Reload>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut hup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
@@ -556,6 +699,8 @@ fn reload_on_sighup(
                     .and_then(|o| Ok(livegate::api::AigenClient::new(o)?))
                 {
                     Ok(client) => {
+                        // The relays keep the wiring they were claimed with.
+                        record_wiring(&claimed);
                         if tx
                             .send(livegate::daemon::Reload { config, client })
                             .await
@@ -564,11 +709,14 @@ fn reload_on_sighup(
                             return;
                         }
                     }
-                    Err(e) => tracing::error!("{e:#}; the running configuration stays in force"),
+                    Err(e) => tracing::error!(
+                        "{}; the running configuration stays in force",
+                        shown(&format!("{e:#}"))
+                    ),
                 },
                 Err(ConfigError::Invalid(problems)) => {
                     for p in &problems {
-                        tracing::error!("{p}");
+                        tracing::error!("{}", shown(&p.to_string()));
                     }
                     tracing::error!(
                         problems = problems.len(),
@@ -593,7 +741,7 @@ async fn simulate(
     panel: PanelArg,
 ) -> anyhow::Result<()> {
     let cfg = match &config {
-        Some(p) => Config::load(p).map_err(anyhow::Error::msg)?,
+        Some(p) => load(p)?,
         None => Config::default(),
     };
     livegate::telemetry::init(if config.is_some() {

@@ -23,11 +23,8 @@ pub enum SimError {
     Client(#[from] crate::api::client::ClientBuildError),
     #[error(transparent)]
     Key(#[from] crate::config::KeyError),
-    #[error("cannot read the CA file {path}: {source}")]
-    Ca {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Ca(#[from] crate::config::CaError),
     #[error(transparent)]
     Daemon(#[from] daemon::DaemonError),
     #[error(transparent)]
@@ -108,13 +105,7 @@ impl Simulation {
                 let mut opts = client_options(&cfg);
                 opts.base_url = url;
                 opts.key = cfg.read_key()?;
-                if let Some(path) = &cfg.api.ca_file {
-                    let pem = std::fs::read(path).map_err(|source| SimError::Ca {
-                        path: path.display().to_string(),
-                        source,
-                    })?;
-                    opts.extra_ca_pem.push(pem);
-                }
+                opts.extra_ca_pem.extend(cfg.read_ca()?);
                 (AigenClient::new(opts)?, None)
             }
         };

@@ -168,9 +168,12 @@ impl TempDir {
         self.write(name, &format!("{FAST_TEXT}\n[api]\n{api}"))
     }
 
-    /// A key file holding [`SECRET`].
+    /// A key file holding [`SECRET`], closed to other users.
     fn key(&self) -> String {
-        self.write("aigen-key", &format!("{SECRET}\n"))
+        let p = self.write("aigen-key", &format!("{SECRET}\n"));
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .expect("chmod key");
+        p
     }
 }
 
@@ -806,7 +809,10 @@ fn safe_outputs_drives_the_relays_inactive_and_exits() {
     out.assert_code(0);
     assert_eq!(
         out.stdout,
-        "gate and fail outputs are at their inactive level\n"
+        format!(
+            "gate and fail outputs are at their inactive level (simulated relays; wiring \
+             from [gpio] of {cfg})\n"
+        )
     );
     // Off a Pi, the Pi's GPIO is refused in plain words, not a panic.
     let pi = concat!(env!("CARGO_MANIFEST_DIR"), "/config/livegate-pi.toml");

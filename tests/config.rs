@@ -195,6 +195,7 @@ level = "debug"
     want.gpio = GpioConfig::Sim(SimGpioConfig {
         gate_pulse: Duration::from_secs(2),
         fail_pulse: Duration::from_millis(100),
+        state_file: None,
     });
     want.trigger = TriggerConfig::Sim(SimTriggerConfig {
         arrival: Duration::from_secs(60),
@@ -1205,12 +1206,12 @@ fn rppal_key_under_the_sim_kind() {
     assert_eq!(
         problem("[gpio]\ngate_pin = 17\ngate_pulse = \"2s\"\n"),
         "livegate.toml:2:1: gpio.gate_pin: applies only to kind = \"rppal\"; valid keys in \
-         [gpio] with kind = \"sim\": kind, gate_pulse, fail_pulse"
+         [gpio] with kind = \"sim\": kind, gate_pulse, fail_pulse, state_file"
     );
     assert_eq!(
         problem("[gpio]\nkind = \"sim\"\ntrigger_pin = 22\n"),
         "livegate.toml:3:1: gpio.trigger_pin: applies only to kind = \"rppal\"; valid keys in \
-         [gpio] with kind = \"sim\": kind, gate_pulse, fail_pulse"
+         [gpio] with kind = \"sim\": kind, gate_pulse, fail_pulse, state_file"
     );
 }
 
@@ -1506,6 +1507,7 @@ fn cdev_defaults_and_every_key() {
         GpioConfig::Sim(SimGpioConfig {
             gate_pulse: Duration::from_secs(2),
             fail_pulse: Duration::from_millis(300),
+            state_file: None,
         })
     );
     // The trigger input makes the gpio trigger valid.
@@ -1962,6 +1964,13 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// Writes a key file closed to other users.
+fn write_key(path: &Path, contents: impl AsRef<[u8]>) {
+    std::fs::write(path, contents).expect("write");
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
+}
+
 fn with_key_file(path: &Path) -> Config {
     let mut cfg = Config::default();
     cfg.api.key_file = Some(path.to_owned());
@@ -1972,7 +1981,7 @@ fn with_key_file(path: &Path) -> Config {
 fn key_file_is_read_and_trimmed() {
     let dir = scratch("trim");
     let path = dir.join("aigen-key");
-    std::fs::write(&path, "  k3y-Value-123\n\n").expect("write");
+    write_key(&path, "  k3y-Value-123\n\n");
     let key = with_key_file(&path).read_key().expect("reads");
     assert_eq!(key.expose(), "k3y-Value-123");
     std::fs::remove_dir_all(&dir).expect("clean up");
@@ -1982,7 +1991,7 @@ fn key_file_is_read_and_trimmed() {
 fn empty_key_file_is_refused() {
     let dir = scratch("empty");
     let path = dir.join("aigen-key");
-    std::fs::write(&path, " \n\t\n").expect("write");
+    write_key(&path, " \n\t\n");
     let err = with_key_file(&path).read_key().expect_err("empty");
     assert!(matches!(err, KeyError::Empty { .. }), "{err:?}");
     assert_eq!(
@@ -1999,7 +2008,7 @@ fn key_read_errors_never_show_the_key() {
     // Not UTF-8: reading fails, and the message must not echo the content.
     let mut bytes = b"SECRET-KEY-4242".to_vec();
     bytes.push(0xff);
-    std::fs::write(&path, &bytes).expect("write");
+    write_key(&path, &bytes);
     let err = with_key_file(&path).read_key().expect_err("not text");
     assert!(matches!(err, KeyError::Read { .. }), "{err:?}");
     let shown = format!("{err} {err:?}");

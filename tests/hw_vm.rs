@@ -1425,6 +1425,12 @@ impl GuestApi {
             .expect("the stand-in starts");
         std::fs::write(dir.join("ca.pem"), standin.ca_pem()).expect("write the CA");
         std::fs::write(dir.join("api-key"), Self::KEY).expect("write the key");
+        // Closed to others, as livegate requires of a key file.
+        std::fs::set_permissions(
+            dir.join("api-key"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .expect("chmod the key");
         let config = dir.join("livegate.toml");
         std::fs::write(&config, guest_config(dir, &standin.url())).expect("write the config");
         GuestApi {

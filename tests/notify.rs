@@ -435,6 +435,9 @@ impl Drop for Daemon {
 fn daemon_config(dir: &TempDir) -> String {
     let key = dir.path("aigen-key");
     std::fs::write(&key, "sk-test-notify\n").expect("key");
+    // Closed to others, as livegate requires of a key file.
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod key");
     assert!(FAST_TEXT.contains("arrival = \"0s\""));
     format!(
         "{}\n[api]\nbase_url = \"https://127.0.0.1:9/x\"\nkey_file = \"{}\"\n",

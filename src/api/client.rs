@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE};
+
+use crate::secret::show_url;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
@@ -69,7 +71,7 @@ impl ClientOptions {
 impl std::fmt::Debug for ClientOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientOptions")
-            .field("base_url", &self.base_url)
+            .field("base_url", &show_url(&self.base_url, Some(&self.key)))
             .field("key", &self.key)
             .field("request_timeout", &self.request_timeout)
             .field("connect_timeout", &self.connect_timeout)
@@ -120,7 +122,7 @@ struct Inner {
 impl std::fmt::Debug for AigenClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AigenClient")
-            .field("url", &self.inner.url.as_str())
+            .field("url", &show_url(self.inner.url.as_str(), None))
             .field("request_timeout", &self.inner.request_timeout)
             .field("connect_timeout", &self.inner.connect_timeout)
             .field("retries", &self.inner.retries)
@@ -494,11 +496,21 @@ pub fn frame_body(request_id: &RequestId, jpeg: &[u8]) -> Result<Bytes, String> 
     Ok(Bytes::from(out))
 }
 
-/// Checks the base URL: it parses, is https (http only when allowed) and holds no key.
+/// Checks the base URL: it parses, is https (http only when allowed) and holds no key
+/// (by name, or the key's value anywhere). Errors show it through [`show_url`].
 fn parse_url(opts: &ClientOptions) -> Result<reqwest::Url, ClientBuildError> {
     let raw = opts.base_url.trim();
+    let shown = show_url(raw, Some(&opts.key));
+    if opts.key.is_in(raw) {
+        return Err(ClientBuildError::Url {
+            url: shown,
+            why: "the address holds the API key (shown here as ***): the key belongs in \
+                  api.key_file or the systemd credential, never in the address"
+                .into(),
+        });
+    }
     let url = reqwest::Url::parse(raw).map_err(|e| ClientBuildError::Url {
-        url: raw.to_owned(),
+        url: shown.clone(),
         why: e.to_string(),
     })?;
     if url
@@ -520,21 +532,17 @@ fn parse_url(opts: &ClientOptions) -> Result<reqwest::Url, ClientBuildError> {
     match url.scheme() {
         "https" => {}
         "http" if opts.allow_insecure_http => {}
-        "http" => {
-            return Err(ClientBuildError::InsecureHttp {
-                url: raw.to_owned(),
-            })
-        }
+        "http" => return Err(ClientBuildError::InsecureHttp { url: shown }),
         other => {
             return Err(ClientBuildError::Url {
-                url: raw.to_owned(),
+                url: shown,
                 why: format!("scheme {other:?} is not https"),
             })
         }
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(ClientBuildError::Url {
-            url: raw.to_owned(),
+            url: shown,
             why: "no host".into(),
         });
     }

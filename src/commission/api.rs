@@ -62,7 +62,11 @@ pub async fn test_api(
     gets: u32,
     w: &mut dyn Write,
 ) -> Result<ApiReport, ApiTestError> {
-    writeln!(w, "Checking the AIGEN API at {}", opts.base_url)?;
+    writeln!(
+        w,
+        "Checking the AIGEN API at {}",
+        crate::secret::show_url(&opts.base_url, Some(&opts.key))
+    )?;
     let client = AigenClient::new(opts).map_err(|e| ApiTestError::Client(e.to_string()))?;
     let mut report = ApiReport {
         latencies: Vec::new(),
