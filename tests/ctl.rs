@@ -632,3 +632,56 @@ async fn the_socket_gets_a_group_we_are_in() {
     assert!(matches!(e, CtlError::UnknownGroup { .. }), "{e}");
     assert!(!path.exists());
 }
+
+/// An event's message and the names of its other fields.
+type Logged = (String, Vec<String>);
+
+/// Every event logged on this thread.
+#[derive(Clone, Default)]
+struct FieldNames(std::sync::Arc<std::sync::Mutex<Vec<Logged>>>);
+
+struct Names(String, Vec<String>);
+
+impl tracing::field::Visit for Names {
+    fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+        if f.name() == "message" {
+            self.0 = format!("{v:?}");
+        } else {
+            self.1.push(f.name().to_owned());
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for FieldNames {
+    fn on_event(&self, e: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        let mut n = Names(String::new(), Vec::new());
+        e.record(&mut n);
+        self.0.lock().unwrap().push((n.0, n.1));
+    }
+}
+
+#[tokio::test]
+async fn the_caller_is_logged_as_ctl_uid_and_ctl_pid_not_as_journald_fields() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let names = FieldNames::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(names.clone()));
+    let r = rig("caller-fields");
+    let mut c = Client::connect(&r.path).await;
+    assert!(c.ask("open sesame").await.contains("unknown command"));
+    let logged = names.0.lock().unwrap().clone();
+    let (_, fields) = logged
+        .iter()
+        .find(|(m, _)| m == "unknown control command")
+        .unwrap_or_else(|| panic!("no line for the command: {logged:?}"));
+    assert!(
+        fields.iter().any(|f| f == "ctl_uid") && fields.iter().any(|f| f == "ctl_pid"),
+        "{fields:?}"
+    );
+    for (m, fields) in &logged {
+        assert!(
+            !fields.iter().any(|f| f == "uid" || f == "pid"),
+            "{m}: {fields:?} (journald would show UID=/PID= beside its own _UID/_PID)"
+        );
+    }
+}
