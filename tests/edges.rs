@@ -120,6 +120,10 @@ impl Out {
     fn assert_no_panic(&self) {
         assert!(!self.all().contains("panicked"), "{}", self.context());
     }
+
+    fn assert_code_zero(&self) {
+        assert_eq!(self.code, Some(0), "{}", self.context());
+    }
 }
 
 fn collect<R: Read + Send + 'static>(r: Option<R>) -> std::thread::JoinHandle<String> {
@@ -192,12 +196,13 @@ fn fast_with_api(api: &str) -> String {
 /// (who passes), simulated relays writing their levels to `state`, the gate pulse
 /// 10 s long (so the process is killed while it is on).
 struct Service {
-    dir: TempDir,
+    _dir: TempDir,
     config: String,
     state: PathBuf,
     runtime: String,
     _standin: Standin,
-    rt: tokio::runtime::Runtime,
+    /// Serves the stand-in; dropped last.
+    _rt: tokio::runtime::Runtime,
 }
 
 impl Service {
@@ -229,12 +234,12 @@ impl Service {
             ),
         );
         Service {
-            dir,
+            _dir: dir,
             config,
             state,
             runtime,
             _standin: standin,
-            rt,
+            _rt: rt,
         }
     }
 
@@ -292,13 +297,6 @@ impl Service {
         let bad = text.replace("action_timeout = \"3s\"", "action_timout = \"3s\"\n[api\n");
         assert_ne!(bad, text);
         std::fs::write(&self.config, bad).expect("broken edit");
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = &self.rt;
-        let _ = &self.dir;
     }
 }
 
@@ -531,12 +529,6 @@ fn a_hostile_service_cannot_forge_log_lines_or_drive_the_terminal() {
                 }
             }
         }
-    }
-}
-
-impl Out {
-    fn assert_code_zero(&self) {
-        assert_eq!(self.code, Some(0), "{}", self.context());
     }
 }
 
