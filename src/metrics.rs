@@ -183,9 +183,7 @@ impl Metrics {
     /// A session ended with this verdict: a pass or a denial by reason; also sets
     /// `livegate_last_session_timestamp_seconds` to now.
     pub fn verdict(&self, verdict: Verdict) {
-        let now = (self.clock)()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = unix_secs((self.clock)());
         let mut s = self.state();
         match verdict {
             Verdict::Pass => s.passes += 1,
@@ -337,8 +335,29 @@ impl Metrics {
             &mut out,
             "livegate_up",
             "gauge",
-            "1 while livegate runs, 0 after a clean stop.",
+            "1 while livegate runs, 0 after a clean stop (a crash leaves 1: alert on livegate_metrics_written_timestamp_seconds).",
             &plain(u64::from(s.up)),
+        );
+        family(
+            &mut out,
+            "livegate_metrics_written_timestamp_seconds",
+            "gauge",
+            "Unix time when this file was written; it is rewritten at every interval while livegate runs.",
+            &plain(unix_secs((self.clock)())),
+        );
+        family(
+            &mut out,
+            "livegate_build_info",
+            "gauge",
+            "Always 1; the labels say which livegate build writes this file.",
+            &[Sample::new(
+                "",
+                vec![
+                    ("version", env!("CARGO_PKG_VERSION").to_owned()),
+                    ("arch", std::env::consts::ARCH.to_owned()),
+                ],
+                "1".to_owned(),
+            )],
         );
         family(
             &mut out,
@@ -361,6 +380,11 @@ impl Metrics {
         );
         out
     }
+}
+
+/// Whole seconds since the Unix epoch (0 for a clock before it).
+fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// One line of a metric family.

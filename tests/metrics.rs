@@ -92,9 +92,15 @@ livegate_door_alarms_total 0
 # HELP livegate_lockouts_total Lockouts after too many failed checks.
 # TYPE livegate_lockouts_total counter
 livegate_lockouts_total 0
-# HELP livegate_up 1 while livegate runs, 0 after a clean stop.
+# HELP livegate_up 1 while livegate runs, 0 after a clean stop (a crash leaves 1: alert on livegate_metrics_written_timestamp_seconds).
 # TYPE livegate_up gauge
 livegate_up 1
+# HELP livegate_metrics_written_timestamp_seconds Unix time when this file was written; it is rewritten at every interval while livegate runs.
+# TYPE livegate_metrics_written_timestamp_seconds gauge
+livegate_metrics_written_timestamp_seconds 1700000000
+# HELP livegate_build_info Always 1; the labels say which livegate build writes this file.
+# TYPE livegate_build_info gauge
+livegate_build_info{arch="ARCH",version="VERSION"} 1
 # HELP livegate_last_session_timestamp_seconds Unix time when the last check ended (0: none since livegate started).
 # TYPE livegate_last_session_timestamp_seconds gauge
 livegate_last_session_timestamp_seconds 0
@@ -177,8 +183,11 @@ fn names_in(dir: &Path) -> Vec<String> {
 
 #[test]
 fn fresh_metrics_render_exactly() {
-    let text = Metrics::new().render();
-    assert_eq!(text, FRESH);
+    let text = Metrics::with_clock(fixed_clock).render();
+    let want = FRESH
+        .replace("ARCH", std::env::consts::ARCH)
+        .replace("VERSION", env!("CARGO_PKG_VERSION"));
+    assert_eq!(text, want);
     assert_eq!(well_formed(&text), Ok(()));
 }
 
@@ -534,6 +543,98 @@ async fn writer_writes_at_once_on_schedule_and_when_poked() {
     writer.abort();
     assert!(writer.await.expect_err("aborted").is_cancelled());
     assert_eq!(names_in(&dir), ["livegate.prom"]);
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+/// The start of a test's virtual time, for [`virtual_wall_clock`].
+static VIRTUAL_START: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
+
+/// A wall clock that follows tokio's paused clock from [`fixed_clock`].
+fn virtual_wall_clock() -> SystemTime {
+    let start = *VIRTUAL_START.get_or_init(tokio::time::Instant::now);
+    fixed_clock() + start.elapsed()
+}
+
+/// The value of `series` in the file, if it is there.
+fn value_in(path: &Path, series: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+}
+
+/// The alerting rules shipped for operators.
+const ALERTS: &str = include_str!("../docs/alerts.yml");
+
+/// The rule of docs/alerts.yml that catches a dead gate: `time() - METRIC > SECS`.
+fn stale_rule() -> (String, u64) {
+    let expr = ALERTS
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("expr: time() - "))
+        .expect("a `time() - …` rule in docs/alerts.yml");
+    let (metric, secs) = expr.split_once(" > ").expect("METRIC > SECS");
+    (metric.to_owned(), secs.parse().expect("whole seconds"))
+}
+
+#[test]
+fn every_metric_the_alert_rules_name_exists() {
+    let text = Metrics::new().render();
+    let mut named = 0;
+    for word in ALERTS.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if word.starts_with("livegate_") {
+            named += 1;
+            assert!(
+                text.contains(&format!("# TYPE {word} ")),
+                "docs/alerts.yml names {word}, which livegate does not write"
+            );
+        }
+    }
+    assert!(named >= 3, "the rules name livegate's metrics");
+}
+
+/// A crash leaves `livegate_up 1` in the file; the shipped stale rule catches it,
+/// and stays quiet while the service writes at its default 15 s interval.
+#[tokio::test(start_paused = true)]
+async fn a_crashed_gate_is_caught_by_the_stale_rule_and_a_running_one_is_not() {
+    let (metric, threshold) = stale_rule();
+    assert_eq!(metric, "livegate_metrics_written_timestamp_seconds");
+    VIRTUAL_START.get_or_init(tokio::time::Instant::now);
+    let now = || {
+        virtual_wall_clock()
+            .duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs()
+    };
+    let dir = scratch("crashed");
+    let path = dir.join("livegate.prom");
+    let m = Arc::new(Metrics::with_clock(virtual_wall_clock));
+    let writer = spawn_writer(Arc::clone(&m), path.clone(), Duration::from_secs(15));
+    settle().await;
+    // Running: the rule, evaluated just before each rewrite, never fires.
+    for _ in 0..8 {
+        tokio::time::sleep(ms(14_990)).await;
+        let written = value_in(&path, &metric).expect("the timestamp");
+        assert!(now() - written <= threshold, "fired for a running gate");
+        tokio::time::sleep(ms(20)).await;
+    }
+    let written = value_in(&path, &metric).expect("the timestamp");
+    assert_eq!(written, now(), "stamped when written");
+
+    // Killed: nothing writes `livegate_up 0`; the timestamp stops.
+    writer.abort();
+    let _ = writer.await;
+    assert_eq!(
+        value_in(&path, "livegate_up"),
+        Some(1),
+        "a crash leaves up 1"
+    );
+    tokio::time::sleep(Duration::from_secs(threshold)).await;
+    assert!(now() - written <= threshold, "not yet: {threshold} s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        now() - written > threshold,
+        "the rule fires for the dead gate"
+    );
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
 

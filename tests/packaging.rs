@@ -68,6 +68,11 @@ fn the_package_ships_the_binary_the_conffile_and_the_docs_and_no_key() {
             "644",
         ),
         ("README.md", "usr/share/doc/livegate/README.md", "644"),
+        (
+            "docs/alerts.yml",
+            "usr/share/doc/livegate/examples/alerts.yml",
+            "644",
+        ),
     ];
     let want: Vec<(String, String, String)> = want
         .iter()
