@@ -3057,6 +3057,76 @@ impl<'a> Checker<'a> {
                 }
             });
         }
+        self.time_for_every_action(cfg, api, session);
+    }
+
+    /// A session timeout shorter than the time the actions and restarts allow a
+    /// person (`api.mode` × `session.action_timeout` × (1 + `session.max_restarts`))
+    /// ends sessions that are still within their rules: said at the session
+    /// timeout's line (or, with it unset, at the line that made it too short),
+    /// naming the other keys' lines.
+    fn time_for_every_action(&mut self, cfg: &Config, api: &Fields, session: &Fields) {
+        let keys = [
+            ("api", api, "mode"),
+            ("session", session, "action_timeout"),
+            ("session", session, "max_restarts"),
+            ("session", session, "session_timeout"),
+        ];
+        if keys.iter().any(|(_, f, k)| !f.ok(k)) {
+            return;
+        }
+        let s = &cfg.session;
+        // Already said: fewer actions to choose from than api.mode, or one action
+        // longer than the whole session.
+        let choices = cfg.api.select.len();
+        if (choices > 0 && choices < usize::from(cfg.api.mode))
+            || s.session_timeout < s.action_timeout
+        {
+            return;
+        }
+        let attempts = 1 + u32::from(s.max_restarts);
+        let needed = s.action_timeout * u32::from(cfg.api.mode) * attempts;
+        if s.session_timeout >= needed {
+            return;
+        }
+        let at = |(table, fields, key): &(&str, &Fields, &str)| {
+            fields
+                .span(key)
+                .map(|span| (format!("{table}.{key}"), span))
+        };
+        // At the session timeout if it is set, else at the last line that is.
+        let Some((key, span)) = at(&keys[3]).or_else(|| {
+            keys[..3]
+                .iter()
+                .filter_map(at)
+                .max_by_key(|(_, span)| span.start)
+        }) else {
+            return;
+        };
+        let line_of = |k: &(&str, &Fields, &str)| match at(k) {
+            Some((name, span)) if name != key => format!("line {}", self.pos(span.start).0),
+            Some(_) => "this line".to_owned(),
+            None => "the default".to_owned(),
+        };
+        let message = format!(
+            "the session timeout ({}, {}) is shorter than the {} a person may take: {} \
+             actions (api.mode, {}) of up to {} each (session.action_timeout, {}), in {} \
+             attempt{} (session.max_restarts = {}, {}); valid: a session timeout of at \
+             least {}, or fewer or shorter actions or restarts",
+            show(s.session_timeout),
+            line_of(&keys[3]),
+            show(needed),
+            cfg.api.mode,
+            line_of(&keys[0]),
+            show(s.action_timeout),
+            line_of(&keys[1]),
+            attempts,
+            if attempts == 1 { "" } else { "s" },
+            s.max_restarts,
+            line_of(&keys[2]),
+            show(needed),
+        );
+        self.report(&span, &key, message);
     }
 
     /// Rules between the hardware tables: pins used twice, pins of the OLED's I2C bus,

@@ -611,6 +611,35 @@ fn timeouts_that_contradict_each_other() {
     );
 }
 
+#[test]
+fn a_session_timeout_shorter_than_its_actions_and_restarts_allow() {
+    // Said at the session timeout's line, naming the lines of the others.
+    assert_eq!(
+        problem(
+            "[api]\nmode = 4\n\n[session]\naction_timeout = \"20s\"\nmax_restarts = 2\n\
+             session_timeout = \"3min\"\n"
+        ),
+        "livegate.toml:7:19: session.session_timeout: the session timeout (3min, this line) \
+         is shorter than the 4min a person may take: 4 actions (api.mode, line 2) of up to \
+         20s each (session.action_timeout, line 5), in 3 attempts (session.max_restarts = 2, \
+         line 6); valid: a session timeout of at least 4min, or fewer or shorter actions or \
+         restarts"
+    );
+    // The session timeout left at its default (60s): said at the line that made it
+    // too short.
+    assert_eq!(
+        problem("[session]\naction_timeout = \"15s\"\n"),
+        "livegate.toml:2:18: session.action_timeout: the session timeout (60s, the default) \
+         is shorter than the 90s a person may take: 3 actions (api.mode, the default) of up to \
+         15s each (session.action_timeout, this line), in 2 attempts (session.max_restarts = \
+         1, the default); valid: a session timeout of at least 90s, or fewer or shorter \
+         actions or restarts"
+    );
+    // Exactly enough is fine (the defaults: 3 × 10s × 2 attempts = 60s).
+    parse_ok("[session]\nmax_restarts = 0\naction_timeout = \"20s\"\n");
+    parse_ok("");
+}
+
 // ---------------------------------------------------------------------------
 // Syntax.
 
