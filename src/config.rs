@@ -71,6 +71,10 @@ pub struct ApiConfig {
     pub allow_insecure_http: bool,
 }
 
+/// The default of `session.first_frame_after`: the vendor's sample client waits
+/// about 5 s after a `Yes` (a new action) before its next frame.
+pub const DEFAULT_FIRST_FRAME_AFTER: Duration = Duration::from_secs(5);
+
 /// `[session]`: timing of one check, and the limit on repeated failures.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionConfig {
@@ -78,6 +82,10 @@ pub struct SessionConfig {
     pub action_timeout: Duration,
     /// Time between two frames posted for one action (default 1 s).
     pub frame_interval: Duration,
+    /// Time a person gets to read and do a new action before its first frame is
+    /// posted (default 5 s, as the vendor's sample waits after a `Yes`; unset, at
+    /// most half the action timeout).
+    pub first_frame_after: Duration,
     /// How many times a session may ask for new actions (`restart_id`) after an action
     /// timed out, 0..=2 (the API expires a request after 3 failures).
     pub max_restarts: u8,
@@ -868,6 +876,7 @@ impl Default for Config {
             session: SessionConfig {
                 action_timeout: Duration::from_secs(10),
                 frame_interval: Duration::from_secs(1),
+                first_frame_after: DEFAULT_FIRST_FRAME_AFTER,
                 max_restarts: 1,
                 session_timeout: Duration::from_secs(60),
                 cooldown: Duration::from_secs(3),
@@ -1107,6 +1116,7 @@ const API_KEYS: &[Key] = &[
 const SESSION_KEYS: &[Key] = &[
     key("action_timeout", dur_ms(3 * SEC, 60 * SEC)),
     key("frame_interval", dur_ms(200, 5 * SEC)),
+    key("first_frame_after", dur_ms(0, 30 * SEC)),
     key("max_restarts", int(0, 2)),
     key("session_timeout", dur_ms(10 * SEC, 10 * MINUTE)),
     key("cooldown", dur_ms(0, 60 * SEC)),
@@ -1464,9 +1474,14 @@ fn build_api(f: &Fields, d: ApiConfig) -> ApiConfig {
 }
 
 fn build_session(f: &Fields, d: SessionConfig) -> SessionConfig {
+    let action_timeout = f.dur("action_timeout").unwrap_or(d.action_timeout);
     SessionConfig {
-        action_timeout: f.dur("action_timeout").unwrap_or(d.action_timeout),
+        action_timeout,
         frame_interval: f.dur("frame_interval").unwrap_or(d.frame_interval),
+        // Unset, it leaves at least half of a short action timeout for frames.
+        first_frame_after: f
+            .dur("first_frame_after")
+            .unwrap_or(d.first_frame_after.min(action_timeout / 2)),
         max_restarts: f.int("max_restarts").unwrap_or(d.max_restarts),
         session_timeout: f.dur("session_timeout").unwrap_or(d.session_timeout),
         cooldown: f.dur("cooldown").unwrap_or(d.cooldown),
@@ -3041,6 +3056,19 @@ impl<'a> Checker<'a> {
                     format!("{f} is not shorter than session.action_timeout ({t}{note}); valid: shorter than the action timeout")
                 } else {
                     format!("{t} is not longer than session.frame_interval ({f}{note}); valid: longer than the frame interval")
+                }
+            });
+        }
+        if session.ok("first_frame_after")
+            && session.ok("action_timeout")
+            && s.first_frame_after >= s.action_timeout
+        {
+            let (f, t) = (show(s.first_frame_after), show(s.action_timeout));
+            self.conflict("session", session, "first_frame_after", "action_timeout", |at_first, note| {
+                if at_first {
+                    format!("{f} is not shorter than session.action_timeout ({t}{note}); valid: shorter than the action timeout, to leave time for frames")
+                } else {
+                    format!("{t} is not longer than session.first_frame_after ({f}{note}); valid: longer than the wait for the first frame")
                 }
             });
         }

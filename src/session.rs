@@ -25,6 +25,8 @@ pub struct Params {
     pub total_steps: u8,
     pub action_timeout: Duration,
     pub frame_interval: Duration,
+    /// From a new action's prompt to its first frame (later frames: `frame_interval`).
+    pub first_frame_after: Duration,
     pub max_restarts: u8,
     pub session_timeout: Duration,
 }
@@ -35,6 +37,7 @@ impl Params {
             total_steps: cfg.api.mode,
             action_timeout: cfg.session.action_timeout,
             frame_interval: cfg.session.frame_interval,
+            first_frame_after: cfg.session.first_frame_after,
             max_restarts: cfg.session.max_restarts,
             session_timeout: cfg.session.session_timeout,
         }
@@ -113,7 +116,8 @@ impl Verdict {
 struct Prompt {
     action: String,
     step: u8,
-    shown_at: Instant,
+    /// Frames captured before this show a person who had no time to act yet.
+    frames_from: Instant,
     deadline: Instant,
     /// When the next frame may be posted.
     next_post_at: Instant,
@@ -337,9 +341,11 @@ impl Session {
         self.phase = Phase::Acting(Prompt {
             action,
             step,
-            shown_at: now,
+            frames_from: now + self.params.first_frame_after,
             deadline: now + self.params.action_timeout,
-            next_post_at: now + self.params.frame_interval,
+            // The person gets time to read and act before the first frame, so that
+            // the service's misses are not spent on a person still reading.
+            next_post_at: now + self.params.first_frame_after,
             posting: false,
             shown_secs: None,
         });
@@ -404,7 +410,7 @@ impl Session {
             p.next_post_at = now + interval;
             out.push(Command::PostFrame {
                 request_id,
-                not_before: p.shown_at,
+                not_before: p.frames_from,
             });
         }
         // Wake for whichever comes first: the next frame, the next countdown second,
@@ -558,6 +564,7 @@ mod tests {
             total_steps: 3,
             action_timeout: Duration::from_secs(10),
             frame_interval: SEC,
+            first_frame_after: SEC,
             max_restarts: 1,
             session_timeout: Duration::from_secs(60),
         }
@@ -753,7 +760,8 @@ mod tests {
                 .cloned(),
             Some(Command::PostFrame {
                 request_id: id(),
-                not_before: s.t0 + ms(200)
+                // Captured once the person had `first_frame_after` to act.
+                not_before: s.t0 + ms(1200)
             })
         );
         let c = s.send(yes_next("Look_up"));
@@ -805,6 +813,52 @@ mod tests {
         s.send(completed(Outcome::Yes));
         assert_eq!(s.session.verdict(), Some(Verdict::Pass));
         assert_eq!(s.opened(), 1);
+    }
+
+    /// The first frame of each new action waits `first_frame_after` (the person
+    /// reads and acts); a retry after a `No` waits only `frame_interval`.
+    #[test]
+    fn each_new_action_gets_time_before_its_first_frame() {
+        let mut p = params();
+        p.first_frame_after = Duration::from_secs(5);
+        let mut s = Shell::start(p);
+        let post_at = |c: &[Command]| {
+            c.iter().find_map(|c| match c {
+                Command::PostFrame { not_before, .. } => Some(*not_before),
+                _ => None,
+            })
+        };
+        s.send(Event::Sequence(sequence("Turn_left")));
+        assert_eq!(Shell::posts(&s.run_until(ms(4999))), 0, "not while reading");
+        let c = s.run_until(ms(5000));
+        assert_eq!(
+            post_at(&c),
+            Some(s.t0 + ms(5000)),
+            "a frame from after the wait"
+        );
+        s.send(no_same("Turn_left"));
+        assert_eq!(Shell::posts(&s.run_until(ms(5999))), 0);
+        let c = s.run_until(ms(6000));
+        assert_eq!(
+            post_at(&c),
+            Some(s.t0 + ms(5000)),
+            "a retry one interval later"
+        );
+        // Verified at 6.3 s: the next action waits again, from its own prompt.
+        s.at(ms(6300));
+        s.send(yes_next("Look_up"));
+        assert_eq!(Shell::posts(&s.run_until(ms(11_299))), 0);
+        let c = s.run_until(ms(11_300));
+        assert_eq!(post_at(&c), Some(s.t0 + ms(11_300)));
+        // The countdown still counts the whole action timeout from the prompt.
+        assert!(matches!(
+            s.last_action_screen(),
+            Some(Screen::Action {
+                step: 2,
+                secs_left: 5,
+                ..
+            })
+        ));
     }
 
     #[test]

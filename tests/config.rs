@@ -258,8 +258,8 @@ fn unknown_key_with_suggestion() {
     assert_eq!(
         problem("[session]\naction_timout = \"10s\"\n"),
         "livegate.toml:2:1: session.action_timout: unknown key; did you mean \"action_timeout\"? \
-         valid keys in [session]: action_timeout, frame_interval, max_restarts, \
-         session_timeout, cooldown, verdict_screen, max_failures, failure_window, lockout"
+         valid keys in [session]: action_timeout, frame_interval, first_frame_after, \
+         max_restarts, session_timeout, cooldown, verdict_screen, max_failures, failure_window, lockout"
     );
 }
 
@@ -1954,8 +1954,8 @@ level = "verbose
          [api], [session], [camera], [display], [gpio], [trigger], [log], [metrics]",
         "livegate.toml:12:1: session.action_timout: unknown key; did you mean \
          \"action_timeout\"? valid keys in [session]: action_timeout, frame_interval, \
-         max_restarts, session_timeout, cooldown, verdict_screen, max_failures, \
-         failure_window, lockout",
+         first_frame_after, max_restarts, session_timeout, cooldown, verdict_screen, \
+         max_failures, failure_window, lockout",
         "livegate.toml:13:18: session.frame_interval: 2 is a bare number; write a duration \
          such as \"10s\" or \"500ms\"; valid: a duration from 200ms to 5s",
         "livegate.toml:14:11: session.lockout: \"2days\" is out of range; valid: a duration \

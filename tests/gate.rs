@@ -47,6 +47,7 @@ fn fast_config() -> Config {
     cfg.api.retries = 0;
     cfg.session.action_timeout = ms(10_000);
     cfg.session.frame_interval = ms(100);
+    cfg.session.first_frame_after = ms(100);
     cfg.session.max_restarts = 1;
     cfg.session.session_timeout = Duration::from_secs(60);
     cfg.session.cooldown = ms(20);

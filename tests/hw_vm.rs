@@ -979,6 +979,7 @@ request_timeout = "15s"
 
 [session]
 action_timeout = "{GUEST_ACTION_TIMEOUT_S}s"
+first_frame_after = "1s"
 session_timeout = "120s"
 verdict_screen = "2s"
 
