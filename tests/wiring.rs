@@ -305,7 +305,11 @@ const PLACES: &[Place] = &[
         x: 60,
         w: 230,
         min_h: 124,
-        title: &["relay board", "2 relays, 5 V coils"],
+        title: &[
+            "relay board (5 V)",
+            "relay 1: gate (IN1)",
+            "relay 2: fail / alarm (IN2)",
+        ],
     },
     Place {
         name: "start button or presence sensor",
@@ -716,7 +720,7 @@ text {{ font-size: 12px; fill: #111111; }}
         "odd pins in the inner row, even at the board's edge.",
         "GPIO numbers are BCM numbers, as in livegate.toml.",
         "Wires: red 5 V, orange 3.3 V, black GND.",
-        "Relay contacts: COM and NO close for gate_pulse.",
+        "COM1 and NO1 close for gate_pulse (default 1 s).",
         "",
         "Drawn from the wiring tables in README.md",
         "(tests/wiring.rs checks that they agree).",
