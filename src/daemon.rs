@@ -187,6 +187,9 @@ struct Active {
     shown_prompt: Option<(String, u8, u32)>,
     /// The actions shown, for the audit line.
     actions: Vec<String>,
+    /// The service's `response_id` of its last answer (cleaned), for the audit line:
+    /// what the vendor's support asks for.
+    last_response_id: Option<String>,
 }
 
 /// Hands events to the observer and counts them in the metrics, from the loop and
@@ -450,6 +453,16 @@ impl Shell {
         if let Some(seq) = done.sent_seq {
             a.last_seq = Some(seq);
         }
+        if let Event::Sequence(Ok(answer))
+        | Event::Restarted(Ok(answer))
+        | Event::FrameAnswer {
+            result: Ok(answer), ..
+        } = &done.event
+        {
+            if let Some(id) = &answer.response_id {
+                a.last_response_id = Some(crate::untrusted::clean(id));
+            }
+        }
         self.feed(done.event);
     }
 
@@ -603,6 +616,7 @@ impl Shell {
             last_seq: None,
             shown_prompt: None,
             actions: Vec::new(),
+            last_response_id: None,
         });
         self.execute(cmds);
     }
@@ -839,6 +853,7 @@ impl Shell {
                         reason,
                         duration_ms = ms(took),
                         restarts = a.session.restarts(),
+                        response_id = a.last_response_id.as_deref(),
                         "session over"
                     );
                     self.emitter.metrics(|m| {

@@ -312,7 +312,9 @@ fn load(path: &std::path::Path) -> anyhow::Result<Config> {
 /// problem that quotes the key (in an address) is printed masked.
 fn learn_key_of_broken_file(path: &std::path::Path) {
     if let Ok(text) = livegate::safefile::read_text(path, livegate::safefile::MAX_CONFIG_BYTES) {
-        learn_key(&Config::parse_partial(&text, &path.display().to_string()).0);
+        let mut cfg = Config::parse_partial(&text, &path.display().to_string()).0;
+        cfg.source = Some(path.to_owned());
+        learn_key(&cfg);
     }
 }
 
@@ -430,19 +432,29 @@ async fn commission(path: PathBuf, what: TestCmd) -> anyhow::Result<()> {
             commission::gpio::test_input(&opts, &mut out, stop).await?;
         }
         TestCmd::Api { requests } => {
-            commission::api::test_api(client_options_with_key(&cfg)?, requests, &mut out).await?;
+            let (opts, source) = client_options_with_key(&cfg)?;
+            std::io::Write::write_fmt(&mut out, format_args!("API key: read from {source}\n"))?;
+            let sequence = commission::api::Sequence {
+                mode: cfg.api.mode,
+                part: cfg.api.part,
+                select: cfg.api.select.clone(),
+            };
+            commission::api::test_api(opts, &sequence, requests, &mut out).await?;
         }
     }
     Ok(())
 }
 
-/// `[api]` with the key and the extra CA read in.
-fn client_options_with_key(cfg: &Config) -> anyhow::Result<livegate::api::ClientOptions> {
+/// `[api]` with the key and the extra CA read in, and where the key was found.
+fn client_options_with_key(
+    cfg: &Config,
+) -> anyhow::Result<(livegate::api::ClientOptions, livegate::config::KeySource)> {
     let mut opts = simulate::client_options(cfg);
-    opts.key = cfg.read_key()?;
+    let (key, source) = cfg.read_key_with_source()?;
+    opts.key = key;
     let _ = KEY.set(opts.key.clone());
     opts.extra_ca_pem.extend(cfg.read_ca()?);
-    Ok(opts)
+    Ok((opts, source))
 }
 
 async fn ctl(
@@ -501,11 +513,16 @@ fn check_config(path: &std::path::Path) -> ExitCode {
     match Config::load(path) {
         Ok(cfg) => {
             let mut problems = Vec::new();
-            let key_named =
-                cfg.api.key_file.is_some() || std::env::var_os("CREDENTIALS_DIRECTORY").is_some();
-            if key_named {
-                match cfg.read_key() {
-                    Ok(k) => {
+            let mut key_note = format!(
+                "no API key found here (the service reads api.key_file when set, else the \
+                 systemd credential {} loaded from {})",
+                livegate::config::CREDENTIAL_NAME,
+                livegate::config::PACKAGED_KEY_PATH
+            );
+            if cfg.key_source().is_some() {
+                match cfg.read_key_with_source() {
+                    Ok((k, source)) => {
+                        key_note = format!("API key read from {source}");
                         if k.is_in(&cfg.api.base_url) {
                             problems.push(
                                 "api.base_url: the address holds the API key (shown here as \
@@ -522,7 +539,11 @@ fn check_config(path: &std::path::Path) -> ExitCode {
                 problems.push(e.to_string());
             }
             if problems.is_empty() {
-                println!("{}: OK: {}", path.display(), shown(&cfg.summary()));
+                println!(
+                    "{}: OK: {}; {key_note}",
+                    path.display(),
+                    shown(&cfg.summary())
+                );
                 return ExitCode::SUCCESS;
             }
             for p in &problems {
@@ -581,7 +602,9 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
     let cfg = load(&path)?;
     livegate::telemetry::init(&cfg.log.level);
     // The key first: an address that holds it is refused before it is shown anywhere.
-    let client = livegate::api::AigenClient::new(client_options_with_key(&cfg)?)?;
+    let (opts, key_source) = client_options_with_key(&cfg)?;
+    let client = livegate::api::AigenClient::new(opts)?;
+    tracing::info!(from = %key_source, "API key read");
     refuse_billed_simulation(&cfg)?;
     let notifier = Arc::new(Notifier::from_env().unwrap_or_else(|e| {
         tracing::warn!(error = %e, "NOTIFY_SOCKET unusable: running without sd_notify");
@@ -696,7 +719,7 @@ fn reload_on_sighup(
             tracing::info!(config = %path.display(), "SIGHUP: reloading the configuration");
             match Config::load(&path) {
                 Ok(config) => match client_options_with_key(&config)
-                    .and_then(|o| Ok(livegate::api::AigenClient::new(o)?))
+                    .and_then(|(o, _)| Ok(livegate::api::AigenClient::new(o)?))
                 {
                     Ok(client) => {
                         // The relays keep the wiring they were claimed with.

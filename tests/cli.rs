@@ -270,10 +270,51 @@ fn check_config_accepts_the_shipped_file_in_one_line() {
         lines[0],
         format!(
             "{path}: OK: api https://apis.aigen.online/aiface/liveness-detection/v1 (mode 3), \
-             action timeout 10s, camera sim, display sim, gpio sim, trigger sim"
+             action timeout 10s, camera sim, display sim, gpio sim, trigger sim; no API key \
+             found here (the service reads api.key_file when set, else the systemd credential \
+             aigen-key loaded from /etc/livegate/aigen-key)"
         )
     );
     assert_eq!(out.stderr, "");
+}
+
+/// The packaged layout: the key in `aigen-key` beside the configuration, no
+/// `api.key_file`, not under systemd. Every command finds it as the service does,
+/// and says where (never the key).
+#[test]
+fn commands_find_the_key_beside_the_configuration_and_say_where() {
+    let dir = TempDir::new();
+    let key = dir.key();
+    let cfg = dir.fast_with_api("livegate.toml", "base_url = \"https://127.0.0.1:9/x\"\n");
+    let check = livegate(&["check-config", "--config", &cfg], &[], QUICK);
+    check.assert_code(0);
+    assert!(
+        check.stdout.trim_end().ends_with(&format!(
+            "; API key read from {key} (beside the configuration)"
+        )),
+        "{}",
+        check.context()
+    );
+    let api = livegate(&["test", "--config", &cfg, "api"], &[], QUICK);
+    assert!(
+        api.stdout.starts_with(&format!(
+            "API key: read from {key} (beside the configuration)\n"
+        )),
+        "{}",
+        api.context()
+    );
+    // Not there: the error says where to put it.
+    std::fs::remove_file(&key).expect("remove the key");
+    let api = livegate(&["test", "--config", &cfg, "api"], &[], QUICK);
+    assert!(
+        api.stderr
+            .contains("no API key: put it in /etc/livegate/aigen-key"),
+        "{}",
+        api.context()
+    );
+    for out in [&check, &api] {
+        assert!(!out.stdout.contains(SECRET) && !out.stderr.contains(SECRET));
+    }
 }
 
 #[test]

@@ -2077,11 +2077,44 @@ fn key_comes_from_the_systemd_credential_when_no_key_file() {
     match unset {
         Err(e @ KeyError::Missing) => assert_eq!(
             e.to_string(),
-            "no API key: set api.key_file, or run under systemd with LoadCredential=aigen-key:…"
+            "no API key: put it in /etc/livegate/aigen-key (beside the configuration), set \
+             api.key_file, or run under systemd with LoadCredential=aigen-key:…"
         ),
         other => panic!("expected Missing, got {other:?}"),
     }
     std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+/// A file of the service's that the user may not read: say what to do (sudo, or
+/// the livegate group), not only "Permission denied".
+#[test]
+fn permission_denied_says_to_use_sudo_or_join_the_group() {
+    let denied = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+    let read = ConfigError::Read {
+        path: "/etc/livegate/livegate.toml".into(),
+        source: denied(),
+    }
+    .to_string();
+    let key = KeyError::Read {
+        path: "/etc/livegate/aigen-key".into(),
+        cause: denied(),
+    }
+    .to_string();
+    for text in [&read, &key] {
+        assert!(text.contains("run the command with sudo"), "{text}");
+        assert!(text.contains("sudo adduser $USER livegate"), "{text}");
+    }
+    assert!(
+        read.starts_with("/etc/livegate/livegate.toml: cannot read: "),
+        "{read}"
+    );
+    // Other errors get no advice about permissions.
+    let missing = ConfigError::Read {
+        path: "/x.toml".into(),
+        source: std::io::Error::from(std::io::ErrorKind::NotFound),
+    }
+    .to_string();
+    assert!(!missing.contains("sudo"), "{missing}");
 }
 
 #[test]

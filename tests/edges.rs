@@ -848,6 +848,7 @@ fn fast_config() -> Config {
     cfg.api.retries = 0;
     cfg.session.action_timeout = Duration::from_secs(10);
     cfg.session.frame_interval = ms(100);
+    cfg.session.first_frame_after = ms(100);
     cfg.session.cooldown = ms(20);
     cfg.session.verdict_screen = ms(20);
     if let CameraConfig::Sim(c) = &mut cfg.camera {
@@ -930,6 +931,34 @@ async fn a_session_ended_by_shutdown_leaves_exactly_one_audit_line() {
     cap.assert_fields_clean();
 }
 
+/// The audit line of a session the service answered carries the `response_id` of
+/// its last answer, which the vendor's support asks for.
+#[tokio::test]
+async fn the_audit_line_carries_the_last_response_id() {
+    let cap = Captured::default();
+    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(cap.clone()));
+    let sim = Simulation::new(
+        fast_config(),
+        Endpoint::Standin(StandinOptions::default()),
+        Cast::All(Performer::Pass),
+        None,
+    )
+    .await
+    .expect("simulation");
+    let (summary, _) = tokio::time::timeout(SESSION, sim.run(Some(1), None, None))
+        .await
+        .expect("ends")
+        .expect("runs");
+    assert_eq!(summary.passes, 1);
+    let audits = cap.audits();
+    assert_eq!(audits.len(), 1, "{audits:?}");
+    let id = audits[0].get("response_id").expect("a response_id");
+    // The stand-in's ids are UUIDs, as the vendor's are.
+    assert_eq!(id.len(), 36, "{id}");
+    assert_eq!(id.matches('-').count(), 4, "{id}");
+    cap.assert_fields_clean();
+}
+
 #[tokio::test]
 async fn a_session_whose_api_calls_fail_leaves_exactly_one_audit_line_without_empty_fields() {
     let cap = Captured::default();
@@ -958,8 +987,9 @@ async fn a_session_whose_api_calls_fail_leaves_exactly_one_audit_line_without_em
         assert_eq!(audits.len(), before + 1, "{fault:?}: {audits:?}");
         let a = &audits[before];
         assert_eq!(a.get("verdict").map(String::as_str), Some("deny"));
-        // No request_id and no actions yet: the fields are left out, not empty.
+        // No request_id, actions or answer yet: the fields are left out, not empty.
         assert!(!a.contains_key("request_id"), "{a:?}");
+        assert!(!a.contains_key("response_id"), "{a:?}");
         assert!(!a.contains_key("actions"), "{a:?}");
     }
     cap.assert_fields_clean();

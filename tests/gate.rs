@@ -874,7 +874,7 @@ async fn a_door_closed_in_time_raises_nothing() {
 
 mod commissioning {
     use super::*;
-    use livegate::commission::api::{test_api, ApiTestError};
+    use livegate::commission::api::{test_api, ApiTestError, Sequence};
     use livegate::standin::Standin;
 
     async fn options(standin: &Standin, key: &str) -> livegate::api::ClientOptions {
@@ -886,30 +886,88 @@ mod commissioning {
         opts
     }
 
+    /// The configured sequence: `api.mode`, `api.part`, `api.select`.
+    fn configured(select: &[&str]) -> Sequence {
+        Sequence {
+            mode: 2,
+            part: Some(livegate::actions::Part::Face),
+            select: select.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
     #[tokio::test]
-    async fn test_api_reports_the_key_accepted_and_posts_no_frame() {
+    async fn test_api_asks_for_the_configured_sequence_and_posts_no_frame() {
         let standin = Standin::start(StandinOptions::default()).await.unwrap();
         let mut out = Vec::new();
-        let report = test_api(options(&standin, "standin-key").await, 2, &mut out)
-            .await
-            .unwrap();
+        let sequence = configured(&["Turn_left", "Smile"]);
+        let report = test_api(
+            options(&standin, "standin-key").await,
+            &sequence,
+            2,
+            &mut out,
+        )
+        .await
+        .unwrap();
         assert_eq!(report.latencies.len(), 2);
         let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains(
+                "Asking for 2 actions (api.mode), part face (api.part), from Turn_left, Smile \
+                 (api.select). Each request opens one liveness session on the account: 2 \
+                 sessions in all, no frame sent."
+            ),
+            "{text}"
+        );
         assert!(text.contains("request 1: key accepted"), "{text}");
         assert!(text.contains("API OK: the key is accepted"), "{text}");
         let reqs = standin.requests();
         assert_eq!(reqs.len(), 2);
         assert!(reqs.iter().all(|r| r.method == "GET"));
-        assert_eq!(reqs[0].query, vec![("mode".to_owned(), "1".to_owned())]);
+        let q = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        assert_eq!(
+            reqs[0].query,
+            vec![
+                q("mode", "2"),
+                q("part", "face"),
+                q("select", "Turn_left"),
+                q("select", "Smile")
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn test_api_finds_a_select_the_service_refuses() {
+        let standin = Standin::start(StandinOptions::default()).await.unwrap();
+        let mut out = Vec::new();
+        let sequence = configured(&["Turn_left", "Wave"]);
+        let err = test_api(
+            options(&standin, "standin-key").await,
+            &sequence,
+            1,
+            &mut out,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, ApiTestError::Api { .. }), "{err:?}");
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("Check api.mode, api.part and api.select"),
+            "{text}"
+        );
     }
 
     #[tokio::test]
     async fn test_api_explains_a_rejected_key_without_showing_it() {
         let standin = Standin::start(StandinOptions::default()).await.unwrap();
         let mut out = Vec::new();
-        let err = test_api(options(&standin, "wrong-secret-key").await, 1, &mut out)
-            .await
-            .unwrap_err();
+        let err = test_api(
+            options(&standin, "wrong-secret-key").await,
+            &configured(&[]),
+            1,
+            &mut out,
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, ApiTestError::Api { .. }));
         let text = String::from_utf8(out).unwrap();
         assert!(

@@ -4,7 +4,17 @@
 use std::io::Write;
 use std::time::Duration;
 
+use crate::actions::Part;
 use crate::api::{AigenClient, ApiError, ClientOptions};
+
+/// The sequence the check asks for: the configured `api.mode`, `api.part` and
+/// `api.select`, so that a wrong one shows here and not at the gate.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sequence {
+    pub mode: u8,
+    pub part: Option<Part>,
+    pub select: Vec<String>,
+}
 
 /// What the check found.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,26 +65,46 @@ pub fn advice(e: &ApiError) -> String {
     }
 }
 
-/// Runs `gets` GETs (mode 1) and reports each. Each GET starts (and abandons) a
-/// liveness session on the account.
+/// Runs `gets` GETs for `sequence` and reports each. Each GET opens (and abandons)
+/// one liveness session on the account, and says so.
 pub async fn test_api(
     opts: ClientOptions,
+    sequence: &Sequence,
     gets: u32,
     w: &mut dyn Write,
 ) -> Result<ApiReport, ApiTestError> {
+    let gets = gets.max(1);
     writeln!(
         w,
         "Checking the AIGEN API at {}",
         crate::secret::show_url(&opts.base_url, Some(&opts.key))
+    )?;
+    let part = sequence.part.map_or("any", Part::as_str);
+    let select = if sequence.select.is_empty() {
+        "any action".to_owned()
+    } else {
+        sequence.select.join(", ")
+    };
+    writeln!(
+        w,
+        "Asking for {} action{} (api.mode), part {part} (api.part), from {select} \
+         (api.select). Each request opens one liveness session on the account: {gets} \
+         session{} in all, no frame sent.",
+        sequence.mode,
+        if sequence.mode == 1 { "" } else { "s" },
+        if gets == 1 { "" } else { "s" },
     )?;
     let client = AigenClient::new(opts).map_err(|e| ApiTestError::Client(e.to_string()))?;
     let mut report = ApiReport {
         latencies: Vec::new(),
         first_action: None,
     };
-    for i in 1..=gets.max(1) {
+    for i in 1..=gets {
         let t = tokio::time::Instant::now();
-        match client.sequence(1, None, &[]).await {
+        match client
+            .sequence(sequence.mode, sequence.part, &sequence.select)
+            .await
+        {
             Ok(answer) => {
                 let took = t.elapsed();
                 report.latencies.push(took);
