@@ -18,6 +18,9 @@ use livegate::simulate::{self, Console, ConsolePanel, Endpoint, Simulation, Tone
 use livegate::standin::StandinOptions;
 use livegate::trigger::Cast;
 
+/// What `--config` reads, in every command that has it (with its default below).
+const CONFIG_HELP: &str = "The configuration file (TOML): devices, wiring, sessions and the API";
+
 #[derive(Parser)]
 #[command(name = "livegate", version, about = "A liveness-checked access gate")]
 struct Cli {
@@ -29,15 +32,15 @@ struct Cli {
 enum Cmd {
     /// Run the gate with the devices named in the configuration (the service).
     Run {
-        /// The configuration file.
-        #[arg(long, default_value = DEFAULT_PATH)]
+        #[arg(short = 'c', long, value_name = "FILE", default_value = DEFAULT_PATH, help = CONFIG_HELP)]
         config: PathBuf,
     },
     /// Run the whole gate on this machine: simulated camera, panel and relays,
     /// against a stand-in of the AIGEN API on loopback.
     Simulate {
-        /// A configuration file for the session settings (default: built-in defaults).
-        #[arg(long)]
+        /// A configuration file (TOML) for the session settings; without it, the
+        /// built-in defaults (not /etc/livegate/livegate.toml).
+        #[arg(short = 'c', long, value_name = "FILE")]
         config: Option<PathBuf>,
         /// How many sessions to run.
         #[arg(long, default_value_t = 3)]
@@ -62,13 +65,19 @@ enum Cmd {
     },
     /// Check a configuration file: every problem with its line and column.
     CheckConfig {
-        #[arg(long, default_value = DEFAULT_PATH)]
+        #[arg(short = 'c', long, value_name = "FILE", default_value = DEFAULT_PATH, help = CONFIG_HELP)]
         config: PathBuf,
     },
     /// Commissioning: check one part of the installation and say what was found.
     Test {
-        /// The configuration file.
-        #[arg(long, default_value = DEFAULT_PATH, global = true)]
+        #[arg(
+            short = 'c',
+            long,
+            value_name = "FILE",
+            default_value = DEFAULT_PATH,
+            global = true,
+            help = CONFIG_HELP
+        )]
         config: PathBuf,
         #[command(subcommand)]
         what: TestCmd,
@@ -76,7 +85,9 @@ enum Cmd {
     /// Drive both relay outputs to their inactive level and exit: systemd runs it
     /// after every stop (ExecStopPost), even one the daemon could not clean up after.
     SafeOutputs {
-        #[arg(long, default_value = DEFAULT_PATH)]
+        /// The configuration file (TOML) that names the relay outputs and their
+        /// active levels.
+        #[arg(short = 'c', long, value_name = "FILE", default_value = DEFAULT_PATH)]
         config: PathBuf,
     },
     /// Talk to the running service over its control socket.
@@ -87,8 +98,8 @@ enum Cmd {
         /// The socket (default: the configuration's, else /run/livegate/ctl.sock).
         #[arg(long)]
         socket: Option<PathBuf>,
-        /// The configuration file, for the socket path.
-        #[arg(long, default_value = DEFAULT_PATH)]
+        /// The configuration file (TOML), read only for the socket's path.
+        #[arg(short = 'c', long, value_name = "FILE", default_value = DEFAULT_PATH)]
         config: PathBuf,
     },
 }

@@ -318,6 +318,72 @@ fn commands_find_the_key_beside_the_configuration_and_say_where() {
 }
 
 #[test]
+fn check_config_takes_c_as_the_short_form_of_config() {
+    let path = format!("{MANIFEST_DIR}/config/livegate.toml");
+    let long = livegate(&["check-config", "--config", &path], &[], QUICK);
+    let short = livegate(&["check-config", "-c", &path], &[], QUICK);
+    short.assert_code(0);
+    assert_eq!(short.stdout, long.stdout, "{}", short.context());
+    assert!(
+        short.stdout.starts_with(&format!("{path}: OK: ")),
+        "{}",
+        short.context()
+    );
+    // A broken file through -c is read too (not the default path).
+    let broken = livegate(
+        &["check-config", "-c", "tests/fixtures/cli/mistakes.toml"],
+        &[],
+        QUICK,
+    );
+    broken.assert_code(1);
+    assert!(
+        broken
+            .stderr
+            .contains("tests/fixtures/cli/mistakes.toml: 4 problems"),
+        "{}",
+        broken.context()
+    );
+}
+
+#[test]
+fn every_config_option_has_c_and_its_help_says_what_the_file_is_and_its_default() {
+    for words in [
+        &["check-config"][..],
+        &["safe-outputs"],
+        &["run"],
+        &["test"],
+        &["test", "api"],
+        &["ctl"],
+    ] {
+        let mut args = words.to_vec();
+        args.push("--help");
+        let out = livegate(&args, &[], QUICK);
+        out.assert_code(0);
+        let line = out
+            .stdout_lines()
+            .into_iter()
+            .find(|l| l.trim_start().starts_with("-c, --config <FILE>"))
+            .unwrap_or_else(|| panic!("no `-c, --config <FILE>`\n{}", out.context()))
+            .to_owned();
+        assert!(line.contains("configuration file (TOML)"), "{line}");
+        assert!(
+            line.contains("[default: /etc/livegate/livegate.toml]"),
+            "{line}"
+        );
+    }
+    // simulate's is optional: the built-in defaults without it.
+    let out = livegate(&["simulate", "--help"], &[], QUICK);
+    assert!(
+        out.stdout.contains("-c, --config <FILE>") && out.stdout.contains("built-in defaults"),
+        "{}",
+        out.context()
+    );
+    // The packaging command is not offered.
+    let out = livegate(&["--help"], &[], QUICK);
+    assert!(!out.stdout.contains("generate"), "{}", out.context());
+}
+
+#[test]
 fn check_config_lists_every_technician_mistake_in_file_order() {
     let path = "tests/fixtures/cli/mistakes.toml";
     let out = livegate(&["check-config", "--config", path], &[], QUICK);
