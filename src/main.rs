@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use tokio::sync::watch;
 
 use livegate::config::{Config, ConfigError, Performer, DEFAULT_PATH};
@@ -17,6 +17,8 @@ use livegate::display::Display;
 use livegate::simulate::{self, Console, ConsolePanel, Endpoint, Simulation, Tone};
 use livegate::standin::StandinOptions;
 use livegate::trigger::Cast;
+
+mod cli_assets;
 
 /// What `--config` reads, in every command that has it (with its default below).
 const CONFIG_HELP: &str = "The configuration file (TOML): devices, wiring, sessions and the API";
@@ -104,6 +106,19 @@ enum Cmd {
     },
 }
 
+/// `livegate generate-assets DIR`, for packaging (scripts/package.sh): not one of
+/// `Cli`'s commands, so that --help, the man page and the completions leave it out.
+#[derive(Parser)]
+#[command(
+    name = "generate-assets",
+    bin_name = "livegate generate-assets",
+    about = "Write the manual page and the shell completions into DIR (for packaging)"
+)]
+struct GenerateAssets {
+    /// Where to write livegate.1, livegate.bash, _livegate and livegate.fish.
+    dir: PathBuf,
+}
+
 #[derive(Subcommand)]
 enum TestCmd {
     /// Formats offered and granted, frames per second, bytes per frame.
@@ -187,6 +202,19 @@ enum EventsArg {
 
 fn main() -> ExitCode {
     livegate::gpio::install_panic_hook();
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == "generate-assets")
+    {
+        let args = GenerateAssets::parse_from(std::env::args_os().skip(1));
+        return report(
+            cli_assets::generate(Cli::command(), &args.dir).map(|files| {
+                for f in files {
+                    println!("{}", f.display());
+                }
+            }),
+        );
+    }
     let cli = Cli::parse();
     match cli.command {
         Cmd::CheckConfig { config } => check_config(&config),
