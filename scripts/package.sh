@@ -6,8 +6,12 @@
 #   arm64         scripts/build-aarch64.sh (Debian's rustc-web, checked under qemu),
 #                 then `cargo deb --no-build` on target/cross; aarch64-linux-gnu-strip
 #   armhf         shared/cross-build.md's armv7 recipe: -Zbuild-std from rust-web-src
+# The man page and the shell completions are generated first, for every architecture,
+# by the host's build of the same source (`livegate generate-assets`: the CLI does not
+# depend on the architecture), into target/assets/, which the assets name.
 # Every .deb lands in target/debian/; each is checked (no key inside, the conffile,
-# the unit) and summarised with dpkg-deb -I / -c.
+# the unit, the man page, completions, changelog, copyright, md5sums), summarised
+# with dpkg-deb -I / -c, and must pass lintian with no error and no warning.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +43,16 @@ wait_for_other_builds() {
   done
 }
 
+# target/assets/: livegate.1.gz (gzip -9n: no name or time inside, reproducible)
+# and the bash, zsh and fish completions, from the host's debug build.
+generate_assets() {
+  say "man page and completions from the CLI (host build: livegate generate-assets)"
+  rm -rf target/assets
+  SOURCE_DATE_EPOCH=$(dpkg-parsechangelog -l debian/changelog -STimestamp) \
+    cargo run --locked --quiet --bin livegate -- generate-assets target/assets
+  gzip -9n target/assets/livegate.1
+}
+
 # Checks one .deb and prints its summary.
 inspect() {
   local deb=$1 arch=$2 files tmp
@@ -54,13 +68,21 @@ inspect() {
   fi
   for f in ./usr/bin/livegate ./etc/livegate/livegate.toml \
            ./usr/lib/systemd/system/livegate.service \
-           ./usr/share/doc/livegate/examples/livegate-pi.toml; do
+           ./usr/share/doc/livegate/examples/livegate-pi.toml \
+           ./usr/share/man/man1/livegate.1.gz \
+           ./usr/share/bash-completion/completions/livegate \
+           ./usr/share/zsh/vendor-completions/_livegate \
+           ./usr/share/fish/vendor_completions.d/livegate.fish \
+           ./usr/share/doc/livegate/changelog.Debian.gz \
+           ./usr/share/doc/livegate/copyright \
+           ./usr/share/doc/livegate/docs/screens/README.md; do
     grep -q " $f\$" <<<"$files" || die "$deb lacks $f"
   done
   tmp=$(mktemp -d)
   dpkg-deb -e "$deb" "$tmp/control"
   grep -qx '/etc/livegate/livegate.toml' "$tmp/control/conffiles" \
     || die "$deb: /etc/livegate/livegate.toml is not a conffile"
+  grep -q ' usr/bin/livegate$' "$tmp/control/md5sums" || die "$deb: no md5sums for the binary"
   dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/livegate.service \
     | cmp -s - systemd/livegate.service || die "$deb: the unit differs from systemd/livegate.service"
   rm -rf "$tmp"
@@ -71,6 +93,15 @@ inspect() {
   printf '%s\n' "$files"
   echo "-- conffiles"
   dpkg-deb -I "$deb" conffiles
+  lint "$deb"
+}
+
+# lintian: no error and no warning (info and pedantic tags are shown, not fatal).
+lint() {
+  local deb=$1
+  say "lintian $deb"
+  lintian --info --fail-on error,warning "$deb" || die "$deb: lintian found errors or warnings (above)"
+  echo "lintian: no errors, no warnings"
 }
 
 deb_path() { # arch -> the path cargo-deb writes
@@ -138,12 +169,15 @@ target=${1:-$host_arch}
 case "$target" in
   amd64|arm64|armhf) ;;
   all) ;;
-  -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
   *) die "unknown architecture '$target' (amd64, arm64, armhf or all)" ;;
 esac
 
 ensure_cargo_deb
+# dpkg-dev: dpkg-shlibdeps (cargo-deb's $auto) and dpkg-parsechangelog; lintian: lint.
+scripts/apt-need.sh dpkg-dev lintian
 mkdir -p "$out"
+generate_assets
 if [ "$target" = all ]; then
   for a in amd64 arm64 armhf; do build "$a"; done
 else
