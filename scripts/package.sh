@@ -53,6 +53,27 @@ generate_assets() {
   gzip -9n target/assets/livegate.1
 }
 
+# cargo-deb writes no md5sums (dpkg -V and debsums read them): repack the .deb with
+# one, as dh_md5sums would (every regular file but the conffiles, which dpkg keeps
+# its own sums of). Ownership root:root and the modes, mtimes and control files
+# stay as cargo-deb made them.
+add_md5sums() {
+  local deb=$1 root
+  root=$(mktemp -d)
+  chmod 0755 "$root"
+  dpkg-deb -R "$deb" "$root"
+  (
+    cd "$root"
+    find . -path ./DEBIAN -prune -o -type f -printf '%P\n' | LC_ALL=C sort \
+      | grep -vxF -f <(sed 's|^/||' DEBIAN/conffiles 2>/dev/null || true) \
+      | tr '\n' '\0' | xargs -0 md5sum
+  ) > "$root/DEBIAN/md5sums"
+  chmod 644 "$root/DEBIAN/md5sums"
+  SOURCE_DATE_EPOCH=$(dpkg-parsechangelog -l debian/changelog -STimestamp) \
+    dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
+  rm -rf "$root"
+}
+
 # Checks one .deb and prints its summary.
 inspect() {
   local deb=$1 arch=$2 files tmp
@@ -83,6 +104,7 @@ inspect() {
   grep -qx '/etc/livegate/livegate.toml' "$tmp/control/conffiles" \
     || die "$deb: /etc/livegate/livegate.toml is not a conffile"
   grep -q ' usr/bin/livegate$' "$tmp/control/md5sums" || die "$deb: no md5sums for the binary"
+  ! grep -q ' etc/' "$tmp/control/md5sums" || die "$deb: a conffile in md5sums"
   dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/livegate.service \
     | cmp -s - systemd/livegate.service || die "$deb: the unit differs from systemd/livegate.service"
   rm -rf "$tmp"
@@ -115,6 +137,7 @@ build_native() {
   say "$host_arch: cargo deb (release build)"
   scripts/setup.sh
   cargo deb --locked --output "$out/"
+  add_md5sums "$(deb_path "$host_arch")"
   inspect "$(deb_path "$host_arch")" "$host_arch"
 }
 
@@ -128,6 +151,7 @@ build_arm64() {
   env STRIP_aarch64-linux-gnu=/usr/bin/aarch64-linux-gnu-strip \
     CARGO_TARGET_DIR=target/cross \
     cargo deb --locked --no-build --target aarch64-unknown-linux-gnu --output "$out/"
+  add_md5sums "$(deb_path arm64)"
   inspect "$(deb_path arm64)" arm64
 }
 
@@ -153,6 +177,7 @@ build_armhf() {
   env STRIP_arm-linux-gnueabihf=/usr/bin/arm-linux-gnueabihf-strip \
     CARGO_TARGET_DIR=$dir \
     cargo deb --locked --no-build --target "$triple" --output "$out/"
+  add_md5sums "$(deb_path armhf)"
   inspect "$(deb_path armhf)" armhf
 }
 

@@ -89,6 +89,11 @@ fn the_package_ships_the_binary_the_conffile_and_the_docs_and_no_key() {
             "usr/share/fish/vendor_completions.d/livegate.fish",
             "644",
         ),
+        (
+            "debian/livegate.lintian-overrides",
+            "usr/share/lintian/overrides/livegate",
+            "644",
+        ),
     ];
     let want: Vec<(String, String, String)> = want
         .iter()
@@ -126,7 +131,7 @@ fn the_unit_goes_through_cargo_debs_systemd_support_installed_but_not_enabled() 
     assert!(crate_file("systemd/livegate.service").is_file());
     assert_eq!(units["enable"].as_bool(), Some(false));
     assert_eq!(units["start"].as_bool(), Some(false));
-    // $auto (libc6, libgcc-s1), the postinst's adduser and the CA roots that
+    // $auto (libc6), the postinst's adduser and the CA roots that
     // rustls-platform-verifier reads; nothing that pulls OpenSSL.
     let depends = deb["depends"].as_str().expect("depends");
     assert_eq!(depends, "$auto, adduser, ca-certificates");
@@ -592,6 +597,23 @@ fn generated_assets() -> Vec<(String, String)> {
             (name.to_string(), text)
         })
         .collect()
+}
+
+#[test]
+fn lintian_overrides_are_few_and_each_says_why() {
+    let overrides = read("debian/livegate.lintian-overrides");
+    let tags: Vec<&str> = overrides
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .collect();
+    assert_eq!(
+        tags,
+        ["livegate: initial-upload-closes-no-bugs [usr/share/doc/livegate/changelog.Debian.gz:1]"]
+    );
+    assert!(
+        overrides.starts_with("# "),
+        "an override without its reason"
+    );
 }
 
 #[test]
