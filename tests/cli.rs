@@ -3,17 +3,12 @@
 //! key or address, and `simulate` end to end (JSON events and the text panel)
 //! against the loopback stand-in or a refused address.
 
-use std::io::Read;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_livegate");
-const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
+mod common;
+use common::process::{livegate, Out, TempDir, MANIFEST_DIR};
 /// The fast simulation settings, relative to the crate (the tests run there).
 const FAST: &str = "tests/fixtures/cli/fast.toml";
 const FAST_TEXT: &str = include_str!("fixtures/cli/fast.toml");
@@ -25,161 +20,28 @@ const PANEL_CHARS: [char; 4] = ['│', '▀', '▄', '█'];
 const SIM_LIMIT: Duration = Duration::from_secs(30);
 const QUICK: Duration = Duration::from_secs(10);
 
-/// What one run of the binary produced.
-struct Out {
-    args: Vec<String>,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
 impl Out {
-    fn context(&self) -> String {
-        format!(
-            "livegate {:?}: exit {:?} after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.args, self.code, self.took, self.stdout, self.stderr
-        )
-    }
-
-    fn assert_code(&self, code: i32) {
-        assert_eq!(self.code, Some(code), "{}", self.context());
-    }
-
-    fn stdout_lines(&self) -> Vec<&str> {
-        self.stdout.lines().collect()
-    }
-
-    /// Asserts the secret appears nowhere in what was printed.
+    /// Asserts the secret (or a part of it) appears nowhere in what was printed.
     fn assert_no_secret(&self) {
-        for (name, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
-            assert!(
-                !text.contains(SECRET),
-                "the API key on {name}:\n{}",
-                self.context()
-            );
-            assert!(
-                !text.contains("SECRET"),
-                "part of the API key on {name}:\n{}",
-                self.context()
-            );
-        }
-    }
-
-    fn assert_no_panic(&self) {
-        assert!(!self.stderr.contains("panicked"), "{}", self.context());
-        assert!(!self.stdout.contains("panicked"), "{}", self.context());
+        self.assert_not_printed(SECRET);
+        self.assert_not_printed("SECRET");
     }
 }
 
-fn collect<R: Read + Send + 'static>(r: Option<R>) -> JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut r) = r {
-            let _ = r.read_to_end(&mut buf);
-        }
-        buf
-    })
+/// This crate's scratch folders.
+fn temp_dir() -> TempDir {
+    TempDir::new("cli")
 }
-
-fn text(h: JoinHandle<Vec<u8>>, what: &str) -> String {
-    let bytes = h.join().expect("reader thread");
-    String::from_utf8(bytes).unwrap_or_else(|e| panic!("{what} is not UTF-8: {e}"))
-}
-
-/// Runs the binary in the crate folder, stdin closed, stdout and stderr pipes, with
-/// the environment that would change logging or the key removed. Kills it and fails
-/// when it runs longer than `limit`.
-fn livegate(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Out {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .current_dir(MANIFEST_DIR)
-        .env_remove("RUST_LOG")
-        .env_remove("JOURNAL_STREAM")
-        .env_remove("CREDENTIALS_DIRECTORY")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("start livegate");
-    let stdout = collect(child.stdout.take());
-    let stderr = collect(child.stderr.take());
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait for livegate") {
-            break Some(s);
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let out = Out {
-        args: args.iter().map(|a| a.to_string()).collect(),
-        code: status.and_then(|s| s.code()),
-        stdout: text(stdout, "stdout"),
-        stderr: text(stderr, "stderr"),
-        took: start.elapsed(),
-    };
-    assert!(
-        status.is_some(),
-        "still running after {limit:?}, killed\n{}",
-        out.context()
-    );
-    out
-}
-
-/// A fresh folder under the system temp folder, removed on drop.
-struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new() -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "livegate-cli-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        assert!(dir.is_absolute(), "{}", dir.display());
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.0
-            .join(name)
-            .to_str()
-            .expect("UTF-8 temp path")
-            .to_owned()
-    }
-
-    fn write(&self, name: &str, contents: &str) -> String {
-        let p = self.path(name);
-        std::fs::write(&p, contents).expect("write temp file");
-        p
-    }
-
     /// The fast configuration with an `[api]` table of `api` lines added.
     fn fast_with_api(&self, name: &str, api: &str) -> String {
-        self.write(name, &format!("{FAST_TEXT}\n[api]\n{api}"))
+        self.write(name, format!("{FAST_TEXT}\n[api]\n{api}"))
     }
 
     /// A key file holding [`SECRET`], closed to other users.
     fn key(&self) -> String {
-        let p = self.write("aigen-key", &format!("{SECRET}\n"));
-        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o600))
-            .expect("chmod key");
-        p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.write_mode("aigen-key", format!("{SECRET}\n"), 0o600)
     }
 }
 
@@ -283,7 +145,7 @@ fn check_config_accepts_the_shipped_file_in_one_line() {
 /// and says where (never the key).
 #[test]
 fn commands_find_the_key_beside_the_configuration_and_say_where() {
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let key = dir.key();
     let cfg = dir.fast_with_api("livegate.toml", "base_url = \"https://127.0.0.1:9/x\"\n");
     let check = livegate(&["check-config", "--config", &cfg], &[], QUICK);
@@ -413,7 +275,7 @@ fn check_config_lists_every_technician_mistake_in_file_order() {
 
 #[test]
 fn check_config_on_a_missing_file_says_it_cannot_be_read() {
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let path = dir.path("no-such-livegate.toml");
     let out = livegate(&["check-config", "--config", &path], &[], QUICK);
     out.assert_code(1);
@@ -438,7 +300,7 @@ fn check_config_on_a_missing_file_says_it_cannot_be_read() {
 
 #[test]
 fn run_with_a_missing_key_file_stops_at_once_naming_it() {
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let key = dir.path("missing-aigen-key");
     let cfg = dir.fast_with_api(
         "livegate.toml",
@@ -466,7 +328,7 @@ fn run_with_a_missing_key_file_stops_at_once_naming_it() {
 
 #[test]
 fn run_refuses_the_simulated_trigger_against_the_real_service() {
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let key = dir.key();
     let cfg = dir.fast_with_api("livegate.toml", &format!("key_file = \"{key}\"\n"));
     let out = livegate(&["run", "--config", &cfg], &[], QUICK);
@@ -484,7 +346,7 @@ fn run_refuses_the_simulated_trigger_against_the_real_service() {
 
 #[test]
 fn run_with_a_missing_key_file_names_the_cause_once() {
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let key = dir.path("missing-aigen-key");
     let cfg = dir.fast_with_api(
         "livegate.toml",
@@ -502,7 +364,7 @@ fn run_with_a_missing_key_file_names_the_cause_once() {
 
 #[test]
 fn plain_http_without_allow_insecure_http_is_a_config_error_that_hides_the_key() {
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let key = dir.key();
     let cfg = dir.fast_with_api(
         "livegate.toml",
@@ -743,7 +605,7 @@ fn simulate_json_failing_performer_is_denied_and_pulses_fail() {
 /// checks each verdict is printed before the relay pulse it causes.
 #[test]
 fn verdict_comes_before_its_relay_pulse() {
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let key = dir.key();
     let cfg = dir.fast_with_api(
         "livegate.toml",
@@ -862,7 +724,7 @@ fn simulate_zero_sessions_is_refused() {
 
 #[test]
 fn simulate_against_a_refused_address_denies_without_leaking_the_key() {
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let key = dir.key();
     let cfg = dir.fast_with_api("livegate.toml", &format!("key_file = \"{key}\"\n"));
     // Every log line the program can write, to be sure none holds the key.

@@ -10,7 +10,6 @@ use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,15 +17,16 @@ use tokio::sync::watch;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::Layer;
 
-use livegate::config::{CameraConfig, Config, GpioConfig, Performer, TriggerConfig};
+use livegate::config::{CameraConfig, Performer};
 use livegate::daemon::{GateEvent, Observer, AUDIT_MESSAGE_ID};
 use livegate::gpio::sim::StateFile;
 use livegate::simulate::{Endpoint, Simulation};
 use livegate::standin::{Fault, Standin, StandinOptions};
 use livegate::trigger::Cast;
 
-const BIN: &str = env!("CARGO_BIN_EXE_livegate");
-const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
+mod common;
+use common::fast::fast_config;
+use common::process::{livegate, Out, TempDir, BIN, MANIFEST_DIR};
 const FAST_TEXT: &str = include_str!("fixtures/cli/fast.toml");
 /// An API key that must never be printed.
 const SECRET: &str = "sk-edge-SECRET-77";
@@ -38,36 +38,15 @@ const SESSION: Duration = Duration::from_secs(60);
 // Helpers
 
 /// A fresh folder under the system temp folder, removed on drop.
-struct TempDir(PathBuf);
+/// This crate's scratch folders.
+fn temp_dir() -> TempDir {
+    TempDir::new("edges")
+}
 
 impl TempDir {
-    fn new() -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "livegate-edges-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.0.join(name).to_str().expect("UTF-8 path").to_owned()
-    }
-
-    fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
-        let p = self.path(name);
-        std::fs::write(&p, contents).expect("write temp file");
-        p
-    }
-
     /// A key file holding `contents` with permission bits `mode`.
     fn key_with(&self, name: &str, contents: impl AsRef<[u8]>, mode: u32) -> String {
-        let p = self.write(name, contents);
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
-        p
+        self.write_mode(name, contents, mode)
     }
 
     /// A key file holding [`SECRET`], closed to other users.
@@ -83,104 +62,14 @@ impl TempDir {
     }
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// What one run of the binary produced.
-struct Out {
-    args: Vec<String>,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
 impl Out {
-    fn context(&self) -> String {
-        format!(
-            "livegate {:?}: exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.args, self.code, self.stdout, self.stderr
-        )
-    }
-
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-
     fn assert_no_secret(&self) {
-        assert!(
-            !self.all().contains("SECRET"),
-            "the API key was printed:\n{}",
-            self.context()
-        );
-    }
-
-    fn assert_no_panic(&self) {
-        assert!(!self.all().contains("panicked"), "{}", self.context());
+        self.assert_not_printed("SECRET");
     }
 
     fn assert_code_zero(&self) {
-        assert_eq!(self.code, Some(0), "{}", self.context());
+        self.assert_code(0);
     }
-}
-
-fn collect<R: Read + Send + 'static>(r: Option<R>) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut r) = r {
-            let _ = r.read_to_end(&mut buf);
-        }
-        String::from_utf8_lossy(&buf).into_owned()
-    })
-}
-
-/// Runs the binary in the crate folder with `env`, the logging and key environment
-/// otherwise removed; kills it and fails when it is still running after `limit` (a
-/// hang, never a timing).
-fn livegate(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Out {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .current_dir(MANIFEST_DIR)
-        .env_remove("RUST_LOG")
-        .env_remove("JOURNAL_STREAM")
-        .env_remove("CREDENTIALS_DIRECTORY")
-        .env_remove("RUNTIME_DIRECTORY")
-        .env_remove("NOTIFY_SOCKET")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("start livegate");
-    let stdout = collect(child.stdout.take());
-    let stderr = collect(child.stderr.take());
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break Some(s);
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let out = Out {
-        args: args.iter().map(|a| a.to_string()).collect(),
-        code: status.and_then(|s| s.code()),
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    };
-    assert!(
-        status.is_some(),
-        "still running after {limit:?} (it hangs), killed\n{}",
-        out.context()
-    );
-    out
 }
 
 /// The fast simulation settings with an `[api]` table of `api` lines.
@@ -218,7 +107,7 @@ impl Service {
                 ..StandinOptions::default()
             }))
             .expect("stand-in");
-        let dir = TempDir::new();
+        let dir = temp_dir();
         let key = dir.key();
         let ca = dir.write("ca.pem", standin.ca_pem());
         let state = PathBuf::from(dir.path("relays"));
@@ -356,7 +245,7 @@ fn without_a_record_safe_outputs_reads_the_gpio_table_of_a_broken_file() {
 
 #[test]
 fn with_neither_safe_outputs_says_it_cannot_know_the_wiring_and_guesses_nothing() {
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let runtime = dir.path("run");
     std::fs::create_dir_all(&runtime).expect("runtime dir");
     let state = dir.path("relays");
@@ -482,7 +371,7 @@ fn assert_nothing_raw(what: &str, text: &str) {
 
 #[test]
 fn a_hostile_service_cannot_forge_log_lines_or_drive_the_terminal() {
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let key = dir.key();
     let cfg = dir.write(
         "livegate.toml",
@@ -537,7 +426,7 @@ fn a_hostile_service_cannot_forge_log_lines_or_drive_the_terminal() {
 
 #[test]
 fn an_address_that_holds_the_key_is_refused_and_never_printed() {
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let key = dir.key();
     for url in [
         format!("https://127.0.0.1:9/x?k={SECRET}"),
@@ -604,7 +493,7 @@ fn an_address_that_holds_the_key_is_refused_and_never_printed() {
 
 #[test]
 fn a_broken_file_that_quotes_the_key_in_an_address_is_reported_masked() {
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let key = dir.key();
     let cfg = dir.write(
         "livegate.toml",
@@ -625,7 +514,7 @@ fn a_broken_file_that_quotes_the_key_in_an_address_is_reported_masked() {
 
 #[test]
 fn check_config_and_run_refuse_a_key_file_others_can_read_naming_the_chmod() {
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let key = dir.key_with("aigen-key", format!("{SECRET}\n"), 0o644);
     let cfg = dir.write(
         "livegate.toml",
@@ -668,7 +557,7 @@ fn check_config_and_run_refuse_a_key_file_others_can_read_naming_the_chmod() {
 
 #[test]
 fn check_config_checks_the_key_and_ca_files_as_run_reads_them() {
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let good_key = dir.key();
     let subdir = dir.path("a-directory");
     std::fs::create_dir_all(&subdir).expect("dir");
@@ -738,7 +627,7 @@ fn check_config_checks_the_key_and_ca_files_as_run_reads_them() {
 
 #[test]
 fn a_fifo_as_the_configuration_is_refused_at_once_by_every_command() {
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let fifo = dir.fifo("livegate.toml");
     let link = dir.path("link.toml");
     std::os::unix::fs::symlink(&fifo, &link).expect("symlink");
@@ -764,7 +653,7 @@ fn a_fifo_as_the_configuration_is_refused_at_once_by_every_command() {
 
 #[test]
 fn a_directory_or_a_file_over_1_mib_as_the_configuration_is_refused() {
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let big = dir.write("big.toml", "#".repeat(2 << 20));
     let out = livegate(&["check-config", "--config", &big], &[], QUICK);
     assert_eq!(out.code, Some(1), "{}", out.context());
@@ -838,30 +727,6 @@ impl Captured {
             }
         }
     }
-}
-
-fn fast_config() -> Config {
-    let ms = Duration::from_millis;
-    let mut cfg = Config::default();
-    cfg.api.request_timeout = ms(2000);
-    cfg.api.connect_timeout = ms(1000);
-    cfg.api.retries = 0;
-    cfg.session.action_timeout = Duration::from_secs(10);
-    cfg.session.frame_interval = ms(100);
-    cfg.session.first_frame_after = ms(100);
-    cfg.session.cooldown = ms(20);
-    cfg.session.verdict_screen = ms(20);
-    if let CameraConfig::Sim(c) = &mut cfg.camera {
-        c.reaction = ms(150);
-        c.fps = 20;
-        c.width = 320;
-        c.height = 240;
-    }
-    if let TriggerConfig::Sim(t) = &mut cfg.trigger {
-        t.arrival = ms(10);
-    }
-    assert!(matches!(cfg.gpio, GpioConfig::Sim(_)));
-    cfg
 }
 
 #[tokio::test]

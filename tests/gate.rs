@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use livegate::config::{CameraConfig, Config, GpioConfig, Performer, TriggerConfig};
+use livegate::config::{CameraConfig, Config, GpioConfig, Performer};
 use livegate::daemon::{GateEvent, Observer, RunSummary};
 use livegate::display::Screen;
 use livegate::session::{DenyReason, Verdict};
@@ -26,49 +26,12 @@ use livegate::standin::{Fault, StandinOptions};
 use livegate::trigger::Cast;
 use tokio::sync::watch;
 
-const GATE_PULSE: Duration = Duration::from_millis(300);
-const FAIL_PULSE: Duration = Duration::from_millis(200);
-
 /// How late a timer may fire, or an event be handled, on a loaded 2-core machine
 /// before a test calls it wrong: an upper bound only, never a lower one.
 const SLACK: Duration = Duration::from_secs(3);
 
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-/// Fast timings: a person reacts in 150 ms and is done well within the 10 s an
-/// action may take, however busy the machine (tests that need an action to time
-/// out set a shorter one).
-fn fast_config() -> Config {
-    let mut cfg = Config::default();
-    cfg.api.request_timeout = ms(10_000);
-    cfg.api.connect_timeout = ms(5_000);
-    cfg.api.retries = 0;
-    cfg.session.action_timeout = ms(10_000);
-    cfg.session.frame_interval = ms(100);
-    cfg.session.first_frame_after = ms(100);
-    cfg.session.max_restarts = 1;
-    cfg.session.session_timeout = Duration::from_secs(60);
-    cfg.session.cooldown = ms(20);
-    cfg.session.verdict_screen = ms(20);
-    if let CameraConfig::Sim(c) = &mut cfg.camera {
-        c.reaction = ms(150);
-        c.fps = 20;
-        c.width = 320;
-        c.height = 240;
-    }
-    let GpioConfig::Sim(g) = &mut cfg.gpio else {
-        panic!("the default kinds are sim")
-    };
-    g.gate_pulse = GATE_PULSE;
-    g.fail_pulse = FAIL_PULSE;
-    let TriggerConfig::Sim(t) = &mut cfg.trigger else {
-        panic!("the default kinds are sim")
-    };
-    t.arrival = ms(10);
-    cfg
-}
+mod common;
+use common::fast::{fast_config, ms, FAIL_PULSE, GATE_PULSE};
 
 type Events = Arc<Mutex<Vec<(Instant, GateEvent)>>>;
 
