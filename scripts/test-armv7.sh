@@ -45,5 +45,6 @@ qemu-arm "$bin" simulate --sessions 1 --performer pass --events json \
   > "$CARGO_TARGET_DIR/simulate.jsonl"
 grep -q '"event":"verdict","session":1,"verdict":"pass"' "$CARGO_TARGET_DIR/simulate.jsonl"
 echo "test-armv7: one simulated session passed under qemu-arm"
+# --lib over the default members: the unit tests of livegate and of livegate-core.
 /usr/bin/cargo test "${build[@]}" --lib
 echo "test-armv7: done in $(( $(date +%s) - started ))s"

@@ -103,6 +103,32 @@ pub struct SessionConfig {
     pub lockout: Duration,
 }
 
+impl Config {
+    /// The core's limits of one session (`[api] mode` and `[session]`).
+    pub fn session_params(&self) -> crate::session::Params {
+        crate::session::Params {
+            total_steps: self.api.mode,
+            action_timeout: self.session.action_timeout,
+            frame_interval: self.session.frame_interval,
+            first_frame_after: self.session.first_frame_after,
+            max_restarts: self.session.max_restarts,
+            session_timeout: self.session.session_timeout,
+        }
+    }
+}
+
+impl SessionConfig {
+    /// The core's limits between sessions: cooldown and lockout.
+    pub fn gate_limits(&self) -> crate::gatekeeper::Limits {
+        crate::gatekeeper::Limits {
+            cooldown: self.cooldown,
+            max_failures: self.max_failures,
+            failure_window: self.failure_window,
+            lockout: self.lockout,
+        }
+    }
+}
+
 /// `[camera]`, by `kind`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CameraConfig {

@@ -324,8 +324,8 @@ pub async fn run(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     let mut sh = Shell {
-        params: Params::from_config(cfg),
-        keeper: Gatekeeper::new(&cfg.session),
+        params: cfg.session_params(),
+        keeper: Gatekeeper::new(&cfg.session.gate_limits()),
         cfg: cfg.clone(),
         client,
         slot,
@@ -436,7 +436,7 @@ impl Shell {
         if matches!(event, Event::Tick) {
             a.wake = None;
         }
-        let cmds = a.session.handle(Instant::now(), event);
+        let cmds = a.session.handle(Instant::now().into_std(), event);
         self.execute(cmds);
     }
 
@@ -508,8 +508,8 @@ impl Shell {
         cfg.display = self.cfg.display.clone();
         cfg.gpio = self.cfg.gpio.clone();
         cfg.trigger = self.cfg.trigger.clone();
-        self.params = Params::from_config(&cfg);
-        self.keeper.reconfigure(&cfg.session);
+        self.params = cfg.session_params();
+        self.keeper.reconfigure(&cfg.session.gate_limits());
         self.client = r.client;
         info!(summary = %cfg.summary(), "configuration reloaded");
         self.cfg = cfg;
@@ -561,17 +561,17 @@ impl Shell {
                     debug!(source, "trigger ignored: session limit reached");
                     return;
                 }
-                match self.keeper.admit(now) {
+                match self.keeper.admit(now.into_std()) {
                     Admission::Admit => self.start_session(now, source, note),
                     Admission::CoolingDown { until } => {
                         debug!(source, "trigger ignored: cooling down");
                         self.emit(GateEvent::Refused {
                             reason: "cooldown",
-                            secs_left: until.saturating_duration_since(now).as_secs(),
+                            secs_left: until.saturating_duration_since(now.into_std()).as_secs(),
                         });
                     }
                     Admission::LockedOut { until } => {
-                        let left = until.saturating_duration_since(now);
+                        let left = until.saturating_duration_since(now.into_std());
                         info!(
                             source,
                             secs_left = left.as_secs(),
@@ -606,7 +606,7 @@ impl Shell {
             note,
         });
         self.emitter.metrics(|m| m.session_started());
-        let (session, cmds) = Session::start(self.params.clone(), now);
+        let (session, cmds) = Session::start(self.params.clone(), now.into_std());
         self.active = Some(Active {
             number,
             session,
@@ -640,8 +640,8 @@ impl Shell {
                 self.summary.passes += 1;
             }
             self.last_verdict = Some(v);
-            if let Some(until) = self.keeper.record(now, v) {
-                let secs = until.saturating_duration_since(now).as_secs();
+            if let Some(until) = self.keeper.record(now.into_std(), v) {
+                let secs = until.saturating_duration_since(now.into_std()).as_secs();
                 warn!(secs, "too many failed attempts: locked out");
                 self.emit(GateEvent::LockedOut { secs });
                 self.emitter.metrics(|m| m.lockout());
@@ -652,8 +652,8 @@ impl Shell {
         // Idle screen and readiness once nothing is pending.
         if self.active.is_none() && self.housekeeping.is_none_or(|t| t <= now) {
             self.housekeeping = None;
-            if let Some(until) = self.keeper.locked_until(now) {
-                let left = until.saturating_duration_since(now);
+            if let Some(until) = self.keeper.locked_until(now.into_std()) {
+                let left = until.saturating_duration_since(now.into_std());
                 self.show(Screen::LockedOut {
                     secs_left: left.as_secs().max(1) as u32,
                 });
@@ -664,13 +664,13 @@ impl Shell {
                     Duration::from_secs(1).min(left)
                 };
                 self.housekeeping = Some(now + step.max(Duration::from_millis(10)));
-            } else if let Admission::CoolingDown { until } = self.keeper.admit(now) {
-                self.housekeeping = Some(until);
+            } else if let Admission::CoolingDown { until } = self.keeper.admit(now.into_std()) {
+                self.housekeeping = Some(Instant::from_std(until));
             } else {
                 self.show(Screen::Idle);
             }
         }
-        let state = match (&self.active, self.keeper.admit(now)) {
+        let state = match (&self.active, self.keeper.admit(now.into_std())) {
             (Some(_), _) => GateState::Busy,
             (None, Admission::LockedOut { .. }) => GateState::LockedOut,
             (None, _) if self.housekeeping.is_some() => GateState::Cooling,
@@ -689,7 +689,7 @@ impl Shell {
     fn status_line(&self) -> String {
         let mut line = match &self.active {
             Some(a) => format!("in session {}", a.number),
-            None => match self.keeper.locked_until(Instant::now()) {
+            None => match self.keeper.locked_until(Instant::now().into_std()) {
                 Some(_) => "locked out".to_owned(),
                 None => "idle".to_owned(),
             },
@@ -805,6 +805,7 @@ impl Shell {
                     not_before,
                 } => {
                     let now = Instant::now();
+                    let not_before = Instant::from_std(not_before);
                     let not_before = match now.checked_sub(MAX_FRAME_AGE) {
                         Some(oldest) => not_before.max(oldest),
                         None => not_before,
@@ -831,7 +832,7 @@ impl Shell {
                     self.pulses
                         .extend(spawn_pulse(&self.fail_pulses, length, &self.emitter));
                 }
-                Command::WakeAt(t) => a.wake = Some(t),
+                Command::WakeAt(t) => a.wake = Some(Instant::from_std(t)),
                 Command::Finish(v) => {
                     a.wake = None;
                     let took = a.session.started().elapsed();

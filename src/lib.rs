@@ -1,11 +1,11 @@
 //! livegate: a liveness-checked access gate.
 //!
-//! The session logic lives in [`session`] (no IO, no clock); everything that touches
+//! The session logic lives in the `livegate-core` crate ([`session`], [`gatekeeper`]:
+//! no runtime, no IO, no clock); everything that touches
 //! the world is an adapter behind a small trait: [`camera`], [`display`], [`gpio`],
 //! [`trigger`], and the [`api`] client. [`daemon`] wires them; [`standin`] serves a
 //! faithful copy of the AIGEN API over HTTPS on loopback for simulation and tests.
 
-pub mod actions;
 pub mod api;
 pub mod camera;
 pub mod commission;
@@ -14,16 +14,17 @@ pub mod ctl;
 pub mod daemon;
 pub mod devices;
 pub mod display;
-pub mod gatekeeper;
 pub mod gpio;
 pub mod metrics;
 pub mod notify;
 pub mod safefile;
 pub mod secret;
-pub mod session;
 pub mod simulate;
 pub mod standin;
 pub mod telemetry;
 pub mod trigger;
-pub mod untrusted;
 pub mod wiring;
+
+// The sans-IO core lives in its own crate (core/, `livegate-core`: no runtime, no IO,
+// no clock); its modules keep their old paths here.
+pub use livegate_core::{actions, gatekeeper, screen, session, untrusted, verdict};

@@ -621,7 +621,7 @@ mod tests {
 
     #[test]
     fn every_deny_reason_is_listed_once() {
-        // DENY_REASONS is DenyReason::ALL, whose completeness session.rs's exhaustive
+        // DENY_REASONS is DenyReason::ALL, whose completeness the core's exhaustive
         // match guards; here: one counter per distinct code.
         let codes: std::collections::BTreeSet<&str> =
             DENY_REASONS.iter().map(|r| r.code()).collect();

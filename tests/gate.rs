@@ -9,8 +9,8 @@
 //! `tokio::time::Instant`), lower bounds follow from causality, upper bounds are
 //! generous (`SLACK`), and every timeout a passing person must beat is far longer
 //! than the person needs. Exact timing is proven in virtual time where there is no
-//! socket: the session core in `src/session.rs`, the pulses in `src/gpio/mod.rs`,
-//! the watchdog in `tests/notify.rs`, the policy in `src/gatekeeper.rs`.
+//! socket: the session core in `core/src/session.rs`, the pulses in `src/gpio/mod.rs`,
+//! the watchdog in `tests/notify.rs`, the policy in `core/src/gatekeeper.rs`.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,45 +1,12 @@
-//! Displays: every panel shows the same [`Screen`]s, drawn once in [`screens`].
+//! Displays: every panel shows the same [`Screen`]s (the core's model, from
+//! `livegate_core::screen`), drawn once in [`screens`].
 
 pub mod screens;
 pub mod sim;
 pub mod ssd1306;
 pub mod term;
 
-use crate::session::DenyReason;
-
-/// What the panel shows. Pure data: the session core decides it, a panel draws it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "screen", rename_all = "snake_case")]
-pub enum Screen {
-    /// Waiting for someone.
-    Idle,
-    /// A session started; the actions are being fetched.
-    GetReady,
-    /// The person must perform `action` (the API's raw name; shown as words).
-    Action {
-        action: String,
-        /// 1-based step of `total`.
-        step: u8,
-        total: u8,
-        /// Whole seconds left for this action (rounded up).
-        secs_left: u16,
-        /// Share of the action's time left, 0..=100 (the countdown bar).
-        percent_left: u8,
-        /// Increases with every new prompt of a session, so a repeated action after a
-        /// restart is still a new prompt. Not drawn.
-        prompt: u32,
-    },
-    /// The last frame is with the service.
-    Verifying,
-    /// Liveness confirmed: the gate opens.
-    Pass,
-    /// Denied, with a reason a person understands.
-    Fail { reason: DenyReason },
-    /// Too many failed attempts: no session until the lockout ends.
-    LockedOut { secs_left: u32 },
-    /// The configuration could not be used.
-    ConfigError,
-}
+pub use livegate_core::screen::Screen;
 
 /// Why a panel could not show a screen. The gate keeps working without a display.
 #[derive(Debug, thiserror::Error)]

@@ -3,12 +3,22 @@
 //! shell passes `now`.
 
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tokio::time::Instant;
+use crate::verdict::Verdict;
 
-use crate::config::SessionConfig;
-use crate::session::Verdict;
+/// The limits between sessions. The configuration builds them (`[session]`
+/// `cooldown`, `max_failures`, `failure_window`, `lockout`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// From the end of one session to the start of the next.
+    pub cooldown: Duration,
+    /// At most this many failed sessions of the person within `failure_window`…
+    pub max_failures: u32,
+    pub failure_window: Duration,
+    /// …then no session starts for `lockout` (zero: never locked out).
+    pub lockout: Duration,
+}
 
 /// The answer to "may a session start now?".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,7 +46,7 @@ pub struct Gatekeeper {
 }
 
 impl Gatekeeper {
-    pub fn new(cfg: &SessionConfig) -> Self {
+    pub fn new(cfg: &Limits) -> Self {
         Gatekeeper {
             cooldown: cfg.cooldown,
             max_failures: cfg.max_failures.max(1),
@@ -50,7 +60,7 @@ impl Gatekeeper {
 
     /// New limits from a reloaded configuration; the failures counted so far, the
     /// cooldown and a lockout in force are kept.
-    pub fn reconfigure(&mut self, cfg: &SessionConfig) {
+    pub fn reconfigure(&mut self, cfg: &Limits) {
         self.cooldown = cfg.cooldown;
         self.max_failures = cfg.max_failures.max(1);
         self.window = cfg.failure_window;
@@ -74,7 +84,7 @@ impl Gatekeeper {
 
     /// Records how a session ended at `now`. Returns the end of a lockout that this
     /// verdict started, if any. Only failures of the person count (not an unreachable
-    /// service or a broken camera): see [`crate::session::DenyReason::is_person_failure`].
+    /// service or a broken camera): see [`crate::verdict::DenyReason::is_person_failure`].
     pub fn record(&mut self, now: Instant, verdict: Verdict) -> Option<Instant> {
         self.ready_at = Some(now + self.cooldown);
         let Verdict::Deny(reason) = verdict else {
@@ -104,15 +114,15 @@ impl Gatekeeper {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::DenyReason;
+    use crate::verdict::DenyReason;
 
-    fn cfg() -> SessionConfig {
-        let mut c = crate::config::Config::default().session;
-        c.cooldown = Duration::from_secs(3);
-        c.max_failures = 3;
-        c.failure_window = Duration::from_secs(60);
-        c.lockout = Duration::from_secs(300);
-        c
+    fn cfg() -> Limits {
+        Limits {
+            cooldown: Duration::from_secs(3),
+            max_failures: 3,
+            failure_window: Duration::from_secs(60),
+            lockout: Duration::from_secs(300),
+        }
     }
 
     const NOT_VERIFIED: Verdict = Verdict::Deny(DenyReason::NotVerified);

@@ -1,0 +1,24 @@
+//! livegate-core: the sans-IO heart of the livegate access gate.
+//!
+//! No runtime, no IO, no clock: every function that needs the time takes `now` (a
+//! [`std::time::Instant`]) from its caller, and everything it wants done comes back
+//! as data (a [`session::Command`]). The daemon (the `livegate` package) carries the
+//! commands out. This crate depends on nothing else of ours; the crate graph keeps
+//! it that way.
+//!
+//! - [`session`]: one session, `Event` in, `Command` out; the one producer of a pass.
+//! - [`gatekeeper`]: between sessions: one at a time, cooldown, lockout.
+//! - [`verdict`]: [`Verdict`](verdict::Verdict), [`DenyReason`](verdict::DenyReason) and
+//!   their words.
+//! - [`screen`]: what the panel must show.
+//! - [`aigen`]: the vendor protocol's wire types and error classes (no HTTP).
+//! - [`actions`]: the API's action names and the words for people.
+//! - [`untrusted`]: the one escape of strings from outside.
+
+pub mod actions;
+pub mod aigen;
+pub mod gatekeeper;
+pub mod screen;
+pub mod session;
+pub mod untrusted;
+pub mod verdict;
