@@ -20,10 +20,10 @@ use crate::api::{AigenClient, Answer, ApiError, RequestId};
 use crate::camera::{FrameSlot, FrameSource};
 use crate::config::Config;
 use crate::display::{Display, Screen};
-use crate::gatekeeper::{Admission, Gatekeeper};
+use crate::gate::{Gate, GateParams, Output, Start};
 use crate::gpio::{self, Relay};
 use crate::metrics::{DegradedPart, Metrics};
-use crate::session::{self, Command, Event, Params, Session, Verdict};
+use crate::session::{Command, Event, Params, Session, Verdict};
 use crate::trigger::{GateState, Trigger, TriggerEvent};
 
 /// How often a failing display is shown its screen again.
@@ -269,14 +269,11 @@ struct Shell {
     fail_pulses: gpio::Pulser,
     pulses: Vec<JoinHandle<()>>,
     active: Option<Active>,
-    keeper: Gatekeeper,
-    summary: RunSummary,
-    /// When the verdict screen ends / the cooldown or lockout countdown moves on.
-    housekeeping: Option<Instant>,
-    door_open_since: Option<Instant>,
-    door_alarm_at: Option<Instant>,
+    /// The policy between sessions (the core's): admission, cooldown, lockout,
+    /// the screens between sessions, the door watch, the status line.
+    gate_policy: Gate,
     door_held_open_after: Option<Duration>,
-    last_verdict: Option<Verdict>,
+    summary: RunSummary,
     status: Option<StatusSink>,
     last_status: String,
     display_failing: Arc<AtomicBool>,
@@ -325,7 +322,7 @@ pub async fn run(
 
     let mut sh = Shell {
         params: cfg.session_params(),
-        keeper: Gatekeeper::new(&cfg.session.gate_limits()),
+        gate_policy: Gate::new(&gate_params(cfg, opts.door_held_open_after)),
         cfg: cfg.clone(),
         client,
         slot,
@@ -342,11 +339,7 @@ pub async fn run(
         pulses: Vec::new(),
         active: None,
         summary: RunSummary::default(),
-        housekeeping: None,
-        door_open_since: None,
-        door_alarm_at: None,
         door_held_open_after: opts.door_held_open_after,
-        last_verdict: None,
         status: opts.status,
         last_status: String::new(),
     };
@@ -356,10 +349,7 @@ pub async fn run(
         if let Some(beat) = &beat {
             beat();
         }
-        if opts.max_sessions.is_some_and(|n| sh.summary.sessions >= n)
-            && sh.active.is_none()
-            && sh.housekeeping.is_none()
-        {
+        if opts.max_sessions.is_some_and(|n| sh.summary.sessions >= n) && sh.gate_policy.settled() {
             break Ok(());
         }
         let wake = sh.active.as_ref().and_then(|a| a.wake);
@@ -372,8 +362,7 @@ pub async fn run(
             }
             done = join_opt(inflight) => sh.on_api_done(done),
             _ = sleep_opt(wake) => sh.feed(Event::Tick),
-            _ = sleep_opt(sh.housekeeping) => sh.housekeeping = None,
-            _ = sleep_opt(sh.door_alarm_at) => sh.on_door_alarm(),
+            _ = sleep_opt(sh.gate_policy.poll_timeout().map(Instant::from_std)) => {}
             ev = trig_rx.recv() => match ev {
                 Some(ev) => sh.on_trigger(ev, opts.max_sessions),
                 None => break Err(DaemonError::TriggerGone),
@@ -466,21 +455,26 @@ impl Shell {
         self.feed(done.event);
     }
 
-    fn on_door_alarm(&mut self) {
-        let now = Instant::now();
-        let open_for = self
-            .door_open_since
-            .map(|t| now.saturating_duration_since(t))
-            .unwrap_or_default();
-        warn!(secs = open_for.as_secs(), "door held open");
-        self.emit(GateEvent::DoorHeldOpen {
-            secs: open_for.as_secs(),
-        });
-        self.emitter.metrics(|m| m.door_alarm());
-        let length = self.cfg.gpio.fail_pulse();
-        self.pulses
-            .extend(spawn_pulse(&self.fail_pulses, length, &self.emitter));
-        self.door_alarm_at = self.door_held_open_after.map(|d| now + d);
+    /// Carries out what the policy between sessions says.
+    fn carry_out(&mut self, outputs: Vec<Output>) {
+        for o in outputs {
+            match o {
+                Output::Show(s) => self.show(s),
+                Output::LockedOut { secs } => {
+                    warn!(secs, "too many failed attempts: locked out");
+                    self.emit(GateEvent::LockedOut { secs });
+                    self.emitter.metrics(|m| m.lockout());
+                }
+                Output::DoorHeldOpen { secs } => {
+                    warn!(secs, "door held open");
+                    self.emit(GateEvent::DoorHeldOpen { secs });
+                    self.emitter.metrics(|m| m.door_alarm());
+                    let length = self.cfg.gpio.fail_pulse();
+                    self.pulses
+                        .extend(spawn_pulse(&self.fail_pulses, length, &self.emitter));
+                }
+            }
+        }
     }
 
     fn on_reload(&mut self, r: Reload) {
@@ -509,7 +503,8 @@ impl Shell {
         cfg.gpio = self.cfg.gpio.clone();
         cfg.trigger = self.cfg.trigger.clone();
         self.params = cfg.session_params();
-        self.keeper.reconfigure(&cfg.session.gate_limits());
+        self.gate_policy
+            .reconfigure(&gate_params(&cfg, self.door_held_open_after));
         self.client = r.client;
         info!(summary = %cfg.summary(), "configuration reloaded");
         self.cfg = cfg;
@@ -542,58 +537,46 @@ impl Shell {
             }
             TriggerEvent::Door { open } => {
                 info!(open, "door contact");
-                if open {
-                    self.door_open_since.get_or_insert(now);
-                    if self.door_alarm_at.is_none() {
-                        self.door_alarm_at = self.door_held_open_after.map(|d| now + d);
-                    }
-                } else {
-                    self.door_open_since = None;
-                    self.door_alarm_at = None;
-                }
+                self.gate_policy.door(open, now.into_std());
             }
             TriggerEvent::Start { source, note } => {
-                if self.active.is_some() {
-                    debug!(source, "trigger ignored: a session is in progress");
-                    return;
-                }
-                if max_sessions.is_some_and(|n| self.summary.sessions >= n) {
-                    debug!(source, "trigger ignored: session limit reached");
-                    return;
-                }
-                match self.keeper.admit(now.into_std()) {
-                    Admission::Admit => self.start_session(now, source, note),
-                    Admission::CoolingDown { until } => {
+                let limit_reached = max_sessions.is_some_and(|n| self.summary.sessions >= n);
+                let mut out = Vec::new();
+                let start = self
+                    .gate_policy
+                    .request_start(now.into_std(), limit_reached, &mut out);
+                match start {
+                    Start::Admit { session } => self.start_session(now, session, source, note),
+                    Start::Busy => debug!(source, "trigger ignored: a session is in progress"),
+                    Start::LimitReached => debug!(source, "trigger ignored: session limit reached"),
+                    Start::CoolingDown { secs_left } => {
                         debug!(source, "trigger ignored: cooling down");
                         self.emit(GateEvent::Refused {
                             reason: "cooldown",
-                            secs_left: until.saturating_duration_since(now.into_std()).as_secs(),
+                            secs_left,
                         });
                     }
-                    Admission::LockedOut { until } => {
-                        let left = until.saturating_duration_since(now.into_std());
-                        info!(
-                            source,
-                            secs_left = left.as_secs(),
-                            "trigger refused: locked out"
-                        );
+                    Start::LockedOut { secs_left } => {
+                        info!(source, secs_left, "trigger refused: locked out");
                         self.emit(GateEvent::Refused {
                             reason: "locked_out",
-                            secs_left: left.as_secs(),
+                            secs_left,
                         });
-                        self.show(Screen::LockedOut {
-                            secs_left: left.as_secs().max(1) as u32,
-                        });
-                        self.housekeeping = Some(now + self.cfg.session.verdict_screen);
                     }
                 }
+                self.carry_out(out);
             }
         }
     }
 
-    fn start_session(&mut self, now: Instant, source: &'static str, note: Option<String>) {
-        self.summary.sessions += 1;
-        let number = self.summary.sessions;
+    fn start_session(
+        &mut self,
+        now: Instant,
+        number: u64,
+        source: &'static str,
+        note: Option<String>,
+    ) {
+        self.summary.sessions = number;
         info!(
             session = number,
             source,
@@ -621,10 +604,12 @@ impl Shell {
         self.execute(cmds);
     }
 
-    /// After every turn: a finished session is recorded, screens and readiness follow.
+    /// After every turn: a finished session is recorded, screens and readiness follow
+    /// (the policy between sessions decides; this carries it out).
     fn after_turn(&mut self, state_tx: &watch::Sender<GateState>) {
         self.pulses.retain(|p| !p.is_finished());
-        let now = Instant::now();
+        let now = Instant::now().into_std();
+        let mut out = Vec::new();
         if let Some(v) = self.active.as_ref().and_then(|a| a.session.verdict()) {
             if let Some(a) = self.active.take() {
                 if let Some(h) = a.inflight {
@@ -639,44 +624,11 @@ impl Shell {
             if v == Verdict::Pass {
                 self.summary.passes += 1;
             }
-            self.last_verdict = Some(v);
-            if let Some(until) = self.keeper.record(now.into_std(), v) {
-                let secs = until.saturating_duration_since(now.into_std()).as_secs();
-                warn!(secs, "too many failed attempts: locked out");
-                self.emit(GateEvent::LockedOut { secs });
-                self.emitter.metrics(|m| m.lockout());
-            }
-            let s = &self.cfg.session;
-            self.housekeeping = Some(now + s.verdict_screen.max(s.cooldown));
+            self.gate_policy.session_over(now, v, &mut out);
         }
-        // Idle screen and readiness once nothing is pending.
-        if self.active.is_none() && self.housekeeping.is_none_or(|t| t <= now) {
-            self.housekeeping = None;
-            if let Some(until) = self.keeper.locked_until(now.into_std()) {
-                let left = until.saturating_duration_since(now.into_std());
-                self.show(Screen::LockedOut {
-                    secs_left: left.as_secs().max(1) as u32,
-                });
-                // Refresh the countdown each minute (each second in the last minute).
-                let step = if left > Duration::from_secs(60) {
-                    Duration::from_secs(left.as_secs() % 60 + 1).min(left)
-                } else {
-                    Duration::from_secs(1).min(left)
-                };
-                self.housekeeping = Some(now + step.max(Duration::from_millis(10)));
-            } else if let Admission::CoolingDown { until } = self.keeper.admit(now.into_std()) {
-                self.housekeeping = Some(Instant::from_std(until));
-            } else {
-                self.show(Screen::Idle);
-            }
-        }
-        let state = match (&self.active, self.keeper.admit(now.into_std())) {
-            (Some(_), _) => GateState::Busy,
-            (None, Admission::LockedOut { .. }) => GateState::LockedOut,
-            (None, _) if self.housekeeping.is_some() => GateState::Cooling,
-            (None, Admission::CoolingDown { .. }) => GateState::Cooling,
-            (None, Admission::Admit) => GateState::Ready,
-        };
+        self.gate_policy.poll(now, &mut out);
+        self.carry_out(out);
+        let state = self.gate_policy.state(now);
         state_tx.send_if_modified(|s| {
             let changed = *s != state;
             *s = state;
@@ -685,52 +637,22 @@ impl Shell {
         self.report_status();
     }
 
-    /// One line on what the gate is doing, for `systemctl status` (STATUS=).
+    /// One line on what the gate is doing, for `systemctl status` (STATUS=); the
+    /// degraded parts also go to the metrics.
     fn status_line(&self) -> String {
-        let mut line = match &self.active {
-            Some(a) => format!("in session {}", a.number),
-            None => match self.keeper.locked_until(Instant::now().into_std()) {
-                Some(_) => "locked out".to_owned(),
-                None => "idle".to_owned(),
-            },
-        };
-        if let Some(v) = self.last_verdict {
-            line.push_str(&format!(
-                "; last verdict: {}",
-                match v {
-                    Verdict::Pass => "pass".to_owned(),
-                    Verdict::Deny(r) => format!("deny ({})", r.code()),
-                }
-            ));
-        }
         let camera = matches!(
             self.slot.state(),
             crate::camera::CameraState::Unavailable(_)
         );
         let display = self.display_failing.load(Ordering::Relaxed);
-        let api = matches!(
-            self.last_verdict,
-            Some(Verdict::Deny(
-                session::DenyReason::ServiceUnavailable
-                    | session::DenyReason::KeyRejected
-                    | session::DenyReason::OutOfCredit
-            ))
-        );
+        let api = self.gate_policy.api_degraded();
         self.emitter.metrics(|m| {
             m.set_degraded(DegradedPart::Camera, camera);
             m.set_degraded(DegradedPart::Display, display);
             m.set_degraded(DegradedPart::Api, api);
         });
-        let mut degraded = Vec::new();
-        for (part, bad) in [("camera", camera), ("display", display), ("API", api)] {
-            if bad {
-                degraded.push(part);
-            }
-        }
-        if !degraded.is_empty() {
-            line.push_str(&format!("; degraded: {}", degraded.join(", ")));
-        }
-        line
+        self.gate_policy
+            .status_line(Instant::now().into_std(), camera, display)
     }
 
     fn report_status(&mut self) {
@@ -956,6 +878,15 @@ fn shown_to_person(s: Screen, cfg: &Config) -> Screen {
             prompt,
         },
         other => other,
+    }
+}
+
+/// The policy's limits from the configuration (`[session]`) and the door contact.
+fn gate_params(cfg: &Config, door_held_open_after: Option<Duration>) -> GateParams {
+    GateParams {
+        limits: cfg.session.gate_limits(),
+        verdict_screen: cfg.session.verdict_screen,
+        door_held_open_after,
     }
 }
 

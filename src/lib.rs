@@ -27,4 +27,4 @@ pub mod wiring;
 
 // The sans-IO core lives in its own crate (core/, `livegate-core`: no runtime, no IO,
 // no clock); its modules keep their old paths here.
-pub use livegate_core::{actions, gatekeeper, screen, session, untrusted, verdict};
+pub use livegate_core::{actions, gate, gatekeeper, screen, session, untrusted, verdict};

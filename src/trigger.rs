@@ -26,20 +26,9 @@ pub enum TriggerEvent {
     Door { open: bool },
 }
 
-/// What the daemon is doing, published for triggers (and status reports).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GateState {
-    /// Ready: a trigger now starts a session.
-    Ready,
-    /// A session is in progress.
-    Busy,
-    /// Between sessions (verdict on screen, cooldown).
-    Cooling,
-    /// Locked out after too many failures.
-    LockedOut,
-    /// The daemon is stopping.
-    Stopping,
-}
+/// What the daemon is doing, published for triggers: decided by the core's
+/// [`livegate_core::gate::Gate`].
+pub use livegate_core::gate::GateState;
 
 /// A source of [`TriggerEvent`]s running in a task of its own.
 pub trait Trigger: Send + 'static {

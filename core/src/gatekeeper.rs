@@ -67,6 +67,11 @@ impl Gatekeeper {
         self.lockout = cfg.lockout;
     }
 
+    /// The pause after each session.
+    pub fn cooldown(&self) -> Duration {
+        self.cooldown
+    }
+
     pub fn admit(&self, now: Instant) -> Admission {
         if let Some(until) = self.locked_until.filter(|u| now < *u) {
             return Admission::LockedOut { until };

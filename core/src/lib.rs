@@ -7,7 +7,9 @@
 //! it that way.
 //!
 //! - [`session`]: one session, `Event` in, `Command` out; the one producer of a pass.
-//! - [`gatekeeper`]: between sessions: one at a time, cooldown, lockout.
+//! - [`gate`]: the policy between sessions: admission, the verdict and lockout
+//!   screens, the door-held-open watch, the gate's state and status line.
+//! - [`gatekeeper`]: who may start a session: cooldown, lockout after failures.
 //! - [`verdict`]: [`Verdict`](verdict::Verdict), [`DenyReason`](verdict::DenyReason) and
 //!   their words.
 //! - [`screen`]: what the panel must show.
@@ -17,6 +19,7 @@
 
 pub mod actions;
 pub mod aigen;
+pub mod gate;
 pub mod gatekeeper;
 pub mod screen;
 pub mod session;
