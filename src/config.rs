@@ -113,6 +113,10 @@ impl Config {
             first_frame_after: self.session.first_frame_after,
             max_restarts: self.session.max_restarts,
             session_timeout: self.session.session_timeout,
+            swap_sides: matches!(
+                &self.camera,
+                CameraConfig::V4l2(c) if c.left_is == LeftIs::Image
+            ),
         }
     }
 }

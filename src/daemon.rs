@@ -1,9 +1,13 @@
 //! The imperative shell: wires a trigger, the session core, the API client, the
-//! camera, the display and the relays, and carries out what the core decides.
+//! camera, the display and the relays, and carries out what the core decides (the
+//! session's [`Command`]s, the policy between sessions' [`Output`]s).
 //!
 //! One session at a time; at most one API call in flight; only the newest frame
-//! captured after the current prompt is ever posted. The relays are pulsed here and
-//! nowhere else, and only on [`Command::OpenGate`] / [`Command::SignalFail`].
+//! captured after the current prompt is ever posted. The daemon pulses the gate
+//! relay on [`Command::OpenGate`] and for the request-to-exit button
+//! ([`TriggerEvent::Exit`], logged at warn), the fail output on
+//! [`Command::SignalFail`] and on the door-held-open alarm
+//! ([`Output::DoorHeldOpen`]); nowhere else.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -184,7 +188,6 @@ struct Active {
     wake: Option<Instant>,
     inflight: Option<JoinHandle<Done>>,
     last_seq: Option<u64>,
-    shown_prompt: Option<(String, u8, u32)>,
     /// The actions shown, for the audit line.
     actions: Vec<String>,
     /// The service's `response_id` of its last answer (cleaned), for the audit line:
@@ -597,7 +600,6 @@ impl Shell {
             wake: None,
             inflight: None,
             last_seq: None,
-            shown_prompt: None,
             actions: Vec::new(),
             last_response_id: None,
         });
@@ -674,33 +676,24 @@ impl Shell {
             };
             let number = a.number;
             match c {
-                Command::Show(s) => {
-                    if let Screen::Action {
-                        action,
+                Command::Prompt {
+                    action,
+                    step,
+                    total,
+                } => {
+                    let request_id = a_request_id(a);
+                    info!(session = number, request_id = request_id.as_deref(), action = %action, step, total, "action shown");
+                    self.emitter.emit(GateEvent::ActionShown {
+                        session: number,
+                        request_id: request_id.unwrap_or_default(),
+                        action: action.clone(),
+                        words: crate::actions::words(&action).into_owned(),
                         step,
                         total,
-                        prompt,
-                        ..
-                    } = &s
-                    {
-                        let key = (action.clone(), *step, *prompt);
-                        if a.shown_prompt.as_ref() != Some(&key) {
-                            a.shown_prompt = Some(key);
-                            a.actions.push(action.clone());
-                            let request_id = a_request_id(a);
-                            info!(session = number, request_id = request_id.as_deref(), action = %action, step, total, "action shown");
-                            self.emitter.emit(GateEvent::ActionShown {
-                                session: number,
-                                request_id: request_id.unwrap_or_default(),
-                                action: action.clone(),
-                                words: crate::actions::words(action).into_owned(),
-                                step: *step,
-                                total: *total,
-                            });
-                        }
-                    }
-                    self.show(shown_to_person(s, &self.cfg));
+                    });
+                    a.actions.push(action);
                 }
+                Command::Show(s) => self.show(s),
                 Command::FetchSequence => {
                     let client = self.client.clone();
                     let api = self.cfg.api.clone();
@@ -852,33 +845,6 @@ fn spawn_display(
             }
         }
     })
-}
-
-/// The screen as the person must read it: with `[camera] left_is = "image"` the
-/// service's left is the image's, so the person is asked for the other side.
-fn shown_to_person(s: Screen, cfg: &Config) -> Screen {
-    let image_left = matches!(
-        &cfg.camera,
-        crate::config::CameraConfig::V4l2(c) if c.left_is == crate::config::LeftIs::Image
-    );
-    match s {
-        Screen::Action {
-            action,
-            step,
-            total,
-            secs_left,
-            percent_left,
-            prompt,
-        } if image_left => Screen::Action {
-            action: crate::actions::swap_sides(&action),
-            step,
-            total,
-            secs_left,
-            percent_left,
-            prompt,
-        },
-        other => other,
-    }
 }
 
 /// The policy's limits from the configuration (`[session]`) and the door contact.
@@ -1038,44 +1004,45 @@ mod tests {
     use super::*;
     use crate::config::{CameraConfig, LeftIs, V4l2CameraConfig};
 
-    fn action(name: &str) -> Screen {
-        Screen::Action {
-            action: name.into(),
-            step: 1,
-            total: 3,
-            secs_left: 9,
-            percent_left: 90,
-            prompt: 1,
-        }
+    /// The first action screen of a session under `cfg` whose first action is `first`.
+    fn first_screen(cfg: &Config, first: &str) -> Option<String> {
+        let t0 = std::time::Instant::now();
+        let (mut s, _) = Session::start(cfg.session_params(), t0);
+        let body = format!(r#"{{"request_id":"r","status":"processing","next_choice":"{first}"}}"#);
+        let answer = Answer::parse(body.as_bytes()).map_err(|e| ApiError::Garbled(e.0));
+        let cmds = s.handle(t0, Event::Sequence(answer));
+        cmds.into_iter().find_map(|c| match c {
+            Command::Show(Screen::Action { action, .. }) => Some(action),
+            _ => None,
+        })
     }
 
     #[test]
     fn the_person_is_asked_for_the_other_side_when_left_means_the_image() {
         let mut cfg = Config::default();
         assert_eq!(
-            shown_to_person(action("Turn_left"), &cfg),
-            action("Turn_left")
+            first_screen(&cfg, "Turn_left").as_deref(),
+            Some("Turn_left")
         );
         cfg.camera = CameraConfig::V4l2(V4l2CameraConfig {
             left_is: LeftIs::Image,
             ..V4l2CameraConfig::default()
         });
         assert_eq!(
-            shown_to_person(action("Turn_left"), &cfg),
-            action("Turn_right")
+            first_screen(&cfg, "Turn_left").as_deref(),
+            Some("Turn_right")
         );
         assert_eq!(
-            shown_to_person(action("Ok_right_hand"), &cfg),
-            action("Ok_left_hand")
+            first_screen(&cfg, "Ok_right_hand").as_deref(),
+            Some("Ok_left_hand")
         );
-        assert_eq!(shown_to_person(Screen::Pass, &cfg), Screen::Pass);
         cfg.camera = CameraConfig::V4l2(V4l2CameraConfig {
             left_is: LeftIs::Person,
             ..V4l2CameraConfig::default()
         });
         assert_eq!(
-            shown_to_person(action("Turn_left"), &cfg),
-            action("Turn_left")
+            first_screen(&cfg, "Turn_left").as_deref(),
+            Some("Turn_left")
         );
     }
 }

@@ -22,7 +22,9 @@ pub enum Screen {
         /// Share of the action's time left, 0..=100 (the countdown bar).
         percent_left: u8,
         /// Increases with every new prompt of a session, so a repeated action after a
-        /// restart is still a new prompt. Not drawn.
+        /// restart is still a new prompt, for whoever only watches the screens (the
+        /// simulated panel's pictures, the terminal's event lines). Not drawn. The
+        /// daemon hears of a new prompt from `session::Command::Prompt` instead.
         prompt: u32,
     },
     /// The last frame is with the service.

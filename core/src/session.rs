@@ -29,6 +29,10 @@ pub struct Params {
     pub first_frame_after: Duration,
     pub max_restarts: u8,
     pub session_timeout: Duration,
+    /// The camera's left is the image's, not the person's (`[camera] left_is =
+    /// "image"`): the panel asks the person for the other side of the service's
+    /// action.
+    pub swap_sides: bool,
 }
 
 /// What happened, as the shell reports it.
@@ -60,6 +64,15 @@ pub enum Event {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     Show(Screen),
+    /// A new action is asked of the person (once per prompt, a repeated action after
+    /// a restart included), just before its first [`Screen::Action`]: `action` is
+    /// the service's name (the screen may show its other side, see
+    /// [`Params::swap_sides`]).
+    Prompt {
+        action: String,
+        step: u8,
+        total: u8,
+    },
     /// GET a new action sequence.
     FetchSequence,
     /// POST the newest frame captured no earlier than `not_before`.
@@ -338,7 +351,7 @@ impl Session {
             self.params.action_timeout,
             self.params.frame_interval,
         );
-        let prompts = self.prompts;
+        let (prompts, swap_sides) = (self.prompts, self.params.swap_sides);
         let Phase::Acting(p) = &mut self.phase else {
             out.push(Command::WakeAt(self.deadline));
             return;
@@ -364,10 +377,21 @@ impl Session {
         let left = p.deadline.saturating_duration_since(now);
         let secs_left = left.as_millis().div_ceil(1000).min(u16::MAX as u128) as u16;
         if p.shown_secs != Some(secs_left) {
+            if p.shown_secs.is_none() {
+                out.push(Command::Prompt {
+                    action: p.action.clone(),
+                    step: p.step,
+                    total,
+                });
+            }
             p.shown_secs = Some(secs_left);
             let percent = (left.as_millis() * 100 / timeout.as_millis().max(1)).min(100) as u8;
             out.push(Command::Show(Screen::Action {
-                action: p.action.clone(),
+                action: if swap_sides {
+                    crate::actions::swap_sides(&p.action)
+                } else {
+                    p.action.clone()
+                },
                 step: p.step,
                 total,
                 secs_left,
@@ -434,6 +458,7 @@ mod tests {
             first_frame_after: SEC,
             max_restarts: 1,
             session_timeout: Duration::from_secs(60),
+            swap_sides: false,
         }
     }
 
@@ -606,6 +631,14 @@ mod tests {
         let c = s.send(Event::Sequence(sequence("Turn_left")));
         assert_eq!(
             c[0],
+            Command::Prompt {
+                action: "Turn_left".into(),
+                step: 1,
+                total: 3
+            }
+        );
+        assert_eq!(
+            c[1],
             Command::Show(Screen::Action {
                 action: "Turn_left".into(),
                 step: 1,
@@ -633,7 +666,7 @@ mod tests {
         );
         let c = s.send(yes_next("Look_up"));
         assert!(
-            matches!(&c[0], Command::Show(Screen::Action { action, step: 2, .. }) if action == "Look_up")
+            matches!(&c[1], Command::Show(Screen::Action { action, step: 2, .. }) if action == "Look_up")
         );
         s.run_until(ms(2300));
         s.send(yes_next("Smile"));
@@ -892,7 +925,7 @@ mod tests {
             Some("Look_down"),
         ))));
         assert!(
-            matches!(&c[0], Command::Show(Screen::Action { action, step: 1, secs_left: 10, .. }) if action == "Look_down")
+            matches!(&c[1], Command::Show(Screen::Action { action, step: 1, secs_left: 10, .. }) if action == "Look_down")
         );
         assert_eq!(s.session.restarts(), 1);
         // Nobody does it again: the second timeout ends the session (max_restarts = 1).
@@ -1208,6 +1241,62 @@ mod tests {
         assert!(
             matches!(s.last_action_screen(), Some(Screen::Action { action, step: 1, secs_left: 10, prompt: 2, .. }) if action == "Look_up")
         );
+    }
+
+    /// The service's action names of every [`Command::Prompt`] so far.
+    fn prompts(s: &Shell) -> Vec<(String, u8)> {
+        s.log
+            .iter()
+            .filter_map(|c| match c {
+                Command::Prompt { action, step, .. } => Some((action.clone(), *step)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_prompt_command_per_new_prompt_a_repeat_after_restart_included() {
+        let mut s = Shell::start(params());
+        s.auto_no = true;
+        s.send(Event::Sequence(sequence("Smile")));
+        // The countdown's screens are no new prompts.
+        s.run_until(ms(3_500));
+        assert_eq!(prompts(&s), [("Smile".to_string(), 1)]);
+        // Time up: a restart that asks for the same action again is a new prompt.
+        s.run_until(ms(10_000));
+        s.at(ms(10_100));
+        s.send(Event::Restarted(Ok(answer(
+            Status::Processing,
+            Some(Outcome::No),
+            Some("Smile"),
+        ))));
+        assert_eq!(
+            prompts(&s),
+            [("Smile".to_string(), 1), ("Smile".to_string(), 1)]
+        );
+    }
+
+    #[test]
+    fn swap_sides_shows_the_other_side_and_prompts_with_the_service_name() {
+        let mut s = Shell::start(Params {
+            swap_sides: true,
+            ..params()
+        });
+        let c = s.send(Event::Sequence(sequence("Turn_left")));
+        assert_eq!(
+            c[0],
+            Command::Prompt {
+                action: "Turn_left".into(),
+                step: 1,
+                total: 3
+            }
+        );
+        assert!(
+            matches!(&c[1], Command::Show(Screen::Action { action, .. }) if action == "Turn_right")
+        );
+        // The service still hears of its own action: the frames go on.
+        let c = s.run_until(ms(1000));
+        assert_eq!(Shell::posts(&c), 1);
     }
 
     #[test]
