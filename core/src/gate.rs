@@ -262,10 +262,14 @@ impl Gate {
                 secs: open_for.as_secs(),
             });
         }
-        if self.in_session.is_some() || self.housekeeping.is_some_and(|t| t > now) {
+        // A due moment is spent even during a session (one admitted after the
+        // cooldown while the verdict was still up): it is never asked for again.
+        if self.housekeeping.is_some_and(|t| t <= now) {
+            self.housekeeping = None;
+        }
+        if self.in_session.is_some() || self.housekeeping.is_some() {
             return;
         }
-        self.housekeeping = None;
         if let Some(until) = self.keeper.locked_until(now) {
             let left = until.saturating_duration_since(now);
             out.push(Output::Show(Screen::LockedOut {
@@ -468,6 +472,24 @@ mod tests {
         assert_eq!(d.state(s(15)), GateState::Ready);
         assert!(d.gate.settled());
         assert_eq!(d.start(s(16)), Start::Admit { session: 2 });
+    }
+
+    #[test]
+    fn a_session_admitted_during_the_verdict_screen_leaves_no_due_timeout() {
+        // Verdict screen 5 s, cooldown 3 s: a trigger at 4 s is admitted.
+        let mut d = Driver::new(None);
+        d.start(s(0));
+        d.over(s(1), Verdict::Pass);
+        assert_eq!(d.start(s(5)), Start::Admit { session: 2 });
+        d.run_until(s(7));
+        assert_eq!(
+            d.gate.poll_timeout(),
+            None,
+            "nothing due during the session"
+        );
+        assert_eq!(d.state(s(7)), GateState::Busy);
+        d.over(s(8), Verdict::Pass);
+        assert_eq!(d.gate.poll_timeout(), Some(d.t0 + s(13)));
     }
 
     #[test]
