@@ -12,7 +12,12 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use crate::actions::Part;
-use crate::gpio::cdev::{LineSpec, LineSpecError, DEFAULT_CHIP, MAX_OFFSET};
+use crate::gpio::header;
+use crate::gpio::input::{DoorOptions, InputOptions};
+pub use crate::gpio::line::{Bcm, ChipLine, Edge, LineSpec, Pull};
+use crate::gpio::line::{LineSpecError, DEFAULT_CHIP, MAX_OFFSET};
+use crate::gpio::output::OutputOptions;
+use crate::gpio::GpioLines;
 use crate::secret::ApiKey;
 
 /// The default location of the configuration file.
@@ -305,6 +310,8 @@ pub struct SimDisplayConfig {
 }
 
 /// `[gpio]`, by `kind`.
+// Built once per load: a chip line's path in each of five lines is no cost worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum GpioConfig {
     /// `kind = "sim"`: simulated relays.
@@ -316,58 +323,12 @@ pub enum GpioConfig {
 }
 
 /// `[gpio] kind = "cdev"`: relays and inputs on the lines of a GPIO chip, through the
-/// kernel's character device (any board, including the Raspberry Pi 5).
-#[derive(Clone, Debug, PartialEq)]
-pub struct CdevGpioConfig {
-    /// The chip whose offsets the `*_line` keys give (named lines are found on any chip).
-    pub chip: PathBuf,
-    /// The gate relay's line: offset 0..=511 or line name.
-    pub gate_line: LineSpec,
-    /// The gate relay switches on when its line is low.
-    pub gate_active_low: bool,
-    /// Gate relay pulse length, 100 ms..=10 s.
-    pub gate_pulse: Duration,
-    /// The fail/alarm output's line.
-    pub fail_line: LineSpec,
-    /// The fail output switches on when its line is low.
-    pub fail_active_low: bool,
-    /// Fail output pulse length, 100 ms..=10 s.
-    pub fail_pulse: Duration,
-    /// The trigger input, when wired.
-    pub trigger: Option<CdevInputConfig>,
-    /// The request-to-exit button, when wired.
-    pub exit: Option<CdevInputConfig>,
-    /// The door contact, when wired.
-    pub door: Option<CdevDoorConfig>,
-}
+/// kernel's character device (any board, including the Raspberry Pi 5). Each line
+/// carries the table's `chip` (a named line is found on any chip).
+pub type CdevGpioConfig = GpioLines<ChipLine>;
 
-/// One push-button or sensor input on a GPIO chip line.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CdevInputConfig {
-    /// Offset on the chip or line name.
-    pub line: LineSpec,
-    /// The line's bias (pull resistor).
-    pub pull: Pull,
-    /// Which change of level counts as a press.
-    pub edge: Edge,
-    /// A level must hold this long to count, 1 ms..=1 s.
-    pub debounce: Duration,
-}
-
-/// The door contact on a GPIO chip line.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CdevDoorConfig {
-    /// Offset on the chip or line name.
-    pub line: LineSpec,
-    /// The line's bias (pull resistor).
-    pub pull: Pull,
-    /// The door is open when the line is high (`false`: when it is low).
-    pub open_level_high: bool,
-    /// A level must hold this long to count, 1 ms..=1 s.
-    pub debounce: Duration,
-    /// Raise the held-open alarm when the door stays open this long, 1 s..=10 min.
-    pub held_open_after: Duration,
-}
+/// `[gpio] kind = "rppal"`: relays and inputs on the Raspberry Pi's GPIO pins.
+pub type RppalGpioConfig = GpioLines<Bcm>;
 
 /// `[gpio] kind = "sim"`.
 #[derive(Clone, Debug, PartialEq)]
@@ -379,79 +340,6 @@ pub struct SimGpioConfig {
     /// Where the simulated relays write their levels (`gate=0` / `fail=1` lines) at
     /// every change, for tests across processes; `None`: nowhere.
     pub state_file: Option<PathBuf>,
-}
-
-/// `[gpio] kind = "rppal"`: relays and inputs on the Raspberry Pi's GPIO pins.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RppalGpioConfig {
-    /// BCM number of the gate relay's pin, 0..=27.
-    pub gate_pin: u8,
-    /// The gate relay switches on when its pin is low (most relay boards).
-    pub gate_active_low: bool,
-    /// Gate relay pulse length, 100 ms..=10 s.
-    pub gate_pulse: Duration,
-    /// BCM number of the fail/alarm output's pin, 0..=27.
-    pub fail_pin: u8,
-    /// The fail output switches on when its pin is low.
-    pub fail_active_low: bool,
-    /// Fail output pulse length, 100 ms..=10 s.
-    pub fail_pulse: Duration,
-    /// The trigger input (a presence sensor or start button), when wired.
-    pub trigger: Option<InputConfig>,
-    /// The request-to-exit button (opens the gate without a check), when wired.
-    pub exit: Option<InputConfig>,
-    /// The door contact, when wired.
-    pub door: Option<DoorConfig>,
-}
-
-/// One push-button or sensor input.
-#[derive(Clone, Debug, PartialEq)]
-pub struct InputConfig {
-    /// BCM number, 0..=27.
-    pub pin: u8,
-    /// The pin's internal pull resistor.
-    pub pull: Pull,
-    /// Which change of level counts as a press.
-    pub edge: Edge,
-    /// A level must hold this long to count, 1 ms..=1 s.
-    pub debounce: Duration,
-}
-
-/// The door contact input.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DoorConfig {
-    /// BCM number, 0..=27.
-    pub pin: u8,
-    /// The pin's internal pull resistor.
-    pub pull: Pull,
-    /// The door is open when the pin is high (`false`: when it is low).
-    pub open_level_high: bool,
-    /// A level must hold this long to count, 1 ms..=1 s.
-    pub debounce: Duration,
-    /// Raise the held-open alarm when the door stays open this long, 1 s..=10 min.
-    pub held_open_after: Duration,
-}
-
-/// An input pin's internal pull resistor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Pull {
-    /// Pull-up: the pin reads high when nothing drives it.
-    Up,
-    /// Pull-down: the pin reads low when nothing drives it.
-    Down,
-    /// No pull resistor (an external one is fitted).
-    Off,
-}
-
-/// Which change of an input's level counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Edge {
-    /// High to low (a button to ground with a pull-up).
-    Falling,
-    /// Low to high.
-    Rising,
-    /// Either change.
-    Both,
 }
 
 /// `[trigger]`, by `kind`.
@@ -828,8 +716,6 @@ macro_rules! words {
 words!(PixelFormatChoice { Auto => "auto", Mjpeg => "mjpeg", Yuyv => "yuyv" });
 words!(LeftIs { Person => "person", Image => "image" });
 words!(PanelSize { Size128x64 => "128x64", Size128x32 => "128x32" });
-words!(Pull { Up => "up", Down => "down", Off => "off" });
-words!(Edge { Falling => "falling", Rising => "rising", Both => "both" });
 
 impl PanelSize {
     /// Width in pixels.
@@ -922,8 +808,8 @@ impl GpioConfig {
     pub fn gate_pulse(&self) -> Duration {
         match self {
             GpioConfig::Sim(g) => g.gate_pulse,
-            GpioConfig::Rppal(g) => g.gate_pulse,
-            GpioConfig::Cdev(g) => g.gate_pulse,
+            GpioConfig::Rppal(g) => g.gate.pulse,
+            GpioConfig::Cdev(g) => g.gate.pulse,
         }
     }
 
@@ -931,8 +817,8 @@ impl GpioConfig {
     pub fn fail_pulse(&self) -> Duration {
         match self {
             GpioConfig::Sim(g) => g.fail_pulse,
-            GpioConfig::Rppal(g) => g.fail_pulse,
-            GpioConfig::Cdev(g) => g.fail_pulse,
+            GpioConfig::Rppal(g) => g.fail.pulse,
+            GpioConfig::Cdev(g) => g.fail.pulse,
         }
     }
 }
@@ -1074,20 +960,27 @@ impl Default for OledConfig {
     }
 }
 
-/// The defaults of `[gpio] kind = "rppal"`: no inputs.
+/// The defaults of `[gpio]` with real lines: the gate relay on `gate`, the fail
+/// output on `fail`, both active-low, no inputs.
+fn default_lines<A>(gate: A, fail: A) -> GpioLines<A> {
+    let out = |line, pulse| OutputOptions {
+        line,
+        active_low: true,
+        pulse,
+    };
+    GpioLines {
+        gate: out(gate, Duration::from_millis(1000)),
+        fail: out(fail, Duration::from_millis(500)),
+        trigger: None,
+        exit: None,
+        door: None,
+    }
+}
+
+/// The defaults of `[gpio] kind = "rppal"`: BCM 17 and 27, no inputs.
 impl Default for RppalGpioConfig {
     fn default() -> Self {
-        RppalGpioConfig {
-            gate_pin: 17,
-            gate_active_low: true,
-            gate_pulse: Duration::from_millis(1000),
-            fail_pin: 27,
-            fail_active_low: true,
-            fail_pulse: Duration::from_millis(500),
-            trigger: None,
-            exit: None,
-            door: None,
-        }
+        default_lines(Bcm(17), Bcm(27))
     }
 }
 
@@ -1095,18 +988,8 @@ impl Default for RppalGpioConfig {
 /// and 27 on a Pi up to the 4), no inputs.
 impl Default for CdevGpioConfig {
     fn default() -> Self {
-        CdevGpioConfig {
-            chip: PathBuf::from(DEFAULT_CHIP),
-            gate_line: LineSpec::Offset(17),
-            gate_active_low: true,
-            gate_pulse: Duration::from_millis(1000),
-            fail_line: LineSpec::Offset(27),
-            fail_active_low: true,
-            fail_pulse: Duration::from_millis(500),
-            trigger: None,
-            exit: None,
-            door: None,
-        }
+        let line = |o| ChipLine::new(DEFAULT_CHIP, LineSpec::Offset(o));
+        default_lines(line(17), line(27))
     }
 }
 
@@ -1200,7 +1083,7 @@ const OLED_ADDRESSES: Rule = Rule::Ints {
     hex: true,
 };
 /// Highest BCM GPIO number on the 40-pin header.
-const MAX_BCM: i64 = 27;
+const MAX_BCM: i64 = header::MAX_BCM as i64;
 /// Permission bits the control socket may have: owner read/write, at most read/write for
 /// its group, nothing for others.
 const MODE_MIN: i64 = 0o600;
@@ -1425,26 +1308,31 @@ const INPUTS: [(&str, &[&str]); 3] = [
     ),
 ];
 
-/// Every pin key of `[gpio] kind = "rppal"` and its pin (the default when not in the file).
-fn pins(g: &RppalGpioConfig) -> [(&'static str, Option<u8>); 5] {
-    [
-        ("gate_pin", Some(g.gate_pin)),
-        ("fail_pin", Some(g.fail_pin)),
-        ("trigger_pin", g.trigger.as_ref().map(|i| i.pin)),
-        ("exit_pin", g.exit.as_ref().map(|i| i.pin)),
-        ("door_pin", g.door.as_ref().map(|d| d.pin)),
-    ]
-}
+/// The line keys of `[gpio]`, in the order of [`GpioLines::lines`]: the `*_pin` keys
+/// of `kind = "rppal"`, the `*_line` keys of `kind = "cdev"`.
+const PIN_KEYS: [&str; 5] = [
+    "gate_pin",
+    "fail_pin",
+    "trigger_pin",
+    "exit_pin",
+    "door_pin",
+];
+const LINE_KEYS: [&str; 5] = [
+    "gate_line",
+    "fail_line",
+    "trigger_line",
+    "exit_line",
+    "door_line",
+];
 
-/// Every line key of `[gpio] kind = "cdev"` and its line (the default when not in the file).
-fn cdev_lines(g: &CdevGpioConfig) -> [(&'static str, Option<&LineSpec>); 5] {
-    [
-        ("gate_line", Some(&g.gate_line)),
-        ("fail_line", Some(&g.fail_line)),
-        ("trigger_line", g.trigger.as_ref().map(|i| &i.line)),
-        ("exit_line", g.exit.as_ref().map(|i| &i.line)),
-        ("door_line", g.door.as_ref().map(|d| &d.line)),
-    ]
+/// Every line key of a `[gpio]` table and its line (the default when not in the
+/// file), by the keys of its kind.
+fn lines_by_key<'g, A>(
+    g: &'g GpioLines<A>,
+    keys: [&'static str; 5],
+) -> [(&'static str, Option<&'g A>); 5] {
+    let lines = g.lines();
+    std::array::from_fn(|i| (keys[i], lines[i]))
 }
 
 /// The tables of the file, in the order of the documented example.
@@ -1690,20 +1578,39 @@ const INPUT_DEBOUNCE: Duration = Duration::from_millis(50);
 /// Default held-open alarm delay of the door contact.
 const DOOR_HELD_OPEN_AFTER: Duration = Duration::from_secs(30);
 
-/// The input `{name}_pin` with its `{name}_pull`, `_edge` and `_debounce`.
-fn build_input(f: &Fields, name: &str) -> Option<InputConfig> {
-    Some(InputConfig {
-        pin: f.int(&format!("{name}_pin"))?,
+/// The input `{name}_{suffix}` with its `{name}_pull`, `_edge` and `_debounce`;
+/// `line` reads a checked line key.
+fn build_input<A>(
+    f: &Fields,
+    name: &str,
+    suffix: &str,
+    line: impl Fn(&str) -> Option<A>,
+) -> Option<InputOptions<A>> {
+    Some(InputOptions {
+        line: line(&format!("{name}_{suffix}"))?,
         pull: word(f, &format!("{name}_pull"), Pull::parse).unwrap_or(INPUT_PULL),
         edge: word(f, &format!("{name}_edge"), Edge::parse).unwrap_or(INPUT_EDGE),
         debounce: f.dur(&format!("{name}_debounce")).unwrap_or(INPUT_DEBOUNCE),
     })
 }
 
-fn build_rppal_gpio(f: &Fields) -> GpioConfig {
-    let d = RppalGpioConfig::default();
-    let door = f.int("door_pin").map(|pin| DoorConfig {
-        pin,
+/// The relays and inputs of a `[gpio]` table whose line keys end in `_{suffix}`
+/// (`pin` or `line`), read by `line`; `d` holds the default relay lines.
+fn build_lines<A>(
+    f: &Fields,
+    suffix: &str,
+    line: impl Fn(&str) -> Option<A>,
+    d: GpioLines<A>,
+) -> GpioLines<A> {
+    let out = |name: &str, d: OutputOptions<A>| OutputOptions {
+        line: line(&format!("{name}_{suffix}")).unwrap_or(d.line),
+        active_low: f
+            .flag(&format!("{name}_active_low"))
+            .unwrap_or(d.active_low),
+        pulse: f.dur(&format!("{name}_pulse")).unwrap_or(d.pulse),
+    };
+    let door = line(&format!("door_{suffix}")).map(|line| DoorOptions {
+        line,
         pull: word(f, "door_pull", Pull::parse).unwrap_or(INPUT_PULL),
         open_level_high: f.text("door_open_level").is_none_or(|l| l == "high"),
         debounce: f.dur("door_debounce").unwrap_or(INPUT_DEBOUNCE),
@@ -1711,17 +1618,18 @@ fn build_rppal_gpio(f: &Fields) -> GpioConfig {
             .dur("door_held_open_after")
             .unwrap_or(DOOR_HELD_OPEN_AFTER),
     });
-    GpioConfig::Rppal(RppalGpioConfig {
-        gate_pin: f.int("gate_pin").unwrap_or(d.gate_pin),
-        gate_active_low: f.flag("gate_active_low").unwrap_or(d.gate_active_low),
-        gate_pulse: f.dur("gate_pulse").unwrap_or(d.gate_pulse),
-        fail_pin: f.int("fail_pin").unwrap_or(d.fail_pin),
-        fail_active_low: f.flag("fail_active_low").unwrap_or(d.fail_active_low),
-        fail_pulse: f.dur("fail_pulse").unwrap_or(d.fail_pulse),
-        trigger: build_input(f, "trigger"),
-        exit: build_input(f, "exit"),
+    GpioLines {
+        gate: out("gate", d.gate),
+        fail: out("fail", d.fail),
+        trigger: build_input(f, "trigger", suffix, &line),
+        exit: build_input(f, "exit", suffix, &line),
         door,
-    })
+    }
+}
+
+fn build_rppal_gpio(f: &Fields) -> GpioConfig {
+    let pin = |key: &str| f.int::<u8>(key).map(Bcm);
+    GpioConfig::Rppal(build_lines(f, "pin", pin, RppalGpioConfig::default()))
 }
 
 /// A checked line key: an offset (`Val::Int`) or a name (`Val::Text`).
@@ -1733,39 +1641,24 @@ fn line_spec(f: &Fields, name: &str) -> Option<LineSpec> {
     }
 }
 
-/// The input `{name}_line` with its `{name}_pull`, `_edge` and `_debounce`.
-fn build_cdev_input(f: &Fields, name: &str) -> Option<CdevInputConfig> {
-    Some(CdevInputConfig {
-        line: line_spec(f, &format!("{name}_line"))?,
-        pull: word(f, &format!("{name}_pull"), Pull::parse).unwrap_or(INPUT_PULL),
-        edge: word(f, &format!("{name}_edge"), Edge::parse).unwrap_or(INPUT_EDGE),
-        debounce: f.dur(&format!("{name}_debounce")).unwrap_or(INPUT_DEBOUNCE),
-    })
-}
-
 fn build_cdev_gpio(f: &Fields) -> GpioConfig {
+    let chip = f
+        .path("chip")
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CHIP));
+    let line = |key: &str| line_spec(f, key).map(|l| ChipLine::new(chip.clone(), l));
     let d = CdevGpioConfig::default();
-    let door = line_spec(f, "door_line").map(|line| CdevDoorConfig {
-        line,
-        pull: word(f, "door_pull", Pull::parse).unwrap_or(INPUT_PULL),
-        open_level_high: f.text("door_open_level").is_none_or(|l| l == "high"),
-        debounce: f.dur("door_debounce").unwrap_or(INPUT_DEBOUNCE),
-        held_open_after: f
-            .dur("door_held_open_after")
-            .unwrap_or(DOOR_HELD_OPEN_AFTER),
-    });
-    GpioConfig::Cdev(CdevGpioConfig {
-        chip: f.path("chip").unwrap_or(d.chip),
-        gate_line: line_spec(f, "gate_line").unwrap_or(d.gate_line),
-        gate_active_low: f.flag("gate_active_low").unwrap_or(d.gate_active_low),
-        gate_pulse: f.dur("gate_pulse").unwrap_or(d.gate_pulse),
-        fail_line: line_spec(f, "fail_line").unwrap_or(d.fail_line),
-        fail_active_low: f.flag("fail_active_low").unwrap_or(d.fail_active_low),
-        fail_pulse: f.dur("fail_pulse").unwrap_or(d.fail_pulse),
-        trigger: build_cdev_input(f, "trigger"),
-        exit: build_cdev_input(f, "exit"),
-        door,
-    })
+    let d = GpioLines {
+        gate: OutputOptions {
+            line: ChipLine::new(chip.clone(), d.gate.line.line),
+            ..d.gate
+        },
+        fail: OutputOptions {
+            line: ChipLine::new(chip.clone(), d.fail.line.line),
+            ..d.fail
+        },
+        ..d
+    };
+    GpioConfig::Cdev(build_lines(f, "line", line, d))
 }
 
 fn build_gpio_trigger(_: &Fields) -> TriggerConfig {
@@ -1851,20 +1744,9 @@ fn mode_hint(s: &str) -> Option<String> {
 }
 
 /// The BCM GPIO number on a pin of the 40-pin header, for the header pins above BCM 27.
-fn header_to_bcm(header: i64) -> Option<i64> {
-    const PAIRS: [(i64, i64); 10] = [
-        (28, 1),
-        (29, 5),
-        (31, 6),
-        (32, 12),
-        (33, 13),
-        (35, 19),
-        (36, 16),
-        (37, 26),
-        (38, 20),
-        (40, 21),
-    ];
-    PAIRS.iter().find(|(h, _)| *h == header).map(|(_, b)| *b)
+fn header_to_bcm(pin: i64) -> Option<i64> {
+    let pin = u8::try_from(pin).ok().filter(|&p| i64::from(p) > MAX_BCM)?;
+    header::bcm_at(pin).map(i64::from)
 }
 
 /// `"a"`, `"a" or "b"`, `"a", "b" or "c"`.
@@ -3277,11 +3159,11 @@ impl<'a> Checker<'a> {
                 let f = &gpio.fields;
                 self.inputs_without_line(f, "pin");
                 // The pins in use, defaults (not in the file) first, then in file order.
-                let mut used: Vec<UsedPin> = pins(g)
+                let mut used: Vec<UsedPin> = lines_by_key(g, PIN_KEYS)
                     .into_iter()
                     .filter(|(name, _)| f.ok(name))
                     .filter_map(|(name, pin)| {
-                        pin.map(|pin| UsedPin {
+                        pin.map(|&Bcm(pin)| UsedPin {
                             name,
                             pin,
                             span: f.span(name),
@@ -3389,10 +3271,10 @@ impl<'a> Checker<'a> {
     /// the same line cannot be told apart before the chip is opened: the kernel
     /// refuses the second request then ("busy").
     fn lines_used_twice(&mut self, g: &CdevGpioConfig, f: &Fields) {
-        let mut used: Vec<(&'static str, &LineSpec, Option<Span>)> = cdev_lines(g)
+        let mut used: Vec<(&'static str, &LineSpec, Option<Span>)> = lines_by_key(g, LINE_KEYS)
             .into_iter()
             .filter(|(name, _)| f.ok(name))
-            .filter_map(|(name, line)| line.map(|l| (name, l, f.span(name))))
+            .filter_map(|(name, line)| line.map(|l| (name, &l.line, f.span(name))))
             .collect();
         used.sort_by_key(|(_, _, span)| span.as_ref().map(|s| s.start));
         for (i, (name, line, span)) in used.iter().enumerate() {
@@ -3442,10 +3324,8 @@ impl<'a> Checker<'a> {
     /// reported at the later of the pin key and `display.bus` (or `display.kind` when
     /// the bus is the default).
     fn i2c_pins(&mut self, bus: u8, display: &DeviceKeys, used: &[UsedPin]) {
-        let (sda, scl) = match bus {
-            0 => (0, 1),
-            1 => (2, 3),
-            _ => return,
+        let Some((sda, scl)) = header::i2c_pins(bus) else {
+            return;
         };
         let (key, span, by_default) = match display.fields.span("bus") {
             Some(s) => ("bus", s, false),
@@ -3651,7 +3531,7 @@ mod tests {
             .filter(|k| matches!(k.rule, Rule::Pin))
             .map(|k| k.name)
             .collect();
-        let listed: Vec<&str> = pins(&RppalGpioConfig::default())
+        let listed: Vec<&str> = lines_by_key(&RppalGpioConfig::default(), PIN_KEYS)
             .iter()
             .map(|(n, _)| *n)
             .collect();

@@ -12,18 +12,19 @@ use crate::camera::sim::{SimCamera, Visitor};
 use crate::camera::v4l2::{V4l2Camera, V4l2Options};
 use crate::camera::FrameSource;
 use crate::config::{
-    CameraConfig, Config, DisplayConfig, GpioConfig, InputConfig, PanelSize, PixelFormatChoice,
-    Rotation, TriggerConfig,
+    CameraConfig, Config, DisplayConfig, GpioConfig, PanelSize, PixelFormatChoice, Rotation,
+    TriggerConfig,
 };
 use crate::ctl::{SocketOptions, SocketTrigger};
 use crate::daemon::Devices;
 use crate::display::sim::{SimDisplay, SimDisplayHandle};
 use crate::display::ssd1306::{self as oled, Oled, OledOptions, OledRotation};
 use crate::display::{Display, DisplayError, Screen};
-use crate::gpio::debounce::Edge as GpioEdge;
-use crate::gpio::rppal::{self as pi, InputOptions, InputsOptions, RelayOptions};
+use crate::gpio::input::{spawn_inputs, GpioTrigger};
+use crate::gpio::line::LineAddr;
+use crate::gpio::output::claim_outputs;
 use crate::gpio::sim::SimRelay;
-use crate::gpio::{GpioError, Relay};
+use crate::gpio::{GpioError, GpioLines, Relay};
 use crate::trigger::{Cast, GateState, SimTrigger, Trigger, TriggerEvent};
 
 /// Why the devices could not be set up. The relays are safe whatever happened.
@@ -43,54 +44,6 @@ pub struct Built {
     /// The simulated relays, when `[gpio] kind = "sim"`.
     pub sim_relays: Option<(SimRelay, SimRelay)>,
     pub display: Option<SimDisplayHandle>,
-}
-
-/// Relay options from `[gpio] kind = "rppal"`.
-pub fn relay_options(cfg: &Config) -> Option<(RelayOptions, RelayOptions)> {
-    match &cfg.gpio {
-        GpioConfig::Sim(_) | GpioConfig::Cdev(_) => None,
-        GpioConfig::Rppal(g) => Some((
-            RelayOptions {
-                pin: g.gate_pin,
-                active_low: g.gate_active_low,
-                pulse: g.gate_pulse,
-            },
-            RelayOptions {
-                pin: g.fail_pin,
-                active_low: g.fail_active_low,
-                pulse: g.fail_pulse,
-            },
-        )),
-    }
-}
-
-fn input_options(i: &InputConfig) -> InputOptions {
-    InputOptions {
-        pin: i.pin,
-        pull: i.pull.into(),
-        edge: i.edge.into(),
-        debounce: i.debounce,
-    }
-}
-
-/// Input options from `[gpio] kind = "rppal"`; `None` when no input is configured.
-pub fn inputs_options(cfg: &Config) -> Option<InputsOptions> {
-    let GpioConfig::Rppal(g) = &cfg.gpio else {
-        return None;
-    };
-    let door = g.door.as_ref().map(|d| InputOptions {
-        pin: d.pin,
-        pull: d.pull.into(),
-        // The door is watched on both edges; this sets which level means "open".
-        edge: GpioEdge::door_opens(d.open_level_high),
-        debounce: d.debounce,
-    });
-    let opts = InputsOptions {
-        trigger: g.trigger.as_ref().map(input_options),
-        exit: g.exit.as_ref().map(input_options),
-        door,
-    };
-    (opts.trigger.is_some() || opts.exit.is_some() || opts.door.is_some()).then_some(opts)
 }
 
 /// OLED options from `[display] kind = "ssd1306"`.
@@ -162,23 +115,12 @@ pub type Relays = (Arc<dyn Relay>, Arc<dyn Relay>, Option<(SimRelay, SimRelay)>)
 /// Claims the relays at their safe level: the first thing `livegate run` does with
 /// the hardware.
 pub fn claim_relays(cfg: &Config) -> Result<Relays, GpioError> {
-    if let GpioConfig::Cdev(c) = &cfg.gpio {
-        let (gate, fail) = crate::gpio::cdev::relay_options(c);
-        let (g, f) = crate::gpio::cdev::claim_outputs(&gate, &fail)?;
-        return Ok((g, f, None));
-    }
-    match relay_options(cfg) {
-        Some((gate, fail)) => {
-            let (g, f) = pi::claim_outputs(gate, fail)?;
-            Ok((g, f, None))
-        }
-        None => {
+    let (g, f) = match &cfg.gpio {
+        GpioConfig::Rppal(g) => claim_outputs(&g.gate, &g.fail)?,
+        GpioConfig::Cdev(g) => claim_outputs(&g.gate, &g.fail)?,
+        GpioConfig::Sim(s) => {
             let (mut g, mut f) = (SimRelay::new("gate"), SimRelay::new("fail"));
-            if let GpioConfig::Sim(crate::config::SimGpioConfig {
-                state_file: Some(path),
-                ..
-            }) = &cfg.gpio
-            {
+            if let Some(path) = &s.state_file {
                 let file = crate::gpio::sim::StateFile::new(path);
                 g = g.with_state_file(file.clone());
                 f = f.with_state_file(file);
@@ -186,9 +128,21 @@ pub fn claim_relays(cfg: &Config) -> Result<Relays, GpioError> {
                 g.set(false)?;
                 f.set(false)?;
             }
-            Ok((Arc::new(g.clone()), Arc::new(f.clone()), Some((g, f))))
+            return Ok((Arc::new(g.clone()), Arc::new(f.clone()), Some((g, f))));
         }
-    }
+    };
+    Ok((g, f, None))
+}
+
+/// The `gpio` trigger over the inputs of `lines`, watched from now on; `None` when
+/// no input is configured.
+fn gpio_trigger<A: LineAddr>(lines: &GpioLines<A>) -> Result<Option<Box<dyn Trigger>>, GpioError> {
+    let Some(inputs) = lines.inputs() else {
+        return Ok(None);
+    };
+    let (tx, rx) = mpsc::channel(32);
+    spawn_inputs(&inputs, tx)?;
+    Ok(Some(Box::new(GpioTrigger::new(rx))))
 }
 
 /// Builds every device named by `cfg`. `panel` replaces a simulated display's own
@@ -205,19 +159,12 @@ pub fn build(
     let (screen_tx, screen_rx) = watch::channel(Screen::Idle);
     let (visitor_tx, visitor_rx) = watch::channel::<Option<Visitor>>(None);
     let mut triggers: Vec<Box<dyn Trigger>> = Vec::new();
-    if let Some(inputs) = inputs_options(cfg) {
-        let (tx, rx) = mpsc::channel(32);
-        pi::spawn_inputs(inputs, tx)?;
-        triggers.push(Box::new(pi::GpioTrigger::new(rx)));
-    }
-    if let Some(inputs) = match &cfg.gpio {
-        GpioConfig::Cdev(c) => crate::gpio::cdev::inputs_options(c),
-        GpioConfig::Sim(_) | GpioConfig::Rppal(_) => None,
-    } {
-        let (tx, rx) = mpsc::channel(32);
-        crate::gpio::cdev::spawn_inputs(&inputs, tx)?;
-        triggers.push(Box::new(pi::GpioTrigger::new(rx)));
-    }
+    let inputs = match &cfg.gpio {
+        GpioConfig::Rppal(g) => gpio_trigger(g)?,
+        GpioConfig::Cdev(g) => gpio_trigger(g)?,
+        GpioConfig::Sim(_) => None,
+    };
+    triggers.extend(inputs);
     match &cfg.trigger {
         TriggerConfig::Sim(t) => {
             let reaction = match &cfg.camera {

@@ -411,30 +411,17 @@ async fn commission(path: PathBuf, what: TestCmd) -> anyhow::Result<()> {
                 RelayArg::Fail => "fail",
             };
             // Ctrl-C drops the pulse: its guard switches the relay off first.
-            fn pick<T>(name: &str, (gate, fail): (T, T)) -> T {
-                if name == "gate" {
-                    gate
-                } else {
-                    fail
+            let stop = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            match &cfg.gpio {
+                livegate::config::GpioConfig::Rppal(g) => {
+                    commission::gpio::test_relay(g, name, ms, &mut out, stop).await?
                 }
-            }
-            if let livegate::config::GpioConfig::Cdev(g) = &cfg.gpio {
-                let opts = pick(name, livegate::gpio::cdev::relay_options(g));
-                tokio::select! {
-                    r = commission::gpio::test_relay_cdev(&opts, name, ms, &mut out) => r?,
-                    _ = tokio::signal::ctrl_c() => println!("Interrupted: the relay is off."),
+                livegate::config::GpioConfig::Cdev(g) => {
+                    commission::gpio::test_relay(g, name, ms, &mut out, stop).await?
                 }
-                return Ok(());
-            }
-            match devices::relay_options(&cfg) {
-                Some(both) => {
-                    let opts = pick(name, both);
-                    tokio::select! {
-                        r = commission::gpio::test_relay(&opts, name, ms, &mut out) => r?,
-                        _ = tokio::signal::ctrl_c() => println!("Interrupted: the relay is off."),
-                    }
-                }
-                None => {
+                livegate::config::GpioConfig::Sim(_) => {
                     let relay: Arc<dyn livegate::gpio::Relay> =
                         Arc::new(livegate::gpio::sim::SimRelay::new(name));
                     let wiring = commission::gpio::Wiring {
@@ -455,20 +442,23 @@ async fn commission(path: PathBuf, what: TestCmd) -> anyhow::Result<()> {
             let stop = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
-            if let livegate::config::GpioConfig::Cdev(g) = &cfg.gpio {
-                let Some(opts) = livegate::gpio::cdev::inputs_options(g) else {
-                    bail!("no inputs in [gpio]: set trigger_line, exit_line or door_line");
-                };
-                commission::gpio::test_input_cdev(&opts, &mut out, stop).await?;
-                return Ok(());
+            let none = "no inputs in [gpio]: set kind = \"rppal\" and trigger_pin, exit_pin or \
+                        door_pin (or kind = \"cdev\" and trigger_line, exit_line or door_line)";
+            match &cfg.gpio {
+                livegate::config::GpioConfig::Cdev(g) => {
+                    let Some(opts) = g.inputs() else {
+                        bail!("no inputs in [gpio]: set trigger_line, exit_line or door_line");
+                    };
+                    commission::gpio::test_input(&opts, &mut out, stop).await?;
+                }
+                livegate::config::GpioConfig::Rppal(g) => {
+                    let Some(opts) = g.inputs() else {
+                        bail!(none);
+                    };
+                    commission::gpio::test_input(&opts, &mut out, stop).await?;
+                }
+                livegate::config::GpioConfig::Sim(_) => bail!(none),
             }
-            let Some(opts) = devices::inputs_options(&cfg) else {
-                bail!(
-                    "no inputs in [gpio]: set kind = \"rppal\" and trigger_pin, exit_pin or \
-                     door_pin (or kind = \"cdev\" and trigger_line, exit_line or door_line)"
-                );
-            };
-            commission::gpio::test_input(&opts, &mut out, stop).await?;
         }
         TestCmd::Api { requests } => {
             let (opts, source) = client_options_with_key(&cfg)?;

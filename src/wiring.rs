@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{CdevGpioConfig, Config, GpioConfig, RppalGpioConfig, SimGpioConfig};
-use crate::gpio::cdev::LineSpec;
+use crate::gpio::line::{Bcm, ChipLine, LineSpec};
+use crate::gpio::output::OutputOptions;
 
 /// The record's file name in the runtime directory.
 pub const RECORD_NAME: &str = "wiring.toml";
@@ -64,13 +65,6 @@ pub enum WiringError {
     GpioProblems { path: String, problems: String },
 }
 
-fn line_text(l: &LineSpec) -> String {
-    match l {
-        LineSpec::Offset(o) => o.to_string(),
-        LineSpec::Name(n) => n.clone(),
-    }
-}
-
 impl Wiring {
     /// The relay wiring of a `[gpio]` table.
     pub fn of(gpio: &GpioConfig) -> Wiring {
@@ -79,23 +73,31 @@ impl Wiring {
                 state_file: g.state_file.clone(),
             },
             GpioConfig::Rppal(g) => Wiring::Rppal {
-                gate_pin: g.gate_pin,
-                gate_active_low: g.gate_active_low,
-                fail_pin: g.fail_pin,
-                fail_active_low: g.fail_active_low,
+                gate_pin: g.gate.line.0,
+                gate_active_low: g.gate.active_low,
+                fail_pin: g.fail.line.0,
+                fail_active_low: g.fail.active_low,
             },
+            // One `chip` key for the table: the gate's is every line's.
             GpioConfig::Cdev(g) => Wiring::Cdev {
-                chip: g.chip.clone(),
-                gate_line: line_text(&g.gate_line),
-                gate_active_low: g.gate_active_low,
-                fail_line: line_text(&g.fail_line),
-                fail_active_low: g.fail_active_low,
+                chip: g.gate.line.chip.clone(),
+                gate_line: g.gate.line.line.text(),
+                gate_active_low: g.gate.active_low,
+                fail_line: g.fail.line.line.text(),
+                fail_active_low: g.fail.active_low,
             },
         }
     }
 
     /// A `[gpio]` table with this wiring (default pulses, no inputs), to claim it.
     pub fn gpio_config(&self) -> Result<GpioConfig, String> {
+        fn relay<A, B>(line: A, active_low: bool, d: OutputOptions<B>) -> OutputOptions<A> {
+            OutputOptions {
+                line,
+                active_low,
+                pulse: d.pulse,
+            }
+        }
         Ok(match self {
             Wiring::Sim { state_file } => GpioConfig::Sim(SimGpioConfig {
                 gate_pulse: Config::default().gpio.gate_pulse(),
@@ -107,13 +109,14 @@ impl Wiring {
                 gate_active_low,
                 fail_pin,
                 fail_active_low,
-            } => GpioConfig::Rppal(RppalGpioConfig {
-                gate_pin: *gate_pin,
-                gate_active_low: *gate_active_low,
-                fail_pin: *fail_pin,
-                fail_active_low: *fail_active_low,
-                ..RppalGpioConfig::default()
-            }),
+            } => {
+                let d = RppalGpioConfig::default();
+                GpioConfig::Rppal(RppalGpioConfig {
+                    gate: relay(Bcm(*gate_pin), *gate_active_low, d.gate),
+                    fail: relay(Bcm(*fail_pin), *fail_active_low, d.fail),
+                    ..d
+                })
+            }
             Wiring::Cdev {
                 chip,
                 gate_line,
@@ -121,14 +124,15 @@ impl Wiring {
                 fail_line,
                 fail_active_low,
             } => {
-                let line = |s: &str| LineSpec::parse(s).map_err(|e| format!("line {s:?}: {e}"));
+                let line = |s: &str| match LineSpec::parse(s) {
+                    Ok(l) => Ok(ChipLine::new(chip.clone(), l)),
+                    Err(e) => Err(format!("line {s:?}: {e}")),
+                };
+                let d = CdevGpioConfig::default();
                 GpioConfig::Cdev(CdevGpioConfig {
-                    chip: chip.clone(),
-                    gate_line: line(gate_line)?,
-                    gate_active_low: *gate_active_low,
-                    fail_line: line(fail_line)?,
-                    fail_active_low: *fail_active_low,
-                    ..CdevGpioConfig::default()
+                    gate: relay(line(gate_line)?, *gate_active_low, d.gate),
+                    fail: relay(line(fail_line)?, *fail_active_low, d.fail),
+                    ..d
                 })
             }
         })

@@ -6,13 +6,24 @@ use std::time::Duration;
 
 use livegate::actions::Part;
 use livegate::config::{
-    CameraConfig, CdevDoorConfig, CdevGpioConfig, CdevInputConfig, Config, ConfigError,
-    DisplayConfig, DoorConfig, Edge, GpioConfig, InputConfig, KeyError, LeftIs, MetricsConfig,
-    OledConfig, PanelSize, Performer, PixelFormatChoice, Problem, Pull, Rotation, RppalGpioConfig,
-    SimCameraConfig, SimDisplayConfig, SimGpioConfig, SimTriggerConfig, SocketTriggerConfig,
-    TriggerConfig, V4l2CameraConfig,
+    CameraConfig, CdevGpioConfig, Config, ConfigError, DisplayConfig, Edge, GpioConfig, KeyError,
+    LeftIs, MetricsConfig, OledConfig, PanelSize, Performer, PixelFormatChoice, Problem, Pull,
+    Rotation, RppalGpioConfig, SimCameraConfig, SimDisplayConfig, SimGpioConfig, SimTriggerConfig,
+    SocketTriggerConfig, TriggerConfig, V4l2CameraConfig,
 };
-use livegate::gpio::cdev::LineSpec;
+use livegate::gpio::input::{DoorOptions, InputOptions};
+use livegate::gpio::line::{Bcm, ChipLine, LineSpec};
+use livegate::gpio::output::OutputOptions;
+use livegate::gpio::GpioLines;
+
+/// A relay output of `[gpio]`.
+fn relay<A>(line: A, active_low: bool, pulse: Duration) -> OutputOptions<A> {
+    OutputOptions {
+        line,
+        active_low,
+        pulse,
+    }
+}
 
 const SHIPPED: &str = include_str!("../config/livegate.toml");
 const SHIPPED_PI: &str = include_str!("../config/livegate-pi.toml");
@@ -739,8 +750,8 @@ fn duplicate_table() {
 
 /// The configuration of the shipped Raspberry Pi example.
 fn pi_config() -> Config {
-    let input = |pin| InputConfig {
-        pin,
+    let input = |pin| InputOptions {
+        line: Bcm(pin),
         pull: Pull::Up,
         edge: Edge::Falling,
         debounce: Duration::from_millis(50),
@@ -766,17 +777,13 @@ fn pi_config() -> Config {
             contrast: 255,
             reinit_interval: Duration::from_secs(30),
         }),
-        gpio: GpioConfig::Rppal(RppalGpioConfig {
-            gate_pin: 17,
-            gate_active_low: true,
-            gate_pulse: Duration::from_secs(1),
-            fail_pin: 27,
-            fail_active_low: true,
-            fail_pulse: Duration::from_millis(500),
+        gpio: GpioConfig::Rppal(GpioLines {
+            gate: relay(Bcm(17), true, Duration::from_secs(1)),
+            fail: relay(Bcm(27), true, Duration::from_millis(500)),
             trigger: Some(input(22)),
             exit: Some(input(23)),
-            door: Some(DoorConfig {
-                pin: 24,
+            door: Some(DoorOptions {
+                line: Bcm(24),
                 pull: Pull::Up,
                 open_level_high: true,
                 debounce: Duration::from_millis(50),
@@ -831,33 +838,33 @@ fn the_pi_examples_cdev_alternative_is_the_same_wiring_by_line_name() {
             cdev.gpio
         )
     };
-    let name = |pin: u8| LineSpec::Name(format!("GPIO{pin}"));
+    let name = |pin: &Bcm| LineSpec::Name(format!("GPIO{}", pin.0));
     assert_eq!(
-        (&c.gate_line, c.gate_active_low, c.gate_pulse),
-        (&name(p.gate_pin), p.gate_active_low, p.gate_pulse)
+        (&c.gate.line.line, c.gate.active_low, c.gate.pulse),
+        (&name(&p.gate.line), p.gate.active_low, p.gate.pulse)
     );
     assert_eq!(
-        (&c.fail_line, c.fail_active_low, c.fail_pulse),
-        (&name(p.fail_pin), p.fail_active_low, p.fail_pulse)
+        (&c.fail.line.line, c.fail.active_low, c.fail.pulse),
+        (&name(&p.fail.line), p.fail.active_low, p.fail.pulse)
     );
     for (c, p) in [(&c.trigger, &p.trigger), (&c.exit, &p.exit)] {
         let (c, p) = (c.as_ref().unwrap(), p.as_ref().unwrap());
         assert_eq!(
-            (&c.line, c.pull, c.edge, c.debounce),
-            (&name(p.pin), p.pull, p.edge, p.debounce)
+            (&c.line.line, c.pull, c.edge, c.debounce),
+            (&name(&p.line), p.pull, p.edge, p.debounce)
         );
     }
     let (cd, pd) = (c.door.as_ref().unwrap(), p.door.as_ref().unwrap());
     assert_eq!(
         (
-            &cd.line,
+            &cd.line.line,
             cd.pull,
             cd.open_level_high,
             cd.debounce,
             cd.held_open_after
         ),
         (
-            &name(pd.pin),
+            &name(&pd.line),
             pd.pull,
             pd.open_level_high,
             pd.debounce,
@@ -894,8 +901,8 @@ fn hardware_kinds_alone_take_their_defaults() {
     let GpioConfig::Rppal(g) = &cfg.gpio else {
         panic!("rppal")
     };
-    assert_eq!((g.gate_pin, g.fail_pin), (17, 27));
-    assert!(g.gate_active_low && g.fail_active_low);
+    assert_eq!((g.gate.line, g.fail.line), (Bcm(17), Bcm(27)));
+    assert!(g.gate.active_low && g.fail.active_low);
     assert_eq!((&g.trigger, &g.exit, &g.door), (&None, &None, &None));
     let CameraConfig::V4l2(c) = &cfg.camera else {
         panic!("v4l2")
@@ -1003,27 +1010,23 @@ mode = 0o600
     );
     assert_eq!(
         cfg.gpio,
-        GpioConfig::Rppal(RppalGpioConfig {
-            gate_pin: 5,
-            gate_active_low: false,
-            gate_pulse: Duration::from_secs(10),
-            fail_pin: 6,
-            fail_active_low: false,
-            fail_pulse: Duration::from_millis(100),
-            trigger: Some(InputConfig {
-                pin: 2,
+        GpioConfig::Rppal(GpioLines {
+            gate: relay(Bcm(5), false, Duration::from_secs(10)),
+            fail: relay(Bcm(6), false, Duration::from_millis(100)),
+            trigger: Some(InputOptions {
+                line: Bcm(2),
                 pull: Pull::Off,
                 edge: Edge::Both,
                 debounce: Duration::from_millis(1),
             }),
-            exit: Some(InputConfig {
-                pin: 3,
+            exit: Some(InputOptions {
+                line: Bcm(3),
                 pull: Pull::Down,
                 edge: Edge::Rising,
                 debounce: Duration::from_secs(1),
             }),
-            door: Some(DoorConfig {
-                pin: 0,
+            door: Some(DoorOptions {
+                line: Bcm(0),
                 pull: Pull::Off,
                 open_level_high: false,
                 debounce: Duration::from_millis(20),
@@ -1295,9 +1298,9 @@ fn a_pin_used_twice_is_blamed_where_it_is_written_later() {
     // Moving gate_pin away frees 17.
     assert!(matches!(
         parse_ok("[gpio]\nkind = \"rppal\"\ngate_pin = 5\nfail_pin = 17\n").gpio,
-        GpioConfig::Rppal(RppalGpioConfig {
-            gate_pin: 5,
-            fail_pin: 17,
+        GpioConfig::Rppal(GpioLines {
+            gate: OutputOptions { line: Bcm(5), .. },
+            fail: OutputOptions { line: Bcm(17), .. },
             ..
         })
     ));
@@ -1396,8 +1399,8 @@ fn oled_on_i2c_bus_3_leaves_bcm_2_and_3_free() {
     let GpioConfig::Rppal(g) = cfg.gpio else {
         panic!("rppal")
     };
-    assert_eq!(g.trigger.map(|i| i.pin), Some(2));
-    assert_eq!(g.exit.map(|i| i.pin), Some(3));
+    assert_eq!(g.trigger.map(|i| i.line), Some(Bcm(2)));
+    assert_eq!(g.exit.map(|i| i.line), Some(Bcm(3)));
 }
 
 #[test]
@@ -1483,11 +1486,8 @@ fn cdev_defaults_and_every_key() {
     assert_eq!(cfg.gpio, GpioConfig::Cdev(CdevGpioConfig::default()));
     assert_eq!(cfg.gpio.kind(), "cdev");
     let d = CdevGpioConfig::default();
-    assert_eq!(d.chip, PathBuf::from("/dev/gpiochip0"));
-    assert_eq!(
-        (d.gate_line, d.fail_line),
-        (LineSpec::Offset(17), LineSpec::Offset(27))
-    );
+    let chip0 = |o| ChipLine::new("/dev/gpiochip0", LineSpec::Offset(o));
+    assert_eq!((d.gate.line, d.fail.line), (chip0(17), chip0(27)));
     let cfg = parse_ok(
         "[gpio]\nkind = \"cdev\"\nchip = \"/dev/gpiochip4\"\ngate_line = \"GPIO5\"\n\
          gate_active_low = false\ngate_pulse = \"2s\"\nfail_line = 511\nfail_active_low = false\n\
@@ -1497,30 +1497,34 @@ fn cdev_defaults_and_every_key() {
          door_line = \"DOOR\"\ndoor_pull = \"off\"\ndoor_open_level = \"low\"\n\
          door_debounce = \"5ms\"\ndoor_held_open_after = \"2min\"\n",
     );
+    let chip4 = |line| ChipLine::new("/dev/gpiochip4", line);
     assert_eq!(
         cfg.gpio,
-        GpioConfig::Cdev(CdevGpioConfig {
-            chip: PathBuf::from("/dev/gpiochip4"),
-            gate_line: LineSpec::Name("GPIO5".to_owned()),
-            gate_active_low: false,
-            gate_pulse: Duration::from_secs(2),
-            fail_line: LineSpec::Offset(511),
-            fail_active_low: false,
-            fail_pulse: Duration::from_millis(300),
-            trigger: Some(CdevInputConfig {
-                line: LineSpec::Offset(22),
+        GpioConfig::Cdev(GpioLines {
+            gate: relay(
+                chip4(LineSpec::Name("GPIO5".to_owned())),
+                false,
+                Duration::from_secs(2)
+            ),
+            fail: relay(
+                chip4(LineSpec::Offset(511)),
+                false,
+                Duration::from_millis(300)
+            ),
+            trigger: Some(InputOptions {
+                line: chip4(LineSpec::Offset(22)),
                 pull: Pull::Down,
                 edge: Edge::Rising,
                 debounce: Duration::from_millis(20),
             }),
-            exit: Some(CdevInputConfig {
-                line: LineSpec::Offset(0),
+            exit: Some(InputOptions {
+                line: chip4(LineSpec::Offset(0)),
                 pull: Pull::Off,
                 edge: Edge::Both,
                 debounce: Duration::from_secs(1),
             }),
-            door: Some(CdevDoorConfig {
-                line: LineSpec::Name("DOOR".to_owned()),
+            door: Some(DoorOptions {
+                line: chip4(LineSpec::Name("DOOR".to_owned())),
                 pull: Pull::Off,
                 open_level_high: false,
                 debounce: Duration::from_millis(5),
@@ -1593,8 +1597,8 @@ fn cdev_line_used_twice() {
     let GpioConfig::Cdev(g) = cfg.gpio else {
         panic!("cdev")
     };
-    assert_eq!(g.fail_line, LineSpec::Offset(17));
-    assert_eq!(g.gate_line, LineSpec::Name("GPIO17".to_owned()));
+    assert_eq!(g.fail.line.line, LineSpec::Offset(17));
+    assert_eq!(g.gate.line.line, LineSpec::Name("GPIO17".to_owned()));
 }
 
 #[test]

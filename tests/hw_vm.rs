@@ -42,11 +42,11 @@ use livegate::display::screens::render;
 use livegate::display::sim::Framebuffer;
 use livegate::display::ssd1306::{Oled, OledOptions};
 use livegate::display::{DisplayError, Screen};
-use livegate::gpio::cdev::{
-    spawn_inputs, CdevInputOptions, CdevInputsOptions, CdevRelay, CdevRelayOptions, LineSpec,
+use livegate::gpio::input::{
+    spawn_inputs, trigger_event, InputEvent, InputName, InputOptions, InputsOptions,
 };
-use livegate::gpio::debounce::Edge;
-use livegate::gpio::rppal::{trigger_event, InputEvent, InputName, Pull};
+use livegate::gpio::line::{ChipLine, Edge, LineSpec, Pull};
+use livegate::gpio::output::{claim_output, OutputOptions};
 use livegate::gpio::{pulse, Relay};
 use livegate::session::DenyReason;
 use livegate::trigger::TriggerEvent;
@@ -652,10 +652,9 @@ impl SimBank {
         std::fs::write(&path, word).unwrap_or_else(|e| panic!("write {word} to {path:?}: {e}"));
     }
 
-    fn relay(&self, line: u32, active_low: bool) -> CdevRelayOptions {
-        CdevRelayOptions {
-            chip: self.chip.clone(),
-            line: LineSpec::Offset(line),
+    fn relay(&self, line: u32, active_low: bool) -> OutputOptions<ChipLine> {
+        OutputOptions {
+            line: ChipLine::new(self.chip.clone(), LineSpec::Offset(line)),
             active_low,
             pulse: Duration::from_millis(300),
         }
@@ -670,8 +669,8 @@ fn gpio_sim_relays_are_claimed_at_their_inactive_level() {
     bank.pull(0, false);
     bank.pull(1, true);
     assert_eq!((bank.value(0), bank.value(1)), (0, 1), "the pulls apply");
-    let low = CdevRelay::claim("gate", &bank.relay(0, true)).expect("claim line 0");
-    let high = CdevRelay::claim("fail", &bank.relay(1, false)).expect("claim line 1");
+    let low = claim_output("gate", &bank.relay(0, true)).expect("claim line 0");
+    let high = claim_output("fail", &bank.relay(1, false)).expect("claim line 1");
     assert_eq!(bank.value(0), 1, "active-low: inactive is high");
     assert_eq!(bank.value(1), 0, "active-high: inactive is low");
     low.set(true).unwrap();
@@ -685,7 +684,7 @@ fn gpio_sim_relays_are_claimed_at_their_inactive_level() {
         "both inactive again"
     );
     // The line is ours: a second claim is refused, naming the line.
-    let busy = CdevRelay::claim("gate", &bank.relay(0, true))
+    let busy = claim_output("gate", &bank.relay(0, true))
         .err()
         .expect("line 0 is held");
     let text = busy.to_string();
@@ -698,7 +697,7 @@ async fn gpio_sim_a_pulse_is_low_for_its_length_then_high_again() {
     let bank = SimBank::from_env();
     bank.pull(0, false);
     let relay: std::sync::Arc<dyn Relay> =
-        std::sync::Arc::new(CdevRelay::claim("gate", &bank.relay(0, true)).expect("claim"));
+        std::sync::Arc::new(claim_output("gate", &bank.relay(0, true)).expect("claim"));
     assert_eq!(bank.value(0), 1);
     let lines = LineWatch::start(&bank, &[0]);
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -733,7 +732,7 @@ fn gpio_sim_a_released_relay_line_reads_the_boards_pull() {
     // releases the line and gpio-sim, like a real pin turned input, shows the pull.
     for (pull_up, after) in [(true, 1), (false, 0)] {
         bank.pull(0, pull_up);
-        let relay = CdevRelay::claim("gate", &bank.relay(0, true)).expect("claim");
+        let relay = claim_output("gate", &bank.relay(0, true)).expect("claim");
         relay.set(true).unwrap();
         assert_eq!(bank.value(0), 0, "energised");
         drop(relay);
@@ -755,7 +754,7 @@ fn gpio_sim_child_pulses_until_killed() {
         return;
     }
     let bank = SimBank::from_env();
-    let relay = CdevRelay::claim("gate", &bank.relay(0, true)).expect("claim");
+    let relay = claim_output("gate", &bank.relay(0, true)).expect("claim");
     println!("CHILD-READY");
     loop {
         relay.set(true).unwrap();
@@ -795,7 +794,7 @@ fn gpio_sim_a_killed_holder_leaves_the_pull_and_claiming_again_restores_safety()
         })
         .collect();
     assert_eq!(seen.len(), 2, "the child pulses the line: {seen:?}");
-    assert!(CdevRelay::claim("gate", &bank.relay(0, true)).is_err());
+    assert!(claim_output("gate", &bank.relay(0, true)).is_err());
     child.kill().expect("SIGKILL the child");
     let status = child.wait().expect("reap the child");
     assert_eq!(
@@ -806,21 +805,20 @@ fn gpio_sim_a_killed_holder_leaves_the_pull_and_claiming_again_restores_safety()
     // line shows the pull, which here means the relay is energised.
     assert_eq!(bank.value(0), 0, "after SIGKILL the line follows the pull");
     // What `livegate safe-outputs` (ExecStopPost) does: claim, which drives inactive.
-    let safe = CdevRelay::claim("gate", &bank.relay(0, true)).expect("claim again");
+    let safe = claim_output("gate", &bank.relay(0, true)).expect("claim again");
     assert_eq!(bank.value(0), 1, "claimed again: inactive");
     drop(safe);
 }
 
-fn trigger_options(bank: &SimBank) -> CdevInputsOptions {
-    CdevInputsOptions {
-        trigger: Some(CdevInputOptions {
-            chip: bank.chip.clone(),
-            line: LineSpec::Offset(2),
+fn trigger_options(bank: &SimBank) -> InputsOptions<ChipLine> {
+    InputsOptions {
+        trigger: Some(InputOptions {
+            line: ChipLine::new(bank.chip.clone(), LineSpec::Offset(2)),
             pull: Pull::Up,
             edge: Edge::Falling,
             debounce: Duration::from_millis(50),
         }),
-        ..CdevInputsOptions::default()
+        ..InputsOptions::default()
     }
 }
 

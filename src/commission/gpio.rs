@@ -1,23 +1,19 @@
 //! `livegate test relay gate|fail [--ms N]` and `livegate test input`: pulse one
 //! relay, or show the inputs' edges live, in plain words for a technician.
 
+use std::fmt::Display;
 use std::future::Future;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::path::Path;
-
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::gpio::cdev::{self, CdevInputsOptions, CdevRelay, CdevRelayOptions, LineSpec};
-use crate::gpio::rppal::{
-    self, bounded_pulse, InputEvent, InputName, InputsOptions, Pull, RelayOptions, RppalRelay,
-    PULSE_MAX, PULSE_MIN,
-};
-use crate::gpio::{pulse, register, GpioError, Relay};
+use crate::gpio::input::{spawn_inputs_showing_all, InputEvent, InputName, InputsOptions};
+use crate::gpio::line::{LineAddr, Pull};
+use crate::gpio::output::{bounded_pulse, claim_output, OutputOptions, PULSE_MAX, PULSE_MIN};
+use crate::gpio::{pulse, register, GpioError, GpioLines, Relay};
 
 /// Why a GPIO test could not run.
 #[derive(Debug, thiserror::Error)]
@@ -28,31 +24,6 @@ pub enum GpioTestError {
     Gpio(#[from] GpioError),
     #[error("cannot write the report: {0}")]
     Write(#[from] std::io::Error),
-}
-
-/// Physical pin of the 40-pin header for a BCM GPIO number (None off the header).
-pub fn header_pin(bcm: u8) -> Option<u8> {
-    const MAP: [u8; 28] = [
-        27, 28, 3, 5, 7, 29, 31, 26, 24, 21, 19, 23, 32, 33, 8, 10, 36, 11, 12, 35, 38, 40, 15, 16,
-        18, 22, 37, 13,
-    ];
-    MAP.get(usize::from(bcm)).copied()
-}
-
-/// "BCM 17, header pin 11".
-fn where_is(bcm: u8) -> String {
-    match header_pin(bcm) {
-        Some(h) => format!("BCM {bcm}, header pin {h}"),
-        None => format!("BCM {bcm}, not on the 40-pin header"),
-    }
-}
-
-/// "line 17 of /dev/gpiochip0", or "line \"GPIO17\"" for a line given by name.
-fn where_is_line(chip: &Path, line: &LineSpec) -> String {
-    match line {
-        LineSpec::Offset(_) => format!("{line} of {}", chip.display()),
-        LineSpec::Name(_) => line.to_string(),
-    }
 }
 
 fn output_name(which: &str) -> Result<&'static str, GpioTestError> {
@@ -74,19 +45,11 @@ pub struct Wiring {
 }
 
 impl Wiring {
-    /// A relay on a Pi pin (`[gpio] kind = "rppal"`).
-    pub fn pin(opts: &RelayOptions) -> Self {
+    /// A relay on a line of either backend: "BCM 17, header pin 11", "line 17 of
+    /// /dev/gpiochip0" or "line \"GPIO17\"".
+    pub fn of<A: Display>(opts: &OutputOptions<A>) -> Self {
         Wiring {
-            place: where_is(opts.pin),
-            active_low: opts.active_low,
-            pulse: opts.pulse,
-        }
-    }
-
-    /// A relay on a GPIO chip line (`[gpio] kind = "cdev"`).
-    pub fn line(opts: &CdevRelayOptions) -> Self {
-        Wiring {
-            place: where_is_line(&opts.chip, &opts.line),
+            place: opts.line.to_string(),
             active_low: opts.active_low,
             pulse: opts.pulse,
         }
@@ -108,29 +71,35 @@ fn test_length(wiring: &Wiring, ms: Option<u64>) -> Duration {
     bounded_pulse(ms.map(Duration::from_millis).unwrap_or(wiring.pulse))
 }
 
-/// Claims the `which` relay on this Pi, pulses it once for `ms` (or its configured
-/// pulse), bounded to 100 ms..=10 s, and leaves it inactive.
-pub async fn test_relay(
-    opts: &RelayOptions,
+/// Claims the `which` relay ("gate" or "fail") of `lines`, pulses it once for `ms`
+/// (or its configured pulse), bounded to 100 ms..=10 s, and leaves it inactive.
+/// When `stop` resolves first (Ctrl-C), the pulse is dropped (its guard switches
+/// the relay off) and the report says so.
+pub async fn test_relay<A: LineAddr>(
+    lines: &GpioLines<A>,
     which: &str,
     ms: Option<u64>,
     w: &mut dyn Write,
+    stop: impl Future,
 ) -> Result<(), GpioTestError> {
     let name = output_name(which)?;
-    let wiring = Wiring::pin(opts);
-    claim_and_test(name, &wiring, ms, w, || RppalRelay::claim(name, opts)).await
-}
-
-/// Like [`test_relay`], for a relay on a GPIO chip line.
-pub async fn test_relay_cdev(
-    opts: &CdevRelayOptions,
-    which: &str,
-    ms: Option<u64>,
-    w: &mut dyn Write,
-) -> Result<(), GpioTestError> {
-    let name = output_name(which)?;
-    let wiring = Wiring::line(opts);
-    claim_and_test(name, &wiring, ms, w, || CdevRelay::claim(name, opts)).await
+    let opts = if name == "gate" {
+        &lines.gate
+    } else {
+        &lines.fail
+    };
+    let wiring = Wiring::of(opts);
+    let done = tokio::select! {
+        r = claim_and_test(name, &wiring, ms, w, || claim_output(name, opts)) => Some(r),
+        _ = stop => None,
+    };
+    match done {
+        Some(r) => r,
+        None => {
+            writeln!(w, "Interrupted: the relay is off.")?;
+            Ok(())
+        }
+    }
 }
 
 async fn claim_and_test<R: Relay + 'static>(
@@ -244,78 +213,40 @@ pub struct Watched {
     pub debounce: Duration,
 }
 
-/// The inputs of `[gpio] kind = "rppal"`, as the report names them.
-pub fn watched_pins(opts: &InputsOptions) -> Vec<Watched> {
+/// The inputs, as the report names them.
+pub fn watched<A: Display>(opts: &InputsOptions<A>) -> Vec<Watched> {
     opts.list()
         .into_iter()
         .map(|(input, o)| Watched {
             input,
-            place: where_is(o.pin),
+            place: o.line.to_string(),
             pull: o.pull,
             debounce: o.debounce,
         })
         .collect()
 }
 
-/// The inputs of `[gpio] kind = "cdev"`, as the report names them.
-pub fn watched_lines(opts: &CdevInputsOptions) -> Vec<Watched> {
-    opts.list()
-        .into_iter()
-        .map(|(input, o)| Watched {
-            input,
-            place: where_is_line(&o.chip, &o.line),
-            pull: o.pull,
-            debounce: o.debounce,
-        })
-        .collect()
-}
-
-/// Watches the configured inputs on this Pi and prints each debounced edge, live,
-/// until `stop` resolves (Ctrl-C).
-pub async fn test_input(
-    opts: &InputsOptions,
+/// Watches the configured inputs of either backend and prints each debounced edge,
+/// live, until `stop` resolves (Ctrl-C).
+pub async fn test_input<A: LineAddr>(
+    opts: &InputsOptions<A>,
     w: &mut dyn Write,
     stop: impl Future,
 ) -> Result<(), GpioTestError> {
-    let list = watched_pins(opts);
-    claim_and_watch(&list, w, stop, |tx| {
-        rppal::spawn_inputs_showing_all(*opts, tx)
-    })
-    .await
-}
-
-/// Like [`test_input`], for inputs on GPIO chip lines.
-pub async fn test_input_cdev(
-    opts: &CdevInputsOptions,
-    w: &mut dyn Write,
-    stop: impl Future,
-) -> Result<(), GpioTestError> {
-    let list = watched_lines(opts);
-    claim_and_watch(&list, w, stop, |tx| {
-        cdev::spawn_inputs_showing_all(opts, tx)
-    })
-    .await
-}
-
-async fn claim_and_watch(
-    list: &[Watched],
-    w: &mut dyn Write,
-    stop: impl Future,
-    spawn: impl FnOnce(mpsc::Sender<InputEvent>) -> Result<JoinHandle<()>, GpioError>,
-) -> Result<(), GpioTestError> {
+    let list = watched(opts);
     if list.is_empty() {
         writeln!(w, "No inputs are configured in [gpio]: nothing to watch.")?;
         return Ok(());
     }
     let (tx, rx) = mpsc::channel(64);
-    let task = match spawn(tx) {
+    let task = match spawn_inputs_showing_all(opts, tx) {
         Ok(t) => t,
         Err(e) => {
             writeln!(w, "Could not claim the inputs: {e}")?;
             return Err(e.into());
         }
     };
-    let r = test_input_with(list, rx, w, stop).await;
+    let r = test_input_with(&list, rx, w, stop).await;
     task.abort();
     r
 }
@@ -396,78 +327,20 @@ pub async fn test_input_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gpio::debounce::Edge;
-    use crate::gpio::rppal::InputOptions;
+    use crate::gpio::input::InputOptions;
+    use crate::gpio::line::{Bcm, ChipLine, Edge, LineSpec};
     use crate::gpio::sim::SimRelay;
 
-    #[test]
-    fn header_pins_match_the_40_pin_header() {
-        // The header, pin by pin (odd column then even), with the BCM number of each
-        // GPIO pin; power and ground pins have none.
-        let header: [(u8, Option<u8>); 40] = [
-            (1, None),
-            (2, None),
-            (3, Some(2)),
-            (4, None),
-            (5, Some(3)),
-            (6, None),
-            (7, Some(4)),
-            (8, Some(14)),
-            (9, None),
-            (10, Some(15)),
-            (11, Some(17)),
-            (12, Some(18)),
-            (13, Some(27)),
-            (14, None),
-            (15, Some(22)),
-            (16, Some(23)),
-            (17, None),
-            (18, Some(24)),
-            (19, Some(10)),
-            (20, None),
-            (21, Some(9)),
-            (22, Some(25)),
-            (23, Some(11)),
-            (24, Some(8)),
-            (25, None),
-            (26, Some(7)),
-            (27, Some(0)),
-            (28, Some(1)),
-            (29, Some(5)),
-            (30, None),
-            (31, Some(6)),
-            (32, Some(12)),
-            (33, Some(13)),
-            (34, None),
-            (35, Some(19)),
-            (36, Some(16)),
-            (37, Some(26)),
-            (38, Some(20)),
-            (39, None),
-            (40, Some(21)),
-        ];
-        for bcm in 0..=27u8 {
-            let expected = header
-                .iter()
-                .find(|(_, b)| *b == Some(bcm))
-                .map(|(p, _)| *p);
-            assert!(expected.is_some(), "BCM {bcm} is on the header");
-            assert_eq!(header_pin(bcm), expected, "BCM {bcm}");
-        }
-        assert_eq!(header_pin(28), None);
-        assert_eq!(header_pin(255), None);
-    }
-
-    fn relay_opts(active_low: bool, pulse_ms: u64) -> RelayOptions {
-        RelayOptions {
-            pin: 17,
+    fn relay_opts(active_low: bool, pulse_ms: u64) -> OutputOptions<Bcm> {
+        OutputOptions {
+            line: Bcm(17),
             active_low,
             pulse: Duration::from_millis(pulse_ms),
         }
     }
 
     fn pin_wiring(active_low: bool, pulse_ms: u64) -> Wiring {
-        Wiring::pin(&relay_opts(active_low, pulse_ms))
+        Wiring::of(&relay_opts(active_low, pulse_ms))
     }
 
     #[tokio::test(start_paused = true)]
@@ -523,14 +396,21 @@ mod tests {
     #[tokio::test]
     async fn test_relay_refuses_an_unknown_output_before_touching_anything() {
         let mut out = Vec::new();
-        let r = test_relay(&relay_opts(true, 500), "door", None, &mut out).await;
+        let lines = GpioLines {
+            gate: relay_opts(true, 500),
+            fail: relay_opts(true, 500),
+            trigger: None,
+            exit: None,
+            door: None,
+        };
+        let r = test_relay(&lines, "door", None, &mut out, std::future::pending::<()>()).await;
         assert!(matches!(r, Err(GpioTestError::UnknownOutput(ref s)) if s == "door"));
         assert!(out.is_empty());
     }
 
-    fn input(pin: u8) -> InputOptions {
+    fn input(pin: u8) -> InputOptions<Bcm> {
         InputOptions {
-            pin,
+            line: Bcm(pin),
             pull: Pull::Up,
             edge: Edge::Both,
             debounce: Duration::from_millis(20),
@@ -563,7 +443,7 @@ mod tests {
         }
         let stop = tokio::time::sleep(Duration::from_secs(5));
         let mut out = Vec::new();
-        test_input_with(&watched_pins(&opts), rx, &mut out, stop)
+        test_input_with(&watched(&opts), rx, &mut out, stop)
             .await
             .unwrap();
         assert_eq!(
@@ -595,20 +475,19 @@ mod tests {
 
     #[test]
     fn chip_lines_are_named_by_chip_and_offset_or_by_name() {
-        let input = |line| cdev::CdevInputOptions {
-            chip: "/dev/gpiochip4".into(),
-            line,
+        let input = |line| InputOptions {
+            line: ChipLine::new("/dev/gpiochip4", line),
             pull: Pull::Down,
             edge: Edge::Rising,
             debounce: Duration::from_millis(30),
         };
-        let opts = CdevInputsOptions {
+        let opts = InputsOptions {
             trigger: Some(input(LineSpec::Offset(2))),
             exit: None,
             door: Some(input(LineSpec::Name("DOOR".into()))),
         };
         assert_eq!(
-            watched_lines(&opts),
+            watched(&opts),
             vec![
                 Watched {
                     input: InputName::Trigger,
@@ -624,14 +503,13 @@ mod tests {
                 },
             ]
         );
-        let relay = CdevRelayOptions {
-            chip: "/dev/gpiochip0".into(),
-            line: LineSpec::Offset(17),
+        let relay = OutputOptions {
+            line: ChipLine::new("/dev/gpiochip0", LineSpec::Offset(17)),
             active_low: true,
             pulse: Duration::from_millis(700),
         };
         assert_eq!(
-            Wiring::line(&relay),
+            Wiring::of(&relay),
             Wiring {
                 place: "line 17 of /dev/gpiochip0".into(),
                 active_low: true,
@@ -676,14 +554,21 @@ mod tests {
 
     #[tokio::test]
     async fn test_relay_cdev_on_a_missing_chip_says_where_and_what_to_check() {
-        let opts = CdevRelayOptions {
-            chip: "/dev/gpiochip-livegate-missing".into(),
-            line: LineSpec::Offset(3),
+        let opts = OutputOptions {
+            line: ChipLine::new("/dev/gpiochip-livegate-missing", LineSpec::Offset(3)),
             active_low: true,
             pulse: Duration::from_millis(500),
         };
+        let lines = GpioLines {
+            gate: opts.clone(),
+            fail: opts,
+            trigger: None,
+            exit: None,
+            door: None,
+        };
         let mut out = Vec::new();
-        let r = test_relay_cdev(&opts, "gate", None, &mut out).await;
+        let stop = std::future::pending::<()>();
+        let r = test_relay(&lines, "gate", None, &mut out, stop).await;
         assert!(matches!(r, Err(GpioTestError::Gpio(_))), "{r:?}");
         let text = String::from_utf8(out).unwrap();
         assert!(
@@ -701,7 +586,7 @@ mod tests {
     async fn test_input_with_nothing_configured_says_so() {
         let mut out = Vec::new();
         test_input(
-            &InputsOptions::default(),
+            &InputsOptions::<Bcm>::default(),
             &mut out,
             std::future::pending::<()>(),
         )

@@ -5,55 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// Which electrical edges of an input are reported.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Edge {
-    /// Low → high only.
-    Rising,
-    /// High → low only.
-    Falling,
-    /// Both.
-    Both,
-}
-
-impl From<crate::config::Edge> for Edge {
-    fn from(e: crate::config::Edge) -> Self {
-        match e {
-            crate::config::Edge::Falling => Edge::Falling,
-            crate::config::Edge::Rising => Edge::Rising,
-            crate::config::Edge::Both => Edge::Both,
-        }
-    }
-}
-
-impl Edge {
-    /// A door contact's edge: which change means "opened" (it is watched on both).
-    pub fn door_opens(open_level_high: bool) -> Edge {
-        if open_level_high {
-            Edge::Rising
-        } else {
-            Edge::Falling
-        }
-    }
-
-    /// Whether a change to `level` (true = high) is reported under this choice.
-    pub fn passes(self, rising: bool) -> bool {
-        match self {
-            Edge::Rising => rising,
-            Edge::Falling => !rising,
-            Edge::Both => true,
-        }
-    }
-
-    /// Lower-case name, as in the config.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Edge::Rising => "rising",
-            Edge::Falling => "falling",
-            Edge::Both => "both",
-        }
-    }
-}
+use super::line::Edge;
 
 /// A debounced edge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
