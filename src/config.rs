@@ -984,12 +984,17 @@ impl Default for RppalGpioConfig {
     }
 }
 
-/// The defaults of `[gpio] kind = "cdev"`: offsets 17 and 27 of gpiochip0 (BCM 17
-/// and 27 on a Pi up to the 4), no inputs.
+/// The defaults of `[gpio] kind = "cdev"` on `chip`: offsets 17 and 27 (BCM 17 and
+/// 27 on a Pi up to the 4), no inputs.
+fn default_cdev_gpio(chip: &Path) -> CdevGpioConfig {
+    let line = |o| ChipLine::new(chip, LineSpec::Offset(o));
+    default_lines(line(17), line(27))
+}
+
+/// The defaults of `[gpio] kind = "cdev"`: gpiochip0.
 impl Default for CdevGpioConfig {
     fn default() -> Self {
-        let line = |o| ChipLine::new(DEFAULT_CHIP, LineSpec::Offset(o));
-        default_lines(line(17), line(27))
+        default_cdev_gpio(Path::new(DEFAULT_CHIP))
     }
 }
 
@@ -1646,18 +1651,7 @@ fn build_cdev_gpio(f: &Fields) -> GpioConfig {
         .path("chip")
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CHIP));
     let line = |key: &str| line_spec(f, key).map(|l| ChipLine::new(chip.clone(), l));
-    let d = CdevGpioConfig::default();
-    let d = GpioLines {
-        gate: OutputOptions {
-            line: ChipLine::new(chip.clone(), d.gate.line.line),
-            ..d.gate
-        },
-        fail: OutputOptions {
-            line: ChipLine::new(chip.clone(), d.fail.line.line),
-            ..d.fail
-        },
-        ..d
-    };
+    let d = default_cdev_gpio(&chip);
     GpioConfig::Cdev(build_lines(f, "line", line, d))
 }
 

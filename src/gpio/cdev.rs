@@ -21,7 +21,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use gpiocdev::line::{Bias, Value};
-use gpiocdev::request::Request;
+use gpiocdev::request::{Builder as RequestBuilder, Request};
 
 use super::input::InputLine;
 use super::line::{ChipLine, Level, LineAddr, LineSpec, Pull};
@@ -152,6 +152,25 @@ impl InputLine for RequestedInput {
     }
 }
 
+/// Requests `line` for `name` under [`CONSUMER`], configured by `how` (as an
+/// output at a value, or as an input with a bias).
+fn request(
+    name: &'static str,
+    line: &ChipLine,
+    how: impl FnOnce(&mut RequestBuilder) -> &mut RequestBuilder,
+) -> Result<(Request, Found), GpioError> {
+    let found = resolve(name, line)?;
+    let mut builder = Request::builder();
+    builder
+        .on_chip(found.chip.as_path())
+        .with_consumer(CONSUMER)
+        .with_line(found.offset);
+    let req = how(&mut builder)
+        .request()
+        .map_err(|e| cdev_error(name, &found, &e))?;
+    Ok((req, found))
+}
+
 impl LineAddr for ChipLine {
     type Output = RequestedOutput;
     type Input = RequestedInput;
@@ -161,14 +180,8 @@ impl LineAddr for ChipLine {
         name: &'static str,
         level: Level,
     ) -> Result<(RequestedOutput, String), GpioError> {
-        let found = resolve(name, self)?;
-        let req = Request::builder()
-            .on_chip(found.chip.as_path())
-            .with_consumer(CONSUMER)
-            .with_line(found.offset)
-            .as_output(value_for(level))
-            .request()
-            .map_err(|e| cdev_error(name, &found, &e))?;
+        // The value is part of the request: direction and level in one step.
+        let (req, found) = request(name, self, |b| b.as_output(value_for(level)))?;
         let offset = found.offset;
         Ok((RequestedOutput { req, offset }, found.to_string()))
     }
@@ -178,15 +191,7 @@ impl LineAddr for ChipLine {
         name: &'static str,
         pull: Pull,
     ) -> Result<(RequestedInput, String), GpioError> {
-        let found = resolve(name, self)?;
-        let req = Request::builder()
-            .on_chip(found.chip.as_path())
-            .with_consumer(CONSUMER)
-            .with_line(found.offset)
-            .as_input()
-            .with_bias(bias_for(pull))
-            .request()
-            .map_err(|e| cdev_error(name, &found, &e))?;
+        let (req, found) = request(name, self, |b| b.as_input().with_bias(bias_for(pull)))?;
         let label = found.to_string();
         let input = RequestedInput {
             req,
