@@ -1,5 +1,5 @@
 //! GPIO, split by job: the board ([`header`]: the one 40-pin map), naming a line
-//! ([`line`]: [`Bcm`](line::Bcm) or [`ChipLine`](line::ChipLine), and the shared
+//! ([`line`](mod@line): [`Bcm`](line::Bcm) or [`ChipLine`](line::ChipLine), and the shared
 //! `Level`, `Pull`, `Edge`), relay outputs ([`output`]: claimed at their inactive
 //! level, the pulse that can never stick on, the panic hook), inputs ([`input`]:
 //! polled, debounced, the door and the `gpio` trigger; [`debounce`]: the pure
