@@ -1,5 +1,6 @@
-//! Pure input logic: the debouncer and the door held-open watch. No IO, no clock:
-//! every call is given its time, so tests run on synthetic timelines.
+//! Pure input logic: the debouncer (the door held-open watch is the core's,
+//! `livegate_core::gate`). No IO, no clock: every call is given its time, so tests
+//! run on synthetic timelines.
 
 use std::time::Duration;
 
@@ -80,86 +81,6 @@ impl Debouncer {
         self.edge.passes(level).then_some(InputEdge {
             rising: level,
             at: since,
-        })
-    }
-}
-
-/// A held-open alarm: the door has been open for `open_for` since `opened_at`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HeldOpen {
-    pub opened_at: Instant,
-    pub open_for: Duration,
-}
-
-/// Watches the door contact for a door held open.
-///
-/// The alarm is raised when the door has been open for `held_open_after`, then again
-/// every `held_open_after` while it stays open (at open + k·after, k = 1, 2, …; a late
-/// poll raises one alarm, not the missed ones). Closing the door ends the period;
-/// re-opening starts a new one.
-#[derive(Clone, Debug)]
-pub struct DoorWatch {
-    held_open_after: Duration,
-    opened_at: Option<Instant>,
-    next_alarm: Option<Instant>,
-}
-
-/// Shortest held-open time accepted; shorter values are raised to it.
-pub const HELD_OPEN_MIN: Duration = Duration::from_secs(1);
-
-impl DoorWatch {
-    /// A watch for a closed door. `held_open_after` is raised to [`HELD_OPEN_MIN`].
-    pub fn new(held_open_after: Duration) -> Self {
-        DoorWatch {
-            held_open_after: held_open_after.max(HELD_OPEN_MIN),
-            opened_at: None,
-            next_alarm: None,
-        }
-    }
-
-    /// Whether the door is open now.
-    pub fn is_open(&self) -> bool {
-        self.opened_at.is_some()
-    }
-
-    /// The door contact changed (or was read) at `at`. A repeated "open" keeps the
-    /// original opening time.
-    pub fn door(&mut self, open: bool, at: Instant) {
-        match (open, self.opened_at) {
-            (true, None) => {
-                self.opened_at = Some(at);
-                self.next_alarm = Some(at + self.held_open_after);
-            }
-            (false, _) => {
-                self.opened_at = None;
-                self.next_alarm = None;
-            }
-            (true, Some(_)) => {}
-        }
-    }
-
-    /// When the next alarm is due, if the door is open.
-    pub fn deadline(&self) -> Option<Instant> {
-        self.next_alarm
-    }
-
-    /// The alarm, if one is due by `now`.
-    pub fn poll(&mut self, now: Instant) -> Option<HeldOpen> {
-        let (opened_at, due) = (self.opened_at?, self.next_alarm?);
-        if now < due {
-            return None;
-        }
-        let open_for = now.saturating_duration_since(opened_at);
-        // Next multiple of the period strictly after `now`.
-        let periods = open_for.as_nanos() / self.held_open_after.as_nanos() + 1;
-        let next = u32::try_from(periods)
-            .ok()
-            .and_then(|k| self.held_open_after.checked_mul(k))
-            .and_then(|d| opened_at.checked_add(d));
-        self.next_alarm = Some(next.unwrap_or(now + self.held_open_after));
-        Some(HeldOpen {
-            opened_at,
-            open_for,
         })
     }
 }
@@ -324,60 +245,5 @@ mod tests {
         d.feed(true, t0);
         assert_eq!(d.feed(true, t0 - ms(500)), None);
         assert_eq!(d.deadline(), Some(t0 + ms(10)));
-    }
-
-    #[test]
-    fn door_alarm_once_after_the_delay_then_every_period() {
-        let t0 = Instant::now();
-        let mut w = DoorWatch::new(Duration::from_secs(30));
-        assert_eq!(w.deadline(), None);
-        w.door(true, t0);
-        assert!(w.is_open());
-        assert_eq!(w.deadline(), Some(t0 + Duration::from_secs(30)));
-        assert_eq!(w.poll(t0 + Duration::from_secs(29)), None);
-        let a = w.poll(t0 + Duration::from_secs(30));
-        assert_eq!(
-            a,
-            Some(HeldOpen {
-                opened_at: t0,
-                open_for: Duration::from_secs(30)
-            })
-        );
-        assert_eq!(
-            w.poll(t0 + Duration::from_secs(31)),
-            None,
-            "once per period"
-        );
-        assert_eq!(w.deadline(), Some(t0 + Duration::from_secs(60)));
-        // A late poll raises one alarm and stays on the grid.
-        let b = w.poll(t0 + Duration::from_secs(125));
-        assert_eq!(b.map(|h| h.open_for), Some(Duration::from_secs(125)));
-        assert_eq!(w.deadline(), Some(t0 + Duration::from_secs(150)));
-    }
-
-    #[test]
-    fn closing_the_door_ends_the_period_and_reopening_starts_anew() {
-        let t0 = Instant::now();
-        let mut w = DoorWatch::new(Duration::from_secs(10));
-        w.door(true, t0);
-        w.door(true, t0 + Duration::from_secs(5)); // repeated: keeps t0
-        assert_eq!(w.deadline(), Some(t0 + Duration::from_secs(10)));
-        w.door(false, t0 + Duration::from_secs(8));
-        assert!(!w.is_open());
-        assert_eq!(w.poll(t0 + Duration::from_secs(60)), None);
-        w.door(true, t0 + Duration::from_secs(61));
-        assert_eq!(w.poll(t0 + Duration::from_secs(70)), None);
-        assert_eq!(
-            w.poll(t0 + Duration::from_secs(71)).map(|h| h.opened_at),
-            Some(t0 + Duration::from_secs(61))
-        );
-    }
-
-    #[test]
-    fn a_zero_held_open_time_is_raised_to_the_minimum() {
-        let t0 = Instant::now();
-        let mut w = DoorWatch::new(Duration::ZERO);
-        w.door(true, t0);
-        assert_eq!(w.deadline(), Some(t0 + HELD_OPEN_MIN));
     }
 }
