@@ -1894,10 +1894,12 @@ fn a_killed_livegate_leaves_a_relay_wired_off_at_rest_even_mid_pulse() {
     }
     let lines = LineWatch::start(&bank, &[0]);
 
-    // Request-to-exit: the gate relay is energised (line low) without a check.
+    // Request-to-exit: the gate relay is energised (line low) without a check. Waited
+    // for until the line watcher itself has seen it low (not only this thread), so
+    // the run it records cannot be missed however the guest schedules it.
     bank.pull(3, false);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while bank.value(0) != 0 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while lines.low_runs(0).is_empty() {
         assert!(Instant::now() < deadline, "the exit button opened the gate");
         std::thread::sleep(Duration::from_millis(5));
     }
