@@ -578,32 +578,30 @@ fn check_config(path: &std::path::Path) -> ExitCode {
             for p in &problems {
                 eprintln!("{}: {}", path.display(), shown(p));
             }
-            eprintln!(
-                "{}: {} problem{}; nothing was changed",
-                path.display(),
-                problems.len(),
-                if problems.len() == 1 { "" } else { "s" }
-            );
-            ExitCode::FAILURE
+            problems_found(path, problems.len())
         }
         Err(ConfigError::Invalid(problems)) => {
             learn_key_of_broken_file(path);
             for p in &problems {
                 eprintln!("{}", shown(&p.to_string()));
             }
-            eprintln!(
-                "{}: {} problem{}; nothing was changed",
-                path.display(),
-                problems.len(),
-                if problems.len() == 1 { "" } else { "s" }
-            );
-            ExitCode::FAILURE
+            problems_found(path, problems.len())
         }
         Err(e) => {
             eprintln!("{e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// `check-config`'s last line after `n` problems, and its exit code.
+fn problems_found(path: &std::path::Path, n: usize) -> ExitCode {
+    eprintln!(
+        "{}: {n} problem{}; nothing was changed",
+        path.display(),
+        if n == 1 { "" } else { "s" }
+    );
+    ExitCode::FAILURE
 }
 
 /// Sets `true` on the returned channel at SIGINT or SIGTERM (and tells systemd).

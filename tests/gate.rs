@@ -549,6 +549,8 @@ enum Step {
     Wait(Duration),
     /// Waits until the gate relay is in this state (polled every millisecond).
     UntilGate(fn(&livegate::gpio::sim::SimRelay) -> bool),
+    /// Waits until this holds (polled every millisecond).
+    Until(Box<dyn Fn() -> bool + Send>),
     /// Sends this event.
     Send(livegate::trigger::TriggerEvent),
 }
@@ -585,6 +587,11 @@ impl livegate::trigger::Trigger for Scripted {
                     Step::Wait(d) => tokio::time::sleep(d).await,
                     Step::UntilGate(ok) => {
                         while !ok(&self.gate) {
+                            tokio::time::sleep(ms(1)).await;
+                        }
+                    }
+                    Step::Until(ok) => {
+                        while !ok() {
                             tokio::time::sleep(ms(1)).await;
                         }
                     }
@@ -1031,9 +1038,16 @@ mod watchdog {
             display: Box::new(livegate::display::sim::SimDisplay::default()),
             gate: Arc::new(gate.clone()),
             fail: Arc::new(livegate::gpio::sim::SimRelay::new("fail")),
-            trigger: Box::new(AfterPings {
+            trigger: Box::new(Scripted {
                 visitor: visitor_tx,
-                seen: waiting,
+                steps: vec![
+                    Step::Until(Box::new(move || {
+                        let seen = waiting.lock().unwrap();
+                        seen.iter().filter(|s| *s == "WATCHDOG=1").count() >= 2
+                    })),
+                    Step::Send(start_event()),
+                ],
+                gate: gate.clone(),
             }),
         };
         let mut opts = livegate::simulate::client_options(&cfg);
@@ -1072,40 +1086,5 @@ mod watchdog {
         );
         assert!(count(&seen, Some("RESUMED")) >= 2, "{seen:?}");
         let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    /// Starts one session once the watchdog has pinged twice.
-    struct AfterPings {
-        visitor: watch::Sender<Option<livegate::camera::sim::Visitor>>,
-        seen: Arc<Mutex<Vec<String>>>,
-    }
-
-    impl livegate::trigger::Trigger for AfterPings {
-        fn spawn(
-            self: Box<Self>,
-            events: tokio::sync::mpsc::Sender<livegate::trigger::TriggerEvent>,
-            _state: watch::Receiver<livegate::trigger::GateState>,
-        ) -> tokio::task::JoinHandle<()> {
-            tokio::spawn(async move {
-                self.visitor
-                    .send_replace(Some(livegate::camera::sim::Visitor {
-                        performer: Performer::Pass,
-                        reaction: ms(150),
-                    }));
-                while self
-                    .seen
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .filter(|s| *s == "WATCHDOG=1")
-                    .count()
-                    < 2
-                {
-                    tokio::time::sleep(ms(5)).await;
-                }
-                let _ = events.send(start_event()).await;
-                std::future::pending::<()>().await;
-            })
-        }
     }
 }
