@@ -98,11 +98,6 @@ impl ApiError {
             ApiError::Garbled(_) => "garbled",
         }
     }
-
-    /// Whether a retry with backoff may help (network errors and 5xx only).
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, ApiError::Network(_) | ApiError::Server { .. })
-    }
 }
 
 #[cfg(test)]
@@ -163,16 +158,6 @@ mod tests {
                 "garbled"
             ]
         );
-    }
-
-    #[test]
-    fn only_network_and_server_are_retryable() {
-        let retryable: Vec<&str> = all()
-            .iter()
-            .filter(|e| e.is_retryable())
-            .map(ApiError::class)
-            .collect();
-        assert_eq!(retryable, ["server", "network"]);
     }
 
     #[test]
