@@ -3,8 +3,9 @@
 //! The session logic lives in the `livegate-core` crate ([`session`], [`gatekeeper`]:
 //! no runtime, no IO, no clock); everything that touches
 //! the world is an adapter behind a small trait: [`camera`], [`display`], [`gpio`],
-//! [`trigger`], and the [`api`] client. [`daemon`] wires them; [`standin`] serves a
-//! faithful copy of the AIGEN API over HTTPS on loopback for simulation and tests.
+//! [`trigger`], and the [`api`] client. [`daemon`] wires them. With the `sim` feature
+//! (on by default), `standin` (the `livegate-standin` crate) serves a faithful copy
+//! of the AIGEN API over HTTPS on loopback for `simulate` and tests.
 
 pub mod api;
 pub mod camera;
@@ -18,13 +19,18 @@ pub mod gpio;
 pub mod metrics;
 pub mod notify;
 pub mod safefile;
-pub mod secret;
+#[cfg(feature = "sim")]
 pub mod simulate;
-pub mod standin;
 pub mod telemetry;
 pub mod trigger;
 pub mod wiring;
 
 // The sans-IO core lives in its own crate (core/, `livegate-core`: no runtime, no IO,
 // no clock); its modules keep their old paths here.
-pub use livegate_core::{actions, gate, gatekeeper, screen, session, untrusted, verdict};
+pub use livegate_core::{actions, gate, gatekeeper, screen, secret, session, untrusted, verdict};
+
+// The API stand-in and the synthetic scene (standin/, `livegate-standin`): linked only
+// with the `sim` feature, so a `--no-default-features` daemon has no hyper server and
+// no rcgen.
+#[cfg(feature = "sim")]
+pub use livegate_standin as standin;

@@ -16,12 +16,15 @@
 //! - [`aigen`]: the vendor protocol's wire types and error classes (no HTTP).
 //! - [`actions`]: the API's action names and the words for people.
 //! - [`untrusted`]: the one escape of strings from outside.
+//! - [`secret`]: the API key, a secret that never prints (shared by the client and
+//!   the stand-in).
 
 pub mod actions;
 pub mod aigen;
 pub mod gate;
 pub mod gatekeeper;
 pub mod screen;
+pub mod secret;
 pub mod session;
 pub mod untrusted;
 pub mod verdict;

@@ -4,7 +4,11 @@
 //! nothing in livegate writes one to disk or to a log.
 
 pub mod jpeg;
-pub mod scene;
+/// The synthetic scene the simulated camera draws and the stand-in reads (in the
+/// `livegate-standin` crate).
+#[cfg(feature = "sim")]
+pub use livegate_standin::scene;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod v4l2;
 

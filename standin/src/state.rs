@@ -6,8 +6,8 @@ use rand::rngs::StdRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::SeedableRng;
 
-use crate::actions::{self, Part, ALL};
-use crate::camera::scene::{Seen, Subject};
+use crate::scene::{Seen, Subject};
+use livegate_core::actions::{self, Part, ALL};
 
 /// A session identifier as the stand-in issued it: a UUID string, or a JSON number in
 /// the numeric-id variant.

@@ -25,7 +25,7 @@ use embedded_graphics::prelude::{
 use embedded_graphics::text::{Baseline, Text};
 use image::{GrayImage, ImageReader, Limits, Rgb, RgbImage};
 
-use crate::actions::{self, ALL};
+use livegate_core::actions::{self, ALL};
 
 /// Who is in front of the simulated camera, doing what.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub enum Subject {
     Still,
     /// A live person not doing any action.
     Neutral,
-    /// A live person doing the action with this index in [`crate::actions::ALL`].
+    /// A live person doing the action with this index in [`livegate_core::actions::ALL`].
     Doing(usize),
 }
 

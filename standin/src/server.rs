@@ -22,9 +22,9 @@ use tokio_rustls::TlsAcceptor;
 use super::faults::{Fault, Faults};
 use super::state::{DrawSpec, Refusal, SessionId, Sessions, Verdict};
 use super::Recorded;
-use crate::actions::{self, Part, ALL};
-use crate::camera::scene::{self, Seen};
-use crate::secret::ApiKey;
+use crate::scene::{self, Seen};
+use livegate_core::actions::{self, Part, ALL};
+use livegate_core::secret::ApiKey;
 
 /// The one path the service answers on.
 pub(crate) const PATH: &str = "/aiface/liveness-detection/v1";

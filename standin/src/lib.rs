@@ -3,15 +3,21 @@
 //! [`Standin::start`] generates a CA and a server certificate in memory, binds
 //! `127.0.0.1:0` and serves the one path of the API: `GET ?mode=…` draws actions,
 //! `POST {request_id, image}` verifies one image by reading the simulated scene drawn
-//! into it ([`crate::camera::scene`]), `POST {request_id, restart_id: true}` draws anew.
+//! into it ([`crate::scene`]), `POST {request_id, restart_id: true}` draws anew.
 //! Every request is recorded (without image bytes) for assertions, and [`Faults`]
 //! makes it misbehave on demand. See `shared/aigen-liveness-api.md` for the contract.
+//!
+//! This crate is livegate's `livegate-standin`: it depends on `livegate-core` only
+//! (the wire types, the action names, the key) and the daemon links it only with its
+//! `sim` feature. [`scene`] is the synthetic scene protocol the simulated camera draws
+//! and the stand-in reads.
 //!
 //! Choices where the reference is silent: the miss counter is per sequence (a restart
 //! resets it, a passed action does not); a faulted request never touches a session; a
 //! request takes effect on arrival and its answer leaves after the injected latency.
 
 pub mod faults;
+pub mod scene;
 mod server;
 pub mod state;
 mod tls;
@@ -26,8 +32,8 @@ use tokio::task::JoinHandle;
 pub use faults::{Fault, Faults};
 pub use state::{DrawSpec, Phase, SessionId, SessionView, FIRST_NUMERIC_ID};
 
-use crate::camera::scene::Seen;
-use crate::secret::ApiKey;
+use crate::scene::Seen;
+use livegate_core::secret::ApiKey;
 use server::{lock, Shared};
 
 /// The path the stand-in answers on (the vendor's).
