@@ -669,6 +669,23 @@ impl Config {
         Ok(Some(pem))
     }
 
+    /// The API client's options from `[api]`, without the key and the extra CA (read
+    /// from files by [`Config::read_key`] and [`Config::read_ca`]): for `run`, the
+    /// commissioning test and `simulate` alike.
+    pub fn client_options(&self) -> crate::api::ClientOptions {
+        crate::api::ClientOptions {
+            base_url: self.api.base_url.clone(),
+            key: ApiKey::new(""),
+            request_timeout: self.api.request_timeout,
+            connect_timeout: self.api.connect_timeout,
+            retries: self.api.retries,
+            retry_base: Duration::from_millis(250),
+            extra_ca_pem: Vec::new(),
+            only_extra_ca: false,
+            allow_insecure_http: self.api.allow_insecure_http,
+        }
+    }
+
     /// A one-line summary for `check-config` (the metrics file only when one is set).
     pub fn summary(&self) -> String {
         let metrics = match &self.metrics.textfile {
@@ -1126,6 +1143,9 @@ const METRICS_KEYS: &[Key] = &[
     key("textfile", Rule::PromFile),
     key("interval", dur_ms(5 * SEC, 10 * MINUTE)),
 ];
+
+/// The simulated kind of every device table; its devices come with the `sim` feature.
+const SIM_KIND: &str = "sim";
 
 /// One kind of a device table (`[camera] kind = "sim"`): its own keys (besides `kind`)
 /// and how to build the typed configuration from their checked values.
@@ -2367,6 +2387,9 @@ impl<'a> Checker<'a> {
             );
         };
         let kind = &dev.kinds[index];
+        if kind.name == SIM_KIND && !cfg!(feature = "sim") {
+            self.sim_not_built(dev, kind_entry.map(|(_, v)| v.span()));
+        }
         let names: Vec<&str> = std::iter::once("kind")
             .chain(kind.keys.iter().map(|k| k.name))
             .collect();
@@ -2402,6 +2425,30 @@ impl<'a> Checker<'a> {
             kind_ok: true,
         };
         (value, keys)
+    }
+
+    /// A `sim` kind (written at `at`, or the default when `at` is `None`) in a livegate
+    /// built without the `sim` feature: the simulated devices are not in this binary.
+    fn sim_not_built<T>(&mut self, dev: &Device<T>, at: Option<Span>) {
+        let others: Vec<&str> = dev
+            .kinds
+            .iter()
+            .map(|k| k.name)
+            .filter(|n| *n != SIM_KIND)
+            .collect();
+        let valid = one_of(&others);
+        let (span, what) = match at {
+            Some(span) => (span, "\"sim\"".to_owned()),
+            // No `kind` written: the default, reported at the top of the file.
+            None => (0..0, "not set, and its default \"sim\"".to_owned()),
+        };
+        self.report(
+            &span,
+            &format!("{}.kind", dev.table),
+            format!(
+                "{what} needs livegate built with the sim feature (the default); valid: {valid}"
+            ),
+        );
     }
 
     /// Checks every entry of a table against `keys`; `unknown` words the problem for a

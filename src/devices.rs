@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::warn;
 
 use crate::camera::jpeg::{FormatPreference, Rotation as CamRotation};
+#[cfg(feature = "sim")]
 use crate::camera::sim::{SimCamera, Visitor};
 use crate::camera::v4l2::{V4l2Camera, V4l2Options};
 use crate::camera::FrameSource;
@@ -25,7 +26,9 @@ use crate::gpio::line::LineAddr;
 use crate::gpio::output::claim_outputs;
 use crate::gpio::sim::SimRelay;
 use crate::gpio::{GpioError, GpioLines, Relay};
-use crate::trigger::{Cast, GateState, SimTrigger, Trigger, TriggerEvent};
+#[cfg(feature = "sim")]
+use crate::trigger::{Cast, SimTrigger};
+use crate::trigger::{GateState, Trigger, TriggerEvent};
 
 /// Why the devices could not be set up. The relays are safe whatever happened.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,10 @@ pub enum DeviceError {
     Gpio(#[from] GpioError),
     #[error("control socket: {0}")]
     Socket(#[from] crate::ctl::CtlError),
+    /// A `sim` kind in a livegate built without the `sim` feature (the configuration
+    /// check refuses it first; this is the backstop).
+    #[error("{0}: kind = \"sim\" needs livegate built with the sim feature (the default)")]
+    NotBuilt(&'static str),
 }
 
 /// The devices, and what the daemon needs beside them.
@@ -145,19 +152,51 @@ fn gpio_trigger<A: LineAddr>(lines: &GpioLines<A>) -> Result<Option<Box<dyn Trig
     Ok(Some(Box::new(GpioTrigger::new(rx))))
 }
 
-/// Builds every device named by `cfg`. `panel` replaces a simulated display's own
-/// terminal output (for `simulate`); `cast` says who the simulated visitors are.
-pub fn build(
-    cfg: &Config,
-    cast: Cast,
-    panel: Option<Box<dyn Display>>,
-) -> Result<Built, DeviceError> {
+/// Builds every device named by `cfg`: what `livegate run` does. Simulated kinds
+/// (with the `sim` feature) play the configuration's own performer.
+pub fn build(cfg: &Config) -> Result<Built, DeviceError> {
+    build_devices(cfg, None)
+}
+
+/// What only `simulate` supplies: who the simulated visitors are, and a panel that
+/// replaces a simulated display's own terminal output.
+#[cfg(feature = "sim")]
+pub struct Simulated {
+    pub cast: Cast,
+    pub panel: Option<Box<dyn Display>>,
+}
+
+/// Builds every device named by `cfg`, with the visitors and panel of a simulation.
+#[cfg(feature = "sim")]
+pub fn build_simulated(cfg: &Config, sim: Simulated) -> Result<Built, DeviceError> {
+    build_devices(cfg, Some(sim))
+}
+
+/// Without the `sim` feature nothing simulated can be asked for.
+#[cfg(not(feature = "sim"))]
+type Simulated = std::convert::Infallible;
+
+fn build_devices(cfg: &Config, sim: Option<Simulated>) -> Result<Built, DeviceError> {
     // 1. Outputs, at their inactive level, before anything else.
     let (gate, fail, sim_relays) = claim_relays(cfg)?;
 
     // 2. Inputs and triggers.
     let (screen_tx, screen_rx) = watch::channel(Screen::Idle);
+    #[cfg(feature = "sim")]
     let (visitor_tx, visitor_rx) = watch::channel::<Option<Visitor>>(None);
+    #[cfg(feature = "sim")]
+    let (cast, panel) = match sim {
+        Some(Simulated { cast, panel }) => (cast, panel),
+        None => {
+            let performer = match &cfg.camera {
+                CameraConfig::Sim(c) => c.performer,
+                CameraConfig::V4l2(_) => crate::config::Performer::Pass,
+            };
+            (Cast::All(performer), None)
+        }
+    };
+    #[cfg(not(feature = "sim"))]
+    let panel: Option<Box<dyn Display>> = sim.map(|never| match never {});
     let mut triggers: Vec<Box<dyn Trigger>> = Vec::new();
     let inputs = match &cfg.gpio {
         GpioConfig::Rppal(g) => gpio_trigger(g)?,
@@ -166,6 +205,9 @@ pub fn build(
     };
     triggers.extend(inputs);
     match &cfg.trigger {
+        #[cfg(not(feature = "sim"))]
+        TriggerConfig::Sim(_) => return Err(DeviceError::NotBuilt("trigger")),
+        #[cfg(feature = "sim")]
         TriggerConfig::Sim(t) => {
             let reaction = match &cfg.camera {
                 CameraConfig::Sim(c) => c.reaction,
@@ -205,7 +247,13 @@ pub fn build(
 
     // 4. The camera.
     let camera: Box<dyn FrameSource> = match &cfg.camera {
+        #[cfg(feature = "sim")]
         CameraConfig::Sim(c) => Box::new(SimCamera::new(c, screen_rx, visitor_rx)),
+        #[cfg(not(feature = "sim"))]
+        CameraConfig::Sim(_) => {
+            drop(screen_rx);
+            return Err(DeviceError::NotBuilt("camera"));
+        }
         CameraConfig::V4l2(_) => Box::new(V4l2Camera::new(camera_options(cfg).unwrap_or_default())),
     };
 

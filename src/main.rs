@@ -1,5 +1,6 @@
 //! The `livegate` command: run · simulate · check-config.
 
+#[cfg(feature = "sim")]
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,13 +10,22 @@ use anyhow::{bail, Context};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use tokio::sync::watch;
 
-use livegate::config::{Config, ConfigError, Performer, DEFAULT_PATH};
+#[cfg(feature = "sim")]
+use livegate::config::Performer;
+use livegate::config::{Config, ConfigError, DEFAULT_PATH};
+#[cfg(feature = "sim")]
 use livegate::daemon::{GateEvent, Observer};
 use livegate::display::sim::SimDisplay;
-use livegate::display::term::{self, LineWriter, LIVE_LINES};
+#[cfg(feature = "sim")]
+use livegate::display::term::{self, Tone};
+use livegate::display::term::{Console, LineWriter, LIVE_LINES};
+#[cfg(feature = "sim")]
 use livegate::display::Display;
-use livegate::simulate::{self, Console, ConsolePanel, Endpoint, Simulation, Tone};
+#[cfg(feature = "sim")]
+use livegate::simulate::{self, ConsolePanel, Endpoint, Simulation};
+#[cfg(feature = "sim")]
 use livegate::standin::StandinOptions;
+#[cfg(feature = "sim")]
 use livegate::trigger::Cast;
 
 mod cli_assets;
@@ -39,6 +49,7 @@ enum Cmd {
     },
     /// Run the whole gate on this machine: simulated camera, panel and relays,
     /// against a stand-in of the AIGEN API on loopback.
+    #[cfg(feature = "sim")]
     Simulate {
         /// A configuration file (TOML) for the session settings; without it, the
         /// built-in defaults (not /etc/livegate/livegate.toml).
@@ -167,6 +178,7 @@ enum CtlCmd {
     Cancel,
 }
 
+#[cfg(feature = "sim")]
 #[derive(Clone, Copy, ValueEnum)]
 enum PerformerArg {
     Pass,
@@ -177,6 +189,7 @@ enum PerformerArg {
     Mix,
 }
 
+#[cfg(feature = "sim")]
 #[derive(Clone, Copy, ValueEnum)]
 enum PanelArg {
     #[value(name = "128x64")]
@@ -185,6 +198,7 @@ enum PanelArg {
     Size128x32,
 }
 
+#[cfg(feature = "sim")]
 impl PanelArg {
     fn size(self) -> (u32, u32) {
         match self {
@@ -194,6 +208,7 @@ impl PanelArg {
     }
 }
 
+#[cfg(feature = "sim")]
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum EventsArg {
     Text,
@@ -219,6 +234,7 @@ fn main() -> ExitCode {
     match cli.command {
         Cmd::CheckConfig { config } => check_config(&config),
         Cmd::Run { config } => report(runtime().and_then(|rt| rt.block_on(run(config)))),
+        #[cfg(feature = "sim")]
         Cmd::Simulate {
             config,
             sessions,
@@ -478,7 +494,7 @@ async fn commission(path: PathBuf, what: TestCmd) -> anyhow::Result<()> {
 fn client_options_with_key(
     cfg: &Config,
 ) -> anyhow::Result<(livegate::api::ClientOptions, livegate::config::KeySource)> {
-    let mut opts = simulate::client_options(cfg);
+    let mut opts = cfg.client_options();
     let (key, source) = cfg.read_key_with_source()?;
     opts.key = key;
     let _ = KEY.set(opts.key.clone());
@@ -638,11 +654,7 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
         Notifier::disabled()
     }));
     // The relays are claimed at their safe level first, inside build().
-    let performer = match &cfg.camera {
-        livegate::config::CameraConfig::Sim(c) => c.performer,
-        livegate::config::CameraConfig::V4l2(_) => Performer::Pass,
-    };
-    let built = livegate::devices::build(&cfg, Cast::All(performer), None)?;
+    let built = livegate::devices::build(&cfg)?;
     // The wiring just claimed, for `safe-outputs` after a kill, whatever the file
     // says by then.
     let claimed = livegate::wiring::Wiring::of(&cfg.gpio);
@@ -781,6 +793,7 @@ fn reload_on_sighup(
     Ok(rx)
 }
 
+#[cfg(feature = "sim")]
 async fn simulate(
     config: Option<PathBuf>,
     sessions: u64,

@@ -52,7 +52,13 @@ pub fn sim_devices(
     panel: Box<dyn Display>,
     display: SimDisplayHandle,
 ) -> Result<SimDevices, SimError> {
-    let built = crate::devices::build(&cfg.simulated(), cast, Some(panel))?;
+    let built = crate::devices::build_simulated(
+        &cfg.simulated(),
+        crate::devices::Simulated {
+            cast,
+            panel: Some(panel),
+        },
+    )?;
     let (gate, fail) = built.sim_relays.ok_or(SimError::NotSimulated("relays"))?;
     Ok(SimDevices {
         devices: built.devices,
@@ -97,12 +103,12 @@ impl Simulation {
                     only_extra_ca: true,
                     extra_ca_pem: vec![standin.ca_pem().to_vec()],
                     allow_insecure_http: false,
-                    ..client_options(&cfg)
+                    ..cfg.client_options()
                 })?;
                 (client, Some(standin))
             }
             Endpoint::Url(url) => {
-                let mut opts = client_options(&cfg);
+                let mut opts = cfg.client_options();
                 opts.base_url = url;
                 opts.key = cfg.read_key()?;
                 opts.extra_ca_pem.extend(cfg.read_ca()?);
@@ -204,21 +210,6 @@ pub struct SimOutcome {
     pub api_requests: Vec<crate::standin::Recorded>,
     /// What the fleet metrics counted.
     pub metrics: Arc<crate::metrics::Metrics>,
-}
-
-/// Client options from `[api]` (the key is filled in by the caller).
-pub fn client_options(cfg: &Config) -> ClientOptions {
-    ClientOptions {
-        base_url: cfg.api.base_url.clone(),
-        key: crate::secret::ApiKey::new(""),
-        request_timeout: cfg.api.request_timeout,
-        connect_timeout: cfg.api.connect_timeout,
-        retries: cfg.api.retries,
-        retry_base: std::time::Duration::from_millis(250),
-        extra_ca_pem: Vec::new(),
-        only_extra_ca: false,
-        allow_insecure_http: cfg.api.allow_insecure_http,
-    }
 }
 
 pub use crate::display::term::{Console, Tone};

@@ -638,11 +638,10 @@ async fn run_scripted(
     Vec<livegate::standin::Recorded>,
 ) {
     use livegate::api::AigenClient;
-    use livegate::simulate::client_options;
     use livegate::standin::Standin;
 
     let standin = Standin::start(StandinOptions::default()).await.unwrap();
-    let mut opts = client_options(&cfg);
+    let mut opts = cfg.client_options();
     opts.base_url = standin.url();
     opts.key = StandinOptions::default().key;
     opts.only_extra_ca = true;
@@ -848,7 +847,7 @@ mod commissioning {
     use livegate::standin::Standin;
 
     async fn options(standin: &Standin, key: &str) -> livegate::api::ClientOptions {
-        let mut opts = livegate::simulate::client_options(&fast_config());
+        let mut opts = fast_config().client_options();
         opts.base_url = standin.url();
         opts.key = livegate::secret::ApiKey::new(key);
         opts.only_extra_ca = true;
@@ -1050,7 +1049,7 @@ mod watchdog {
                 gate: gate.clone(),
             }),
         };
-        let mut opts = livegate::simulate::client_options(&cfg);
+        let mut opts = cfg.client_options();
         opts.key = livegate::secret::ApiKey::new("k");
         let client = livegate::api::AigenClient::new(opts).unwrap();
         let beat = heartbeat.clone();

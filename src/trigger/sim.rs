@@ -1,43 +1,14 @@
-//! What starts (or cancels) a session: a GPIO input, a local command, or, in
-//! simulation, a script of visitors.
+//! Simulated visitors: who steps in front of the simulated camera, and when. Built
+//! only with the `sim` feature.
 
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::{GateState, Trigger, TriggerEvent};
 use crate::camera::sim::Visitor;
 use crate::config::Performer;
-
-/// A request from a trigger to the daemon.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TriggerEvent {
-    /// Someone wants to enter. `source` names the trigger; `note` is free text for
-    /// the log (the simulated performer, say).
-    Start {
-        source: &'static str,
-        note: Option<String>,
-    },
-    /// Abort the session in progress.
-    Cancel { source: &'static str },
-    /// The request-to-exit button: open the gate without a check (and log it).
-    Exit { source: &'static str },
-    /// The door contact changed.
-    Door { open: bool },
-}
-
-/// What the daemon is doing, published for triggers: decided by the core's
-/// [`livegate_core::gate::Gate`].
-pub use livegate_core::gate::GateState;
-
-/// A source of [`TriggerEvent`]s running in a task of its own.
-pub trait Trigger: Send + 'static {
-    fn spawn(
-        self: Box<Self>,
-        events: mpsc::Sender<TriggerEvent>,
-        state: watch::Receiver<GateState>,
-    ) -> JoinHandle<()>;
-}
 
 /// Which performer each simulated visitor plays.
 #[derive(Clone, Debug, PartialEq, Eq)]
