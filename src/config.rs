@@ -2364,10 +2364,22 @@ impl<'a> Checker<'a> {
             None => Some(0),
             Some((k, v)) => {
                 let (ks, vs) = (k.span(), v.span());
+                let sim_written =
+                    matches!(v.get_ref(), DeValue::String(s) if s.as_ref() == SIM_KIND);
                 if self.touches_syntax(ks.start, vs.end) {
                     None
+                } else if sim_written && !cfg!(feature = "sim") {
+                    // Reported below, with what this build offers instead.
+                    kind_names.iter().position(|n| *n == SIM_KIND)
                 } else {
-                    self.check_choice(&format!("{table}.kind"), v, &kind_names)
+                    // Without the `sim` feature, `sim` is not offered as valid.
+                    let offered: Vec<&str> = kind_names
+                        .iter()
+                        .copied()
+                        .filter(|n| cfg!(feature = "sim") || *n != SIM_KIND)
+                        .collect();
+                    self.check_choice(&format!("{table}.kind"), v, &offered)
+                        .and_then(|i| kind_names.iter().position(|n| *n == offered[i]))
                 }
             }
         };
@@ -3232,7 +3244,12 @@ impl<'a> Checker<'a> {
         };
         match &cfg.trigger {
             TriggerConfig::Gpio if gpio.kind_ok => {
-                let others = "or another trigger kind: \"sim\" or \"socket\"";
+                // Without the `sim` feature the simulated trigger is not offered.
+                let others = if cfg!(feature = "sim") {
+                    "or another trigger kind: \"sim\" or \"socket\""
+                } else {
+                    "or another trigger kind: \"socket\""
+                };
                 match &cfg.gpio {
                     GpioConfig::Sim(_) => self.report(
                         kind,

@@ -65,3 +65,24 @@ fn a_missing_kind_defaults_to_sim_and_is_refused_too() {
 fn a_hardware_configuration_is_accepted() {
     assert_eq!(problems(HARDWARE), Vec::<String>::new());
 }
+
+#[test]
+fn other_messages_do_not_offer_the_sim_kind() {
+    let text = HARDWARE.replace("kind = \"socket\"", "kind = \"gpio\"");
+    let ps = problems(&text);
+    assert_eq!(ps.len(), 1, "{ps:#?}");
+    assert!(
+        ps[0].ends_with("or another trigger kind: \"socket\""),
+        "{}",
+        ps[0]
+    );
+}
+
+#[test]
+fn an_unknown_kind_does_not_offer_sim() {
+    let text = HARDWARE.replace("kind = \"v4l2\"", "kind = \"usb\"");
+    assert_eq!(
+        problems(&text),
+        vec!["livegate.toml:2:8: camera.kind: \"usb\" is not valid; valid: \"v4l2\""]
+    );
+}
