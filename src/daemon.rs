@@ -190,8 +190,8 @@ struct Active {
     last_seq: Option<u64>,
     /// The actions shown, for the audit line.
     actions: Vec<String>,
-    /// The service's `response_id` of its last answer (cleaned), for the audit line:
-    /// what the vendor's support asks for.
+    /// The service's `response_id` of its last answer (cleaned by `Answer::parse`),
+    /// for the audit line: what the vendor's support asks for.
     last_response_id: Option<String>,
 }
 
@@ -452,7 +452,8 @@ impl Shell {
         } = &done.event
         {
             if let Some(id) = &answer.response_id {
-                a.last_response_id = Some(crate::untrusted::clean(id));
+                // Cleaned once, where the answer is parsed.
+                a.last_response_id = Some(id.clone());
             }
         }
         self.feed(done.event);

@@ -286,11 +286,10 @@ impl AigenClient {
             match attempt.result {
                 Ok(answer) => {
                     let rid = request_id.or(answer.request_id.as_ref());
-                    let response_id = answer.response_id.as_deref().map(crate::untrusted::clean);
                     tracing::debug!(
                         op = op.as_str(),
                         request_id = rid.map(tracing::field::display),
-                        response_id = response_id.as_deref(),
+                        response_id = answer.response_id.as_deref(),
                         status = attempt.status,
                         latency_ms,
                         bytes,
