@@ -19,14 +19,14 @@ use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use livegate::display::screens::render;
 use livegate::display::term::{self, Charset, Rendering};
 use livegate::display::Screen;
 
-const BIN: &str = env!("CARGO_BIN_EXE_livegate");
-const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
+mod common;
+use common::process::{wait_or_kill, BIN, MANIFEST_DIR};
 /// The fast simulation settings of tests/cli.rs, relative to the crate.
 const FAST: &str = "tests/fixtures/cli/fast.toml";
 /// Generous: one fast session takes about 3 s.
@@ -195,18 +195,7 @@ fn finish(
     out: std::thread::JoinHandle<Vec<u8>>,
     err: std::thread::JoinHandle<Vec<u8>>,
 ) -> Run {
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break Some(s);
-        }
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let status = wait_or_kill(&mut child, LIMIT);
     let run = Run {
         what,
         code: status.and_then(|s| s.code()),
