@@ -9,8 +9,8 @@
 //! `tokio::time::Instant`), lower bounds follow from causality, upper bounds are
 //! generous (`SLACK`), and every timeout a passing person must beat is far longer
 //! than the person needs. Exact timing is proven in virtual time where there is no
-//! socket: the session core in `core/src/session.rs`, the pulses in `src/gpio/mod.rs`,
-//! the watchdog in `tests/notify.rs`, the policy in `core/src/gatekeeper.rs`.
+//! socket: the session core in `core/src/session.rs`, the pulses in `src/gpio/output.rs`,
+//! the watchdog in `tests/notify.rs`, the policy in `core/src/gate.rs`.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -105,7 +105,7 @@ fn verdicts(events: &[GateEvent]) -> Vec<(&'static str, Option<&'static str>)> {
 
 /// `count` pulses of `relay`, each on for `length` (a timer never fires early: the
 /// lower bound is exact; the Pulser's exact length is proven in virtual time in
-/// `src/gpio/mod.rs`), and the relay at rest at the end.
+/// `src/gpio/output.rs`), and the relay at rest at the end.
 fn assert_pulses(relay: &livegate::gpio::sim::SimRelay, count: usize, length: Duration) {
     let pulses = relay.pulses();
     assert_eq!(pulses.len(), count, "pulses: {pulses:?}");
