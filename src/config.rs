@@ -12,13 +12,20 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use crate::actions::Part;
+pub use crate::camera::jpeg::FormatPreference;
+pub use crate::camera::{LeftIs, Performer, SimCameraOptions};
+pub use crate::display::sim::SimDisplayOptions;
+pub use crate::display::ssd1306::{OledOptions, PanelSize};
 use crate::gpio::header;
 use crate::gpio::input::{DoorOptions, InputOptions};
 pub use crate::gpio::line::{Bcm, ChipLine, Edge, LineSpec, Pull};
 use crate::gpio::line::{LineSpecError, DEFAULT_CHIP, MAX_OFFSET};
 use crate::gpio::output::OutputOptions;
+pub use crate::gpio::sim::SimGpioOptions;
 use crate::gpio::GpioLines;
+pub use crate::rotation::Rotation;
 use crate::secret::ApiKey;
+pub use crate::trigger::SimTriggerOptions;
 
 /// The default location of the configuration file.
 pub const DEFAULT_PATH: &str = "/etc/livegate/livegate.toml";
@@ -142,69 +149,9 @@ impl SessionConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub enum CameraConfig {
     /// `kind = "sim"`: a simulated camera and person.
-    Sim(SimCameraConfig),
+    Sim(SimCameraOptions),
     /// `kind = "v4l2"`: a USB camera through Video4Linux2.
     V4l2(V4l2CameraConfig),
-}
-
-/// `[camera] kind = "sim"`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SimCameraConfig {
-    /// How the simulated person behaves.
-    pub performer: Performer,
-    /// How long the simulated person takes to react to a new action.
-    pub reaction: Duration,
-    /// Frames per second the simulated camera produces.
-    pub fps: u32,
-    /// Frame width in pixels, 160..=1920.
-    pub width: u32,
-    /// Frame height in pixels, 120..=1080.
-    pub height: u32,
-    /// JPEG quality, 30..=95.
-    pub jpeg_quality: u8,
-}
-
-/// How the simulated person behaves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Performer {
-    /// Does each action after a human-like delay.
-    Pass,
-    /// Does the wrong actions.
-    Fail,
-    /// Holds up a still photo.
-    Spoof,
-    /// Walks up late: misses the first per-action timeout, then passes after a restart.
-    Slow,
-    /// Nobody is there.
-    Absent,
-}
-
-impl Performer {
-    /// Every behaviour, in the documented order.
-    pub const ALL: [Performer; 5] = [
-        Performer::Pass,
-        Performer::Fail,
-        Performer::Spoof,
-        Performer::Slow,
-        Performer::Absent,
-    ];
-
-    /// The word used in the file.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Performer::Pass => "pass",
-            Performer::Fail => "fail",
-            Performer::Spoof => "spoof",
-            Performer::Slow => "slow",
-            Performer::Absent => "absent",
-        }
-    }
-
-    /// The behaviour named by its word in the file.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == s)
-    }
 }
 
 /// `[camera] kind = "v4l2"`: a USB camera.
@@ -219,7 +166,7 @@ pub struct V4l2CameraConfig {
     /// Requested frames per second, 1..=30.
     pub fps: u32,
     /// Which pixel format to ask the camera for.
-    pub format: PixelFormatChoice,
+    pub format: FormatPreference,
     /// JPEG quality when frames are encoded here (not for MJPEG passed through), 30..=95.
     pub jpeg_quality: u8,
     /// Frames dropped after the stream starts (auto-exposure settling), 0..=60.
@@ -232,81 +179,13 @@ pub struct V4l2CameraConfig {
     pub left_is: LeftIs,
 }
 
-/// Which pixel format a V4L2 camera is asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PixelFormatChoice {
-    /// MJPEG when offered, else YUYV (or another YUV format).
-    Auto,
-    /// MJPEG only.
-    Mjpeg,
-    /// YUYV only (encoded to JPEG here).
-    Yuyv,
-}
-
-/// Whose left an action such as `Turn_left` means.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum LeftIs {
-    /// The person's own left (what the API means); the default.
-    Person,
-    /// The left side of the picture as sent.
-    Image,
-}
-
-/// A clockwise rotation in quarter turns; written in the file as 0, 90, 180 or 270.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Rotation {
-    /// Not rotated.
-    R0,
-    /// A quarter turn clockwise.
-    R90,
-    /// Upside down.
-    R180,
-    /// Three quarter turns clockwise (a quarter turn counter-clockwise).
-    R270,
-}
-
-/// `[display] kind = "ssd1306"`: an SSD1306 OLED panel on I2C.
-#[derive(Clone, Debug, PartialEq)]
-pub struct OledConfig {
-    /// The I2C bus (`/dev/i2c-N`), 0..=22.
-    pub bus: u8,
-    /// The panel's 7-bit I2C address: 0x3C or 0x3D.
-    pub address: u8,
-    /// The panel's size in pixels.
-    pub size: PanelSize,
-    /// Rotation of the picture on the panel.
-    pub rotation: Rotation,
-    /// Brightness, 0..=255.
-    pub contrast: u8,
-    /// How often the panel is initialised again (recovers from glitches), 1 s..=10 min.
-    pub reinit_interval: Duration,
-}
-
-/// The size of an SSD1306 panel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PanelSize {
-    /// 128 × 64 pixels.
-    Size128x64,
-    /// 128 × 32 pixels.
-    Size128x32,
-}
-
 /// `[display]`, by `kind`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DisplayConfig {
     /// `kind = "sim"`: a simulated panel.
-    Sim(SimDisplayConfig),
+    Sim(SimDisplayOptions),
     /// `kind = "ssd1306"`: an SSD1306 OLED panel on I2C.
-    Ssd1306(OledConfig),
-}
-
-/// `[display] kind = "sim"`.
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct SimDisplayConfig {
-    /// Print the panel in the terminal.
-    pub terminal: bool,
-    /// Save a PNG of every new screen into this folder.
-    pub png_dir: Option<PathBuf>,
+    Ssd1306(OledOptions),
 }
 
 /// `[gpio]`, by `kind`.
@@ -315,7 +194,7 @@ pub struct SimDisplayConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub enum GpioConfig {
     /// `kind = "sim"`: simulated relays.
-    Sim(SimGpioConfig),
+    Sim(SimGpioOptions),
     /// `kind = "rppal"`: the Raspberry Pi's GPIO pins.
     Rppal(RppalGpioConfig),
     /// `kind = "cdev"`: lines of a GPIO character device (`/dev/gpiochipN`).
@@ -330,34 +209,15 @@ pub type CdevGpioConfig = GpioLines<ChipLine>;
 /// `[gpio] kind = "rppal"`: relays and inputs on the Raspberry Pi's GPIO pins.
 pub type RppalGpioConfig = GpioLines<Bcm>;
 
-/// `[gpio] kind = "sim"`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SimGpioConfig {
-    /// Gate relay pulse length, 100 ms..=10 s.
-    pub gate_pulse: Duration,
-    /// Fail output pulse length, 100 ms..=10 s.
-    pub fail_pulse: Duration,
-    /// Where the simulated relays write their levels (`gate=0` / `fail=1` lines) at
-    /// every change, for tests across processes; `None`: nowhere.
-    pub state_file: Option<PathBuf>,
-}
-
 /// `[trigger]`, by `kind`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TriggerConfig {
     /// `kind = "sim"`: simulated arrivals.
-    Sim(SimTriggerConfig),
+    Sim(SimTriggerOptions),
     /// `kind = "gpio"`: the input `[gpio] trigger_pin` (a presence sensor or start button).
     Gpio,
     /// `kind = "socket"`: `livegate ctl start|status|cancel` on a local Unix socket.
     Socket(SocketTriggerConfig),
-}
-
-/// `[trigger] kind = "sim"`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SimTriggerConfig {
-    /// Delay between the gate becoming ready and the next simulated person arriving.
-    pub arrival: Duration,
 }
 
 /// `[trigger] kind = "socket"`: a local Unix socket for kiosk software.
@@ -706,81 +566,6 @@ impl Config {
     }
 }
 
-/// `ALL`, `as_str` and `parse` for a choice written as a word in the file.
-macro_rules! words {
-    ($t:ident { $($v:ident => $w:literal),+ $(,)? }) => {
-        impl $t {
-            /// Every choice, in the documented order.
-            pub const ALL: &'static [$t] = &[$($t::$v),+];
-            /// The words of the file, in the order of [`Self::ALL`].
-            const WORDS: &'static [&'static str] = &[$($w),+];
-
-            /// The word used in the file.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($t::$v => $w),+
-                }
-            }
-
-            /// The choice named by its word in the file.
-            pub fn parse(s: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|c| c.as_str() == s)
-            }
-        }
-    };
-}
-
-words!(PixelFormatChoice { Auto => "auto", Mjpeg => "mjpeg", Yuyv => "yuyv" });
-words!(LeftIs { Person => "person", Image => "image" });
-words!(PanelSize { Size128x64 => "128x64", Size128x32 => "128x32" });
-
-impl PanelSize {
-    /// Width in pixels.
-    pub fn width(self) -> u32 {
-        128
-    }
-
-    /// Height in pixels.
-    pub fn height(self) -> u32 {
-        match self {
-            PanelSize::Size128x64 => 64,
-            PanelSize::Size128x32 => 32,
-        }
-    }
-}
-
-impl Rotation {
-    /// Every rotation, in the documented order.
-    pub const ALL: [Rotation; 4] = [Rotation::R0, Rotation::R90, Rotation::R180, Rotation::R270];
-
-    /// Degrees clockwise.
-    pub fn degrees(self) -> u16 {
-        match self {
-            Rotation::R0 => 0,
-            Rotation::R90 => 90,
-            Rotation::R180 => 180,
-            Rotation::R270 => 270,
-        }
-    }
-
-    /// The number used in the file, as text.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rotation::R0 => "0",
-            Rotation::R90 => "90",
-            Rotation::R180 => "180",
-            Rotation::R270 => "270",
-        }
-    }
-
-    /// The rotation of a number of degrees (0, 90, 180 or 270).
-    pub fn from_degrees(degrees: i64) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|r| i64::from(r.degrees()) == degrees)
-    }
-}
-
 impl CameraConfig {
     /// The `kind` word of this table.
     pub fn kind(&self) -> &'static str {
@@ -853,7 +638,7 @@ impl Config {
             c.display = d.display;
         }
         if !matches!(c.gpio, GpioConfig::Sim(_)) {
-            c.gpio = GpioConfig::Sim(SimGpioConfig {
+            c.gpio = GpioConfig::Sim(SimGpioOptions {
                 gate_pulse: c.gpio.gate_pulse(),
                 fail_pulse: c.gpio.fail_pulse(),
                 state_file: None,
@@ -910,8 +695,8 @@ impl Default for Config {
 }
 
 /// The defaults of `[camera] kind = "sim"`.
-fn default_sim_camera() -> SimCameraConfig {
-    SimCameraConfig {
+fn default_sim_camera() -> SimCameraOptions {
+    SimCameraOptions {
         performer: Performer::Pass,
         reaction: Duration::from_millis(1500),
         fps: 10,
@@ -922,16 +707,16 @@ fn default_sim_camera() -> SimCameraConfig {
 }
 
 /// The defaults of `[display] kind = "sim"`.
-fn default_sim_display() -> SimDisplayConfig {
-    SimDisplayConfig {
+fn default_sim_display() -> SimDisplayOptions {
+    SimDisplayOptions {
         terminal: true,
         png_dir: None,
     }
 }
 
 /// The defaults of `[gpio] kind = "sim"`.
-fn default_sim_gpio() -> SimGpioConfig {
-    SimGpioConfig {
+fn default_sim_gpio() -> SimGpioOptions {
+    SimGpioOptions {
         gate_pulse: Duration::from_millis(1000),
         fail_pulse: Duration::from_millis(500),
         state_file: None,
@@ -939,8 +724,8 @@ fn default_sim_gpio() -> SimGpioConfig {
 }
 
 /// The defaults of `[trigger] kind = "sim"`.
-fn default_sim_trigger() -> SimTriggerConfig {
-    SimTriggerConfig {
+fn default_sim_trigger() -> SimTriggerOptions {
+    SimTriggerOptions {
         arrival: Duration::from_secs(2),
     }
 }
@@ -953,7 +738,7 @@ impl Default for V4l2CameraConfig {
             width: 640,
             height: 480,
             fps: 10,
-            format: PixelFormatChoice::Auto,
+            format: FormatPreference::Auto,
             jpeg_quality: 80,
             warmup_frames: 5,
             mirror: false,
@@ -963,13 +748,14 @@ impl Default for V4l2CameraConfig {
     }
 }
 
-/// The defaults of `[display] kind = "ssd1306"`.
-impl Default for OledConfig {
-    fn default() -> Self {
-        OledConfig {
+/// The defaults of `[display] kind = "ssd1306"` (the file's: full contrast, where
+/// the adapter alone starts dimmer).
+fn default_oled() -> OledOptions {
+    {
+        OledOptions {
             bus: 1,
             address: 0x3C,
-            size: PanelSize::Size128x64,
+            size: PanelSize::W128xH64,
             rotation: Rotation::R0,
             contrast: 255,
             reinit_interval: Duration::from_secs(30),
@@ -1185,7 +971,7 @@ const CAMERA: Device<CameraConfig> = Device {
                 key("width", int(160, 1920)),
                 key("height", int(120, 1080)),
                 key("fps", int(1, 30)),
-                key("format", Rule::Choice(PixelFormatChoice::WORDS)),
+                key("format", Rule::Choice(FormatPreference::WORDS)),
                 key("jpeg_quality", int(30, 95)),
                 key("warmup_frames", int(0, 60)),
                 key("mirror", Rule::Bool),
@@ -1520,7 +1306,7 @@ fn build_metrics(f: &Fields, d: MetricsConfig) -> MetricsConfig {
 
 fn build_sim_camera(f: &Fields) -> CameraConfig {
     let d = default_sim_camera();
-    CameraConfig::Sim(SimCameraConfig {
+    CameraConfig::Sim(SimCameraOptions {
         performer: f
             .text("performer")
             .and_then(|p| Performer::parse(&p))
@@ -1535,7 +1321,7 @@ fn build_sim_camera(f: &Fields) -> CameraConfig {
 
 fn build_sim_display(f: &Fields) -> DisplayConfig {
     let d = default_sim_display();
-    DisplayConfig::Sim(SimDisplayConfig {
+    DisplayConfig::Sim(SimDisplayOptions {
         terminal: f.flag("terminal").unwrap_or(d.terminal),
         png_dir: f.path("png_dir").or(d.png_dir),
     })
@@ -1543,7 +1329,7 @@ fn build_sim_display(f: &Fields) -> DisplayConfig {
 
 fn build_sim_gpio(f: &Fields) -> GpioConfig {
     let d = default_sim_gpio();
-    GpioConfig::Sim(SimGpioConfig {
+    GpioConfig::Sim(SimGpioOptions {
         gate_pulse: f.dur("gate_pulse").unwrap_or(d.gate_pulse),
         fail_pulse: f.dur("fail_pulse").unwrap_or(d.fail_pulse),
         state_file: f.path("state_file"),
@@ -1552,7 +1338,7 @@ fn build_sim_gpio(f: &Fields) -> GpioConfig {
 
 fn build_sim_trigger(f: &Fields) -> TriggerConfig {
     let d = default_sim_trigger();
-    TriggerConfig::Sim(SimTriggerConfig {
+    TriggerConfig::Sim(SimTriggerOptions {
         arrival: f.dur("arrival").unwrap_or(d.arrival),
     })
 }
@@ -1569,12 +1355,12 @@ fn build_v4l2_camera(f: &Fields) -> CameraConfig {
         width: f.int("width").unwrap_or(d.width),
         height: f.int("height").unwrap_or(d.height),
         fps: f.int("fps").unwrap_or(d.fps),
-        format: word(f, "format", PixelFormatChoice::parse).unwrap_or(d.format),
+        format: word(f, "format", FormatPreference::parse).unwrap_or(d.format),
         jpeg_quality: f.int("jpeg_quality").unwrap_or(d.jpeg_quality),
         warmup_frames: f.int("warmup_frames").unwrap_or(d.warmup_frames),
         mirror: f.flag("mirror").unwrap_or(d.mirror),
         rotation: f
-            .int("rotation")
+            .int::<i64>("rotation")
             .and_then(Rotation::from_degrees)
             .unwrap_or(d.rotation),
         left_is: word(f, "left_is", LeftIs::parse).unwrap_or(d.left_is),
@@ -1582,13 +1368,13 @@ fn build_v4l2_camera(f: &Fields) -> CameraConfig {
 }
 
 fn build_oled_display(f: &Fields) -> DisplayConfig {
-    let d = OledConfig::default();
-    DisplayConfig::Ssd1306(OledConfig {
+    let d = default_oled();
+    DisplayConfig::Ssd1306(OledOptions {
         bus: f.int("bus").unwrap_or(d.bus),
         address: f.int("address").unwrap_or(d.address),
         size: word(f, "size", PanelSize::parse).unwrap_or(d.size),
         rotation: f
-            .int("rotation")
+            .int::<i64>("rotation")
             .and_then(Rotation::from_degrees)
             .unwrap_or(d.rotation),
         contrast: f.int("contrast").unwrap_or(d.contrast),

@@ -7,19 +7,15 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tracing::warn;
 
-use crate::camera::jpeg::{FormatPreference, Rotation as CamRotation};
 #[cfg(feature = "sim")]
 use crate::camera::sim::{SimCamera, Visitor};
 use crate::camera::v4l2::{V4l2Camera, V4l2Options};
 use crate::camera::FrameSource;
-use crate::config::{
-    CameraConfig, Config, DisplayConfig, GpioConfig, PanelSize, PixelFormatChoice, Rotation,
-    TriggerConfig,
-};
+use crate::config::{CameraConfig, Config, DisplayConfig, GpioConfig, TriggerConfig};
 use crate::ctl::{SocketOptions, SocketTrigger};
 use crate::daemon::Devices;
 use crate::display::sim::{SimDisplay, SimDisplayHandle};
-use crate::display::ssd1306::{self as oled, Oled, OledOptions, OledRotation};
+use crate::display::ssd1306::{Oled, OledOptions};
 use crate::display::{Display, DisplayError, Screen};
 use crate::gpio::input::{spawn_inputs, GpioTrigger};
 use crate::gpio::line::LineAddr;
@@ -58,22 +54,7 @@ pub fn oled_options(cfg: &Config) -> Option<OledOptions> {
     let DisplayConfig::Ssd1306(d) = &cfg.display else {
         return None;
     };
-    Some(OledOptions {
-        bus: d.bus,
-        address: d.address,
-        size: match d.size {
-            PanelSize::Size128x64 => oled::PanelSize::W128xH64,
-            PanelSize::Size128x32 => oled::PanelSize::W128xH32,
-        },
-        rotation: match d.rotation {
-            Rotation::R0 => OledRotation::Deg0,
-            Rotation::R90 => OledRotation::Deg90,
-            Rotation::R180 => OledRotation::Deg180,
-            Rotation::R270 => OledRotation::Deg270,
-        },
-        contrast: d.contrast,
-        reinit_interval: d.reinit_interval,
-    })
+    Some(d.clone())
 }
 
 /// Camera options from `[camera] kind = "v4l2"`.
@@ -86,20 +67,11 @@ pub fn camera_options(cfg: &Config) -> Option<V4l2Options> {
         width: c.width,
         height: c.height,
         fps: c.fps,
-        format: match c.format {
-            PixelFormatChoice::Auto => FormatPreference::Auto,
-            PixelFormatChoice::Mjpeg => FormatPreference::Mjpeg,
-            PixelFormatChoice::Yuyv => FormatPreference::Yuyv,
-        },
+        format: c.format,
         jpeg_quality: c.jpeg_quality,
         warmup_frames: c.warmup_frames,
         mirror: c.mirror,
-        rotation: match c.rotation {
-            Rotation::R0 => CamRotation::R0,
-            Rotation::R90 => CamRotation::R90,
-            Rotation::R180 => CamRotation::R180,
-            Rotation::R270 => CamRotation::R270,
-        },
+        rotation: c.rotation,
         ..V4l2Options::default()
     })
 }
@@ -190,7 +162,7 @@ fn build_devices(cfg: &Config, sim: Option<Simulated>) -> Result<Built, DeviceEr
         None => {
             let performer = match &cfg.camera {
                 CameraConfig::Sim(c) => c.performer,
-                CameraConfig::V4l2(_) => crate::config::Performer::Pass,
+                CameraConfig::V4l2(_) => crate::camera::Performer::Pass,
             };
             (Cast::All(performer), None)
         }

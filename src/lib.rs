@@ -7,6 +7,32 @@
 //! (on by default), `standin` (the `livegate-standin` crate) serves a faithful copy
 //! of the AIGEN API over HTTPS on loopback for `simulate` and tests.
 
+/// `ALL`, `WORDS`, `as_str` and `parse` for a choice written as a word in the
+/// configuration file; used by the module that owns the choice (`gpio::line`'s
+/// `Pull`, `camera::jpeg`'s `FormatPreference`, …), read by `config`.
+macro_rules! words {
+    ($t:ident { $($v:ident => $w:literal),+ $(,)? }) => {
+        impl $t {
+            /// Every choice, in the documented order.
+            pub const ALL: &'static [$t] = &[$($t::$v),+];
+            /// The words of the file, in the order of [`Self::ALL`].
+            pub const WORDS: &'static [&'static str] = &[$($w),+];
+
+            /// The word used in the file.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($t::$v => $w),+
+                }
+            }
+
+            /// The choice named by its word in the file.
+            pub fn parse(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|c| c.as_str() == s)
+            }
+        }
+    };
+}
+
 pub mod api;
 pub mod camera;
 pub mod commission;
@@ -18,6 +44,7 @@ pub mod display;
 pub mod gpio;
 pub mod metrics;
 pub mod notify;
+pub mod rotation;
 pub mod safefile;
 #[cfg(feature = "sim")]
 pub mod simulate;

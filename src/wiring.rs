@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{CdevGpioConfig, Config, GpioConfig, RppalGpioConfig, SimGpioConfig};
+use crate::config::{CdevGpioConfig, Config, GpioConfig, RppalGpioConfig, SimGpioOptions};
 use crate::gpio::line::{Bcm, ChipLine, LineSpec};
 use crate::gpio::output::OutputOptions;
 
@@ -99,7 +99,7 @@ impl Wiring {
             }
         }
         Ok(match self {
-            Wiring::Sim { state_file } => GpioConfig::Sim(SimGpioConfig {
+            Wiring::Sim { state_file } => GpioConfig::Sim(SimGpioOptions {
                 gate_pulse: Config::default().gpio.gate_pulse(),
                 fail_pulse: Config::default().gpio.fail_pulse(),
                 state_file: state_file.clone(),

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use livegate::actions::Part;
 use livegate::config::{
-    CameraConfig, CdevGpioConfig, Config, ConfigError, DisplayConfig, Edge, GpioConfig, KeyError,
-    LeftIs, MetricsConfig, OledConfig, PanelSize, Performer, PixelFormatChoice, Problem, Pull,
-    Rotation, RppalGpioConfig, SimCameraConfig, SimDisplayConfig, SimGpioConfig, SimTriggerConfig,
-    SocketTriggerConfig, TriggerConfig, V4l2CameraConfig,
+    CameraConfig, CdevGpioConfig, Config, ConfigError, DisplayConfig, Edge, FormatPreference,
+    GpioConfig, KeyError, LeftIs, MetricsConfig, OledOptions, PanelSize, Performer, Problem, Pull,
+    Rotation, RppalGpioConfig, SimCameraOptions, SimDisplayOptions, SimGpioOptions,
+    SimTriggerOptions, SocketTriggerConfig, TriggerConfig, V4l2CameraConfig,
 };
 use livegate::gpio::input::{DoorOptions, InputOptions};
 use livegate::gpio::line::{Bcm, ChipLine, LineSpec};
@@ -191,7 +191,7 @@ level = "debug"
     want.session.max_failures = 3;
     want.session.failure_window = Duration::from_secs(3600);
     want.session.lockout = Duration::ZERO;
-    want.camera = CameraConfig::Sim(SimCameraConfig {
+    want.camera = CameraConfig::Sim(SimCameraOptions {
         performer: Performer::Slow,
         reaction: Duration::ZERO,
         fps: 30,
@@ -199,16 +199,16 @@ level = "debug"
         height: 240,
         jpeg_quality: 95,
     });
-    want.display = DisplayConfig::Sim(SimDisplayConfig {
+    want.display = DisplayConfig::Sim(SimDisplayOptions {
         terminal: false,
         png_dir: Some(PathBuf::from("screens")),
     });
-    want.gpio = GpioConfig::Sim(SimGpioConfig {
+    want.gpio = GpioConfig::Sim(SimGpioOptions {
         gate_pulse: Duration::from_secs(2),
         fail_pulse: Duration::from_millis(100),
         state_file: None,
     });
-    want.trigger = TriggerConfig::Sim(SimTriggerConfig {
+    want.trigger = TriggerConfig::Sim(SimTriggerOptions {
         arrival: Duration::from_secs(60),
     });
     want.log.level = "debug".to_owned();
@@ -762,17 +762,17 @@ fn pi_config() -> Config {
             width: 640,
             height: 480,
             fps: 10,
-            format: PixelFormatChoice::Auto,
+            format: FormatPreference::Auto,
             jpeg_quality: 80,
             warmup_frames: 5,
             mirror: false,
             rotation: Rotation::R0,
             left_is: LeftIs::Person,
         }),
-        display: DisplayConfig::Ssd1306(OledConfig {
+        display: DisplayConfig::Ssd1306(OledOptions {
             bus: 1,
             address: 0x3C,
-            size: PanelSize::Size128x64,
+            size: PanelSize::W128xH64,
             rotation: Rotation::R0,
             contrast: 255,
             reinit_interval: Duration::from_secs(30),
@@ -888,7 +888,15 @@ fn hardware_kinds_alone_take_their_defaults() {
          [trigger]\nkind = \"socket\"\n",
     );
     assert_eq!(cfg.camera, CameraConfig::V4l2(V4l2CameraConfig::default()));
-    assert_eq!(cfg.display, DisplayConfig::Ssd1306(OledConfig::default()));
+    // The file's default contrast is full; the adapter alone (commissioning without a
+    // file) starts dimmer.
+    assert_eq!(
+        cfg.display,
+        DisplayConfig::Ssd1306(OledOptions {
+            contrast: 255,
+            ..OledOptions::default()
+        })
+    );
     assert_eq!(cfg.gpio, GpioConfig::Rppal(RppalGpioConfig::default()));
     assert_eq!(
         cfg.trigger,
@@ -915,14 +923,14 @@ fn hardware_kinds_alone_take_their_defaults() {
     assert_eq!((c.warmup_frames, c.mirror), (5, false));
     assert_eq!(
         (c.format, c.rotation, c.left_is),
-        (PixelFormatChoice::Auto, Rotation::R0, LeftIs::Person)
+        (FormatPreference::Auto, Rotation::R0, LeftIs::Person)
     );
     let DisplayConfig::Ssd1306(d) = &cfg.display else {
         panic!("ssd1306")
     };
     assert_eq!(
         (d.bus, d.address, d.size, d.contrast),
-        (1, 0x3C, PanelSize::Size128x64, 255)
+        (1, 0x3C, PanelSize::W128xH64, 255)
     );
     assert_eq!(d.reinit_interval, Duration::from_secs(30));
 }
@@ -989,7 +997,7 @@ mode = 0o600
             width: 1280,
             height: 720,
             fps: 15,
-            format: PixelFormatChoice::Yuyv,
+            format: FormatPreference::Yuyv,
             jpeg_quality: 70,
             warmup_frames: 0,
             mirror: true,
@@ -999,10 +1007,10 @@ mode = 0o600
     );
     assert_eq!(
         cfg.display,
-        DisplayConfig::Ssd1306(OledConfig {
+        DisplayConfig::Ssd1306(OledOptions {
             bus: 3,
             address: 0x3D,
-            size: PanelSize::Size128x32,
+            size: PanelSize::W128xH32,
             rotation: Rotation::R180,
             contrast: 0,
             reinit_interval: Duration::from_secs(600),
@@ -1048,7 +1056,7 @@ mode = 0o600
 fn choices_spell_as_in_the_file() {
     let words = |all: Vec<&'static str>| all.join(" ");
     assert_eq!(
-        words(PixelFormatChoice::ALL.iter().map(|c| c.as_str()).collect()),
+        words(FormatPreference::ALL.iter().map(|c| c.as_str()).collect()),
         "auto mjpeg yuyv"
     );
     assert_eq!(
@@ -1077,13 +1085,10 @@ fn choices_spell_as_in_the_file() {
     assert_eq!(Rotation::from_degrees(-90), None);
     assert_eq!(Rotation::R270.degrees(), 270);
     assert_eq!(
-        (
-            PanelSize::Size128x32.width(),
-            PanelSize::Size128x32.height()
-        ),
+        (PanelSize::W128xH32.width(), PanelSize::W128xH32.height()),
         (128, 32)
     );
-    assert_eq!(PanelSize::Size128x64.height(), 64);
+    assert_eq!(PanelSize::W128xH64.height(), 64);
 }
 
 // -- [camera] kind = "v4l2" ---------------------------------------------------
@@ -1537,7 +1542,7 @@ fn cdev_defaults_and_every_key() {
     // Simulation keeps the pulses and replaces the chip.
     assert_eq!(
         cfg.simulated().gpio,
-        GpioConfig::Sim(SimGpioConfig {
+        GpioConfig::Sim(SimGpioOptions {
             gate_pulse: Duration::from_secs(2),
             fail_pulse: Duration::from_millis(300),
             state_file: None,

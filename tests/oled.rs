@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use embedded_hal::i2c::{ErrorKind, ErrorType, I2c, NoAcknowledgeSource, Operation};
 use livegate::display::screens::render;
 use livegate::display::sim::Framebuffer;
-use livegate::display::ssd1306::{Oled, OledOptions, OledRotation, PanelSize};
+use livegate::display::ssd1306::{Oled, OledOptions, PanelSize, Rotation};
 use livegate::display::{Display, DisplayError, Screen};
 use livegate::session::DenyReason;
 
@@ -110,7 +110,7 @@ fn rotate_180(fb: &Framebuffer) -> Framebuffer {
 // ---------------------------------------------------------------------------------
 // Helpers
 
-fn opts(size: PanelSize, rotation: OledRotation) -> OledOptions {
+fn opts(size: PanelSize, rotation: Rotation) -> OledOptions {
     OledOptions {
         size,
         rotation,
@@ -147,7 +147,7 @@ fn has_init(opcodes: &[u8]) -> bool {
 #[test]
 fn frames_on_the_glass_are_the_shared_rendering_on_both_panel_sizes() {
     for size in [PanelSize::W128xH64, PanelSize::W128xH32] {
-        let o = opts(size, OledRotation::Deg0);
+        let o = opts(size, Rotation::R0);
         let (mut oled, bus) = panel(&o);
         let t0 = Instant::now();
         for screen in some_screens() {
@@ -165,7 +165,7 @@ fn frames_on_the_glass_are_the_shared_rendering_on_both_panel_sizes() {
 #[test]
 fn power_on_clears_all_memory_before_the_panel_lights() {
     for size in [PanelSize::W128xH64, PanelSize::W128xH32] {
-        let o = opts(size, OledRotation::Deg0);
+        let o = opts(size, Rotation::R0);
         let (mut oled, bus) = panel(&o);
         assert_eq!(bus.attempts(), 0, "new() must not touch the bus");
         oled.power_on(Instant::now()).unwrap();
@@ -239,7 +239,7 @@ fn address_0x3d_is_used_when_configured() {
 #[test]
 fn rotation_180_shows_the_rendering_upside_down() {
     for size in [PanelSize::W128xH64, PanelSize::W128xH32] {
-        let o = opts(size, OledRotation::Deg180);
+        let o = opts(size, Rotation::R180);
         let (mut oled, bus) = panel(&o);
         for screen in some_screens() {
             oled.show_at(&screen, Instant::now()).unwrap();
@@ -255,7 +255,7 @@ fn rotation_180_shows_the_rendering_upside_down() {
 fn quarter_turns_draw_the_portrait_layout_turned_on_the_glass() {
     for size in [PanelSize::W128xH64, PanelSize::W128xH32] {
         let h = size.height();
-        for rotation in [OledRotation::Deg90, OledRotation::Deg270] {
+        for rotation in [Rotation::R90, Rotation::R270] {
             let o = opts(size, rotation);
             assert_eq!(oled_size(&o), (h, 128));
             let (mut oled, bus) = panel(&o);
@@ -268,7 +268,7 @@ fn quarter_turns_draw_the_portrait_layout_turned_on_the_glass() {
                     for x in 0..128 {
                         // 90: picture turned clockwise; 270: counter-clockwise.
                         let (px, py) = match rotation {
-                            OledRotation::Deg90 => (y, 127 - x),
+                            Rotation::R90 => (y, 127 - x),
                             _ => (h - 1 - y, x),
                         };
                         assert_eq!(
@@ -422,7 +422,7 @@ fn golden_dir() -> PathBuf {
 #[test]
 fn screens_on_a_128x32_panel_match_golden_pngs() {
     let bless = std::env::var("LIVEGATE_BLESS").is_ok_and(|v| v == "1");
-    let (mut oled, bus) = panel(&opts(PanelSize::W128xH32, OledRotation::Deg0));
+    let (mut oled, bus) = panel(&opts(PanelSize::W128xH32, Rotation::R0));
     let mut failures = Vec::new();
     let mut seen: Vec<(&str, Framebuffer)> = Vec::new();
     for (name, screen) in cases() {
@@ -486,7 +486,7 @@ impl Display for Checked {
 
 #[test]
 fn the_display_test_cycle_shows_every_screen_on_the_panel() {
-    let (oled, bus) = panel(&opts(PanelSize::W128xH32, OledRotation::Deg0));
+    let (oled, bus) = panel(&opts(PanelSize::W128xH32, Rotation::R0));
     let mut checked = Checked {
         oled,
         bus,

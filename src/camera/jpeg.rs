@@ -21,7 +21,7 @@ use image::imageops::FilterType;
 use image::{ExtendedColorType, ImageReader, Limits, RgbImage};
 
 /// Which pixel format family the configuration asks for.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum FormatPreference {
     /// MJPEG when offered at the wanted size, else uncompressed YUV.
     #[default]
@@ -32,16 +32,7 @@ pub enum FormatPreference {
     Yuyv,
 }
 
-impl FormatPreference {
-    /// The name used in the configuration.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FormatPreference::Auto => "auto",
-            FormatPreference::Mjpeg => "mjpeg",
-            FormatPreference::Yuyv => "yuyv",
-        }
-    }
-}
+words!(FormatPreference { Auto => "auto", Mjpeg => "mjpeg", Yuyv => "yuyv" });
 
 /// A pixel format livegate can turn into JPEG.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -123,43 +114,9 @@ pub fn fourcc_text(fourcc: [u8; 4]) -> String {
         .collect()
 }
 
-/// Rotation applied to the picture, clockwise.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Rotation {
-    #[default]
-    R0,
-    R90,
-    R180,
-    R270,
-}
-
-impl Rotation {
-    /// The rotation of `degrees` clockwise (0, 90, 180 or 270).
-    pub fn from_degrees(degrees: u32) -> Option<Self> {
-        match degrees {
-            0 => Some(Rotation::R0),
-            90 => Some(Rotation::R90),
-            180 => Some(Rotation::R180),
-            270 => Some(Rotation::R270),
-            _ => None,
-        }
-    }
-
-    /// Degrees clockwise.
-    pub fn degrees(self) -> u32 {
-        match self {
-            Rotation::R0 => 0,
-            Rotation::R90 => 90,
-            Rotation::R180 => 180,
-            Rotation::R270 => 270,
-        }
-    }
-
-    /// Width and height trade places (90° and 270°).
-    pub fn swaps_sides(self) -> bool {
-        matches!(self, Rotation::R90 | Rotation::R270)
-    }
-}
+/// Rotation applied to the picture, clockwise (the one rotation type, shared with
+/// the panel).
+pub use crate::rotation::Rotation;
 
 /// Whether a frame must be flipped horizontally before it is sent: exactly when the
 /// camera mirrors (see the module doc: the API always gets an unmirrored picture).

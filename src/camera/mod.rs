@@ -13,10 +13,60 @@ pub mod sim;
 pub mod v4l2;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::watch;
 use tokio::time::Instant;
+
+/// Whose left an action such as `Turn_left` means (`[camera] left_is`; the session
+/// swaps the panel's side when it is the image's).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum LeftIs {
+    /// The person's own left (what the API means); the default.
+    #[default]
+    Person,
+    /// The left side of the picture as sent.
+    Image,
+}
+
+words!(LeftIs { Person => "person", Image => "image" });
+
+/// How the simulated person behaves. (With [`SimCameraOptions`], compiled in every
+/// build: the configuration names them even when the simulation is not built.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Performer {
+    /// Does each action after a human-like delay.
+    Pass,
+    /// Does the wrong actions.
+    Fail,
+    /// Holds up a still photo.
+    Spoof,
+    /// Walks up late: misses the first per-action timeout, then passes after a restart.
+    Slow,
+    /// Nobody is there.
+    Absent,
+}
+
+words!(Performer { Pass => "pass", Fail => "fail", Spoof => "spoof", Slow => "slow", Absent => "absent" });
+
+/// What the simulated camera (`sim.rs`, `[camera] kind = "sim"`) and its person are told.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimCameraOptions {
+    /// How the simulated person behaves.
+    pub performer: Performer,
+    /// How long the simulated person takes to react to a new action.
+    pub reaction: Duration,
+    /// Frames per second the simulated camera produces.
+    pub fps: u32,
+    /// Frame width in pixels.
+    pub width: u32,
+    /// Frame height in pixels.
+    pub height: u32,
+    /// JPEG quality.
+    pub jpeg_quality: u8,
+}
 
 /// One captured image, JPEG-encoded.
 #[derive(Clone)]

@@ -13,8 +13,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::actions::{self, ALL, FACE};
 use crate::camera::scene::{self, Subject};
-use crate::camera::{CameraState, Frame, FrameSlot, FrameSource};
-use crate::config::{Performer, SimCameraConfig};
+use crate::camera::{CameraState, Frame, FrameSlot, FrameSource, Performer, SimCameraOptions};
 use crate::display::Screen;
 
 /// The person standing in front of the simulated camera.
@@ -164,7 +163,7 @@ impl SimCamera {
     /// reaction are ignored: they come with each [`Visitor`]). Every value sent on
     /// `visitor` is a new arrival.
     pub fn new(
-        cfg: &SimCameraConfig,
+        cfg: &SimCameraOptions,
         screen: watch::Receiver<Screen>,
         visitor: watch::Receiver<Option<Visitor>>,
     ) -> Self {
@@ -422,8 +421,8 @@ mod tests {
         assert_eq!(a.subject(at(9900)), Subject::Nobody);
     }
 
-    fn sim_config(width: u32) -> SimCameraConfig {
-        SimCameraConfig {
+    fn sim_config(width: u32) -> SimCameraOptions {
+        SimCameraOptions {
             // Ignored by the camera: the visitor says how to behave.
             performer: Performer::Absent,
             reaction: Duration::from_secs(60),

@@ -14,7 +14,15 @@ use embedded_graphics::prelude::{DrawTarget, OriginDimensions, Pixel, Size};
 
 use super::term::{self, Charset, Console, ConsoleOptions, Rendering};
 use super::{screens, Display, DisplayError, Screen};
-use crate::config::SimDisplayConfig;
+
+/// What the simulated panel (`[display] kind = "sim"`) is told.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct SimDisplayOptions {
+    /// Print the panel in the terminal.
+    pub terminal: bool,
+    /// Save a PNG of every new screen into this folder.
+    pub png_dir: Option<PathBuf>,
+}
 
 /// Width of the SSD1306 panel in pixels.
 pub const DEFAULT_WIDTH: u32 = 128;
@@ -308,7 +316,7 @@ impl SimDisplay {
 
     /// A 128x64 panel set up from the configuration: the terminal view goes to
     /// stdout (live when stdout is a terminal).
-    pub fn from_config(cfg: &SimDisplayConfig) -> Self {
+    pub fn from_config(cfg: &SimDisplayOptions) -> Self {
         let mut d = Self::new(DEFAULT_WIDTH, DEFAULT_HEIGHT);
         if cfg.terminal {
             d = d.with_stdout();
@@ -648,7 +656,7 @@ mod tests {
 
     #[test]
     fn from_config_is_a_128x64_panel() {
-        let d = SimDisplay::from_config(&SimDisplayConfig::default());
+        let d = SimDisplay::from_config(&SimDisplayOptions::default());
         assert_eq!(d.framebuffer().size(), Size::new(128, 64));
         assert!(d.terminal.is_none() && d.png_dir.is_none());
     }

@@ -67,6 +67,8 @@ pub enum PanelSize {
     W128xH32,
 }
 
+words!(PanelSize { W128xH64 => "128x64", W128xH32 => "128x32" });
+
 impl PanelSize {
     /// The size from its width and height in pixels, if it is a supported panel.
     pub fn from_dims(width: u32, height: u32) -> Option<Self> {
@@ -93,55 +95,18 @@ impl PanelSize {
 
 /// How the picture is turned on the glass, clockwise (the driver's rotation). 90 and
 /// 270 make a portrait panel (64x128 or 32x128), drawn with the same screens at that
-/// size. Positions below are for the common module whose picture is upright at 0
-/// with its pins at the top.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum OledRotation {
-    /// Upright: pins at the top.
-    #[default]
-    Deg0,
-    /// A quarter turn clockwise: for a panel mounted with its pins on the left.
-    Deg90,
-    /// Upside down: pins at the bottom.
-    Deg180,
-    /// A quarter turn counter-clockwise: pins on the right.
-    Deg270,
-}
+/// size. For the common module whose picture is upright at 0 with its pins at the
+/// top: 90 is a panel mounted with its pins on the left, 180 pins at the bottom, 270
+/// pins on the right. (The one rotation type, shared with the camera.)
+pub use crate::rotation::Rotation;
 
-impl OledRotation {
-    /// The rotation from degrees (0, 90, 180 or 270).
-    pub fn from_degrees(degrees: u32) -> Option<Self> {
-        match degrees {
-            0 => Some(OledRotation::Deg0),
-            90 => Some(OledRotation::Deg90),
-            180 => Some(OledRotation::Deg180),
-            270 => Some(OledRotation::Deg270),
-            _ => None,
-        }
-    }
-
-    /// The rotation in degrees.
-    pub fn degrees(self) -> u32 {
-        match self {
-            OledRotation::Deg0 => 0,
-            OledRotation::Deg90 => 90,
-            OledRotation::Deg180 => 180,
-            OledRotation::Deg270 => 270,
-        }
-    }
-
-    /// Whether width and height swap.
-    pub fn is_portrait(self) -> bool {
-        matches!(self, OledRotation::Deg90 | OledRotation::Deg270)
-    }
-
-    fn driver(self) -> DisplayRotation {
-        match self {
-            OledRotation::Deg0 => DisplayRotation::Rotate0,
-            OledRotation::Deg90 => DisplayRotation::Rotate90,
-            OledRotation::Deg180 => DisplayRotation::Rotate180,
-            OledRotation::Deg270 => DisplayRotation::Rotate270,
-        }
+/// The driver's rotation for ours.
+fn driver_rotation(r: Rotation) -> DisplayRotation {
+    match r {
+        Rotation::R0 => DisplayRotation::Rotate0,
+        Rotation::R90 => DisplayRotation::Rotate90,
+        Rotation::R180 => DisplayRotation::Rotate180,
+        Rotation::R270 => DisplayRotation::Rotate270,
     }
 }
 
@@ -155,7 +120,7 @@ pub struct OledOptions {
     /// Panel size before rotation.
     pub size: PanelSize,
     /// How the panel is mounted.
-    pub rotation: OledRotation,
+    pub rotation: Rotation,
     /// Contrast, 0 (dimmest) ..= 255 (brightest).
     pub contrast: u8,
     /// After a bus error, the panel is re-initialised by the first show this long after it.
@@ -168,7 +133,7 @@ impl Default for OledOptions {
             bus: 1,
             address: ADDRESSES[0],
             size: PanelSize::default(),
-            rotation: OledRotation::default(),
+            rotation: Rotation::default(),
             contrast: DEFAULT_CONTRAST,
             reinit_interval: DEFAULT_REINIT_INTERVAL,
         }
@@ -179,7 +144,7 @@ impl OledOptions {
     /// The size the screens are drawn at: the panel size, swapped when in portrait.
     pub fn screen_size(&self) -> Size {
         let (w, h) = (self.size.width(), self.size.height());
-        if self.rotation.is_portrait() {
+        if self.rotation.swaps_sides() {
             Size::new(h, w)
         } else {
             Size::new(w, h)
@@ -413,7 +378,7 @@ impl<I: I2c> Oled<I> {
             last_error: Arc::clone(&last_error),
         };
         let iface = I2CDisplayInterface::new_custom_address(tap, opts.address);
-        let rotation = opts.rotation.driver();
+        let rotation = driver_rotation(opts.rotation);
         let panel = match opts.size {
             PanelSize::W128xH64 => Panel::Tall(Box::new(
                 Ssd1306::new(iface, DisplaySize128x64, rotation).into_buffered_graphics_mode(),
@@ -619,7 +584,7 @@ mod tests {
         let o = OledOptions::default();
         assert_eq!((o.bus, o.address), (1, 0x3C));
         assert_eq!(o.size, PanelSize::W128xH64);
-        assert_eq!(o.rotation, OledRotation::Deg0);
+        assert_eq!(o.rotation, Rotation::R0);
         assert_eq!(o.contrast, DEFAULT_CONTRAST);
         assert_eq!(o.reinit_interval, Duration::from_secs(30));
         assert_eq!(o.device_path(), "/dev/i2c-1");
@@ -651,12 +616,12 @@ mod tests {
     fn portrait_rotations_swap_the_drawn_size() {
         let mut o = OledOptions::default();
         let cases = [
-            (PanelSize::W128xH64, OledRotation::Deg0, (128, 64)),
-            (PanelSize::W128xH64, OledRotation::Deg90, (64, 128)),
-            (PanelSize::W128xH64, OledRotation::Deg180, (128, 64)),
-            (PanelSize::W128xH64, OledRotation::Deg270, (64, 128)),
-            (PanelSize::W128xH32, OledRotation::Deg0, (128, 32)),
-            (PanelSize::W128xH32, OledRotation::Deg90, (32, 128)),
+            (PanelSize::W128xH64, Rotation::R0, (128, 64)),
+            (PanelSize::W128xH64, Rotation::R90, (64, 128)),
+            (PanelSize::W128xH64, Rotation::R180, (128, 64)),
+            (PanelSize::W128xH64, Rotation::R270, (64, 128)),
+            (PanelSize::W128xH32, Rotation::R0, (128, 32)),
+            (PanelSize::W128xH32, Rotation::R90, (32, 128)),
         ];
         for (size, rotation, (w, h)) in cases {
             o.size = size;
@@ -671,10 +636,10 @@ mod tests {
         assert_eq!(PanelSize::from_dims(128, 32), Some(PanelSize::W128xH32));
         assert_eq!(PanelSize::from_dims(64, 48), None);
         for deg in [0, 90, 180, 270] {
-            let r = OledRotation::from_degrees(deg).unwrap();
+            let r = Rotation::from_degrees(deg).unwrap();
             assert_eq!(r.degrees(), deg);
         }
-        assert_eq!(OledRotation::from_degrees(45), None);
+        assert_eq!(Rotation::from_degrees(45), None);
     }
 
     #[test]

@@ -49,30 +49,6 @@ pub fn initial_level(active_low: bool) -> Level {
     level_for(false, active_low)
 }
 
-/// The words of a choice in the config file, and their parse.
-macro_rules! words {
-    ($t:ident { $($v:ident => $w:literal),+ $(,)? }) => {
-        impl $t {
-            /// Every choice, in the documented order.
-            pub const ALL: &'static [$t] = &[$($t::$v),+];
-            /// The words of the file, in the order of [`Self::ALL`].
-            pub const WORDS: &'static [&'static str] = &[$($w),+];
-
-            /// The word used in the file.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($t::$v => $w),+
-                }
-            }
-
-            /// The choice named by its word in the file.
-            pub fn parse(s: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|c| c.as_str() == s)
-            }
-        }
-    };
-}
-
 /// An input's pull resistor (bias).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Pull {

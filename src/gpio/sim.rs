@@ -11,6 +11,18 @@ use tokio::time::Instant;
 
 use super::{GpioError, Relay};
 
+/// What the simulated relays (`[gpio] kind = "sim"`) are told.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimGpioOptions {
+    /// Gate relay pulse length.
+    pub gate_pulse: Duration,
+    /// Fail output pulse length.
+    pub fail_pulse: Duration,
+    /// Where the simulated relays write their levels (`gate=0` / `fail=1` lines) at
+    /// every change, for tests across processes; `None`: nowhere.
+    pub state_file: Option<PathBuf>,
+}
+
 /// One completed pulse.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pulse {

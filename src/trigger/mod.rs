@@ -4,6 +4,14 @@
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+/// What the simulated visitors (`[trigger] kind = "sim"`) are told; compiled in
+/// every build, as the configuration names it even when `sim.rs` is not built.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimTriggerOptions {
+    /// Delay between the gate becoming ready and the next simulated person arriving.
+    pub arrival: std::time::Duration,
+}
+
 /// A request from a trigger to the daemon.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TriggerEvent {

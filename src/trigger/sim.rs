@@ -8,7 +8,7 @@ use tokio::task::JoinHandle;
 
 use super::{GateState, Trigger, TriggerEvent};
 use crate::camera::sim::Visitor;
-use crate::config::Performer;
+use crate::camera::Performer;
 
 /// Which performer each simulated visitor plays.
 #[derive(Clone, Debug, PartialEq, Eq)]
