@@ -1,0 +1,412 @@
+//! Configuration: one TOML file that technicians edit.
+//!
+//! Loading keeps every key's position so that each problem is reported as
+//! `FILE:LINE:COL: key: what is wrong; what is valid`, all problems at once.
+
+mod checker;
+mod checks;
+#[macro_use]
+mod decl;
+mod key_file;
+mod keys;
+mod syntax;
+#[cfg(test)]
+mod tests;
+mod words;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::de::DeTable;
+
+pub use crate::camera::jpeg::FormatPreference;
+pub use crate::camera::{LeftIs, Performer, SimCameraOptions};
+pub use crate::display::sim::SimDisplayOptions;
+pub use crate::display::ssd1306::{OledOptions, PanelSize};
+pub use crate::gpio::line::{Bcm, ChipLine, Edge, LineSpec, Pull};
+pub use crate::gpio::sim::SimGpioOptions;
+use crate::gpio::GpioLines;
+pub use crate::rotation::Rotation;
+use crate::secret::ApiKey;
+pub use crate::trigger::SimTriggerOptions;
+pub use key_file::{CaError, KeyError, KeySource, CREDENTIAL_NAME, PACKAGED_KEY_PATH};
+pub use keys::{
+    ApiConfig, LogConfig, MetricsConfig, SessionConfig, SocketTriggerConfig, V4l2CameraConfig,
+    DEFAULT_BASE_URL, DEFAULT_FIRST_FRAME_AFTER,
+};
+
+use checker::Checker;
+use decl::{Fields, Table};
+
+/// The default location of the configuration file.
+pub const DEFAULT_PATH: &str = "/etc/livegate/livegate.toml";
+/// The whole configuration, typed and checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// The file it was read from (for messages); `None` for built-in defaults.
+    pub source: Option<PathBuf>,
+    /// `[api]`: the liveness service.
+    pub api: ApiConfig,
+    /// `[session]`: timing of one check and anti-hammering.
+    pub session: SessionConfig,
+    /// `[camera]`.
+    pub camera: CameraConfig,
+    /// `[display]`.
+    pub display: DisplayConfig,
+    /// `[gpio]`: the relay outputs.
+    pub gpio: GpioConfig,
+    /// `[trigger]`: what starts a check.
+    pub trigger: TriggerConfig,
+    /// `[log]`.
+    pub log: LogConfig,
+    /// `[metrics]`: the Prometheus textfile for node_exporter.
+    pub metrics: MetricsConfig,
+}
+
+impl Config {
+    /// The core's limits of one session (`[api] mode` and `[session]`).
+    pub fn session_params(&self) -> crate::session::Params {
+        crate::session::Params {
+            total_steps: self.api.mode,
+            action_timeout: self.session.action_timeout,
+            frame_interval: self.session.frame_interval,
+            first_frame_after: self.session.first_frame_after,
+            max_restarts: self.session.max_restarts,
+            session_timeout: self.session.session_timeout,
+            swap_sides: matches!(
+                &self.camera,
+                CameraConfig::V4l2(c) if c.left_is == LeftIs::Image
+            ),
+        }
+    }
+}
+
+impl SessionConfig {
+    /// The core's limits between sessions: cooldown and lockout.
+    pub fn gate_limits(&self) -> crate::gatekeeper::Limits {
+        crate::gatekeeper::Limits {
+            cooldown: self.cooldown,
+            max_failures: self.max_failures,
+            failure_window: self.failure_window,
+            lockout: self.lockout,
+        }
+    }
+}
+
+/// `[camera]`, by `kind`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CameraConfig {
+    /// `kind = "sim"`: a simulated camera and person.
+    Sim(SimCameraOptions),
+    /// `kind = "v4l2"`: a USB camera through Video4Linux2.
+    V4l2(V4l2CameraConfig),
+}
+
+/// `[display]`, by `kind`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DisplayConfig {
+    /// `kind = "sim"`: a simulated panel.
+    Sim(SimDisplayOptions),
+    /// `kind = "ssd1306"`: an SSD1306 OLED panel on I2C.
+    Ssd1306(OledOptions),
+}
+
+/// `[gpio]`, by `kind`.
+// Built once per load: a chip line's path in each of five lines is no cost worth a Box.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum GpioConfig {
+    /// `kind = "sim"`: simulated relays.
+    Sim(SimGpioOptions),
+    /// `kind = "rppal"`: the Raspberry Pi's GPIO pins.
+    Rppal(RppalGpioConfig),
+    /// `kind = "cdev"`: lines of a GPIO character device (`/dev/gpiochipN`).
+    Cdev(CdevGpioConfig),
+}
+
+/// `[gpio] kind = "cdev"`: relays and inputs on the lines of a GPIO chip, through the
+/// kernel's character device (any board, including the Raspberry Pi 5). Each line
+/// carries the table's `chip` (a named line is found on any chip).
+pub type CdevGpioConfig = GpioLines<ChipLine>;
+
+/// `[gpio] kind = "rppal"`: relays and inputs on the Raspberry Pi's GPIO pins.
+pub type RppalGpioConfig = GpioLines<Bcm>;
+
+/// `[trigger]`, by `kind`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TriggerConfig {
+    /// `kind = "sim"`: simulated arrivals.
+    Sim(SimTriggerOptions),
+    /// `kind = "gpio"`: the input `[gpio] trigger_pin` (a presence sensor or start button).
+    Gpio,
+    /// `kind = "socket"`: `livegate ctl start|status|cancel` on a local Unix socket.
+    Socket(SocketTriggerConfig),
+}
+
+/// One problem found in a configuration file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The file, as named to [`Config::parse`].
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// The dotted key, e.g. `session.action_timeout`.
+    pub key: String,
+    /// What is wrong and what would be valid.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}: {}",
+            self.file, self.line, self.column, self.key, self.message
+        )
+    }
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read (missing, no permission, not UTF-8).
+    #[error("{path}: cannot read: {source}{}", permission_advice(source))]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// Every problem in the file, in file order.
+    #[error("{}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Problem>),
+}
+
+use key_file::permission_advice;
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = crate::safefile::read_text(path, crate::safefile::MAX_CONFIG_BYTES).map_err(
+            |source| ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            },
+        )?;
+        let mut cfg = Self::parse(&text, &path.display().to_string())?;
+        cfg.source = Some(path.to_owned());
+        Ok(cfg)
+    }
+
+    /// Validates TOML text; `file` names it in messages.
+    ///
+    /// Collects every problem in the file (syntax, unknown keys and tables, wrong types,
+    /// out-of-range values, rules between keys) and returns them sorted by position.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let (cfg, checked) = Self::parse_partial(text, file);
+        checked.map(|()| cfg)
+    }
+
+    /// [`Config::parse`], with the configuration built even when the text has
+    /// problems (each bad key at its default): for a look at one part of a broken
+    /// file, never to run with.
+    pub fn parse_partial(text: &str, file: &str) -> (Config, Result<(), ConfigError>) {
+        let mut ck = Checker::new(text, file);
+        let (clean, errors) = ck.syntax_errors();
+        for e in &errors {
+            ck.syntax(e);
+        }
+        ck.quiet_broken_tables();
+        let (root, _) = DeTable::parse_recoverable(&clean);
+        let tables = ck.top_level(root.get_ref());
+        let get = |name: &str| tables.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
+
+        let api = ck.check_table("api", get("api"), keys::api::ALL);
+        let session = ck.check_table("session", get("session"), keys::session::ALL);
+        let log = ck.check_table("log", get("log"), keys::log::ALL);
+        let metrics = ck.check_table("metrics", get("metrics"), keys::metrics::ALL);
+        let (camera, _) = ck.check_device(&keys::CAMERA, get("camera"));
+        let (display, display_keys) = ck.check_device(&keys::DISPLAY, get("display"));
+        let (gpio, gpio_keys) = ck.check_device(&keys::GPIO, get("gpio"));
+        let (trigger, trigger_keys) = ck.check_device(&keys::TRIGGER, get("trigger"));
+
+        let mut session_config = SessionConfig::build(&session);
+        if session.get(keys::session::first_frame_after).is_none() {
+            // Unset, it leaves at least half of a short action timeout for frames.
+            session_config.first_frame_after = session_config
+                .first_frame_after
+                .min(session_config.action_timeout / 2);
+        }
+        let cfg = Config {
+            source: None,
+            api: ApiConfig::build(&api),
+            session: session_config,
+            camera,
+            display,
+            gpio,
+            trigger,
+            log: LogConfig::build(&log),
+            metrics: MetricsConfig::build(&metrics),
+        };
+        // Rules between keys only make sense on a file that parsed completely: a key
+        // lost to a syntax error would be replaced by its default.
+        if errors.is_empty() {
+            ck.cross_checks(&cfg, &api, &session);
+            ck.hardware_checks(&cfg, &display_keys, &gpio_keys, &trigger_keys);
+        }
+        let checked = ck.finish();
+        (cfg, checked)
+    }
+
+    /// The API client's options from `[api]`, without the key and the extra CA (read
+    /// from files by [`Config::read_key`] and [`Config::read_ca`]): for `run`, the
+    /// commissioning test and `simulate` alike.
+    pub fn client_options(&self) -> crate::api::ClientOptions {
+        crate::api::ClientOptions {
+            base_url: self.api.base_url.clone(),
+            key: ApiKey::new(""),
+            request_timeout: self.api.request_timeout,
+            connect_timeout: self.api.connect_timeout,
+            retries: self.api.retries,
+            retry_base: Duration::from_millis(250),
+            extra_ca_pem: Vec::new(),
+            only_extra_ca: false,
+            allow_insecure_http: self.api.allow_insecure_http,
+        }
+    }
+
+    /// A one-line summary for `check-config` (the metrics file only when one is set).
+    pub fn summary(&self) -> String {
+        let metrics = match &self.metrics.textfile {
+            Some(p) => format!(", metrics {}", p.display()),
+            None => String::new(),
+        };
+        format!(
+            "api {} (mode {}), action timeout {:?}, camera {}, display {}, gpio {}, trigger {}{}",
+            crate::secret::show_url(&self.api.base_url, None),
+            self.api.mode,
+            self.session.action_timeout,
+            self.camera.kind(),
+            self.display.kind(),
+            self.gpio.kind(),
+            self.trigger.kind(),
+            metrics
+        )
+    }
+}
+
+impl CameraConfig {
+    /// The `kind` word of this table.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CameraConfig::Sim(_) => "sim",
+            CameraConfig::V4l2(_) => "v4l2",
+        }
+    }
+}
+impl DisplayConfig {
+    /// The `kind` word of this table.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DisplayConfig::Sim(_) => "sim",
+            DisplayConfig::Ssd1306(_) => "ssd1306",
+        }
+    }
+}
+impl GpioConfig {
+    /// The `kind` word of this table.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            GpioConfig::Sim(_) => "sim",
+            GpioConfig::Rppal(_) => "rppal",
+            GpioConfig::Cdev(_) => "cdev",
+        }
+    }
+}
+impl TriggerConfig {
+    /// The `kind` word of this table.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TriggerConfig::Sim(_) => "sim",
+            TriggerConfig::Gpio => "gpio",
+            TriggerConfig::Socket(_) => "socket",
+        }
+    }
+}
+
+impl GpioConfig {
+    /// How long the gate relay is energised for a pass.
+    pub fn gate_pulse(&self) -> Duration {
+        match self {
+            GpioConfig::Sim(g) => g.gate_pulse,
+            GpioConfig::Rppal(g) => g.gate.pulse,
+            GpioConfig::Cdev(g) => g.gate.pulse,
+        }
+    }
+
+    /// How long the fail output is energised for a denial or an alarm.
+    pub fn fail_pulse(&self) -> Duration {
+        match self {
+            GpioConfig::Sim(g) => g.fail_pulse,
+            GpioConfig::Rppal(g) => g.fail.pulse,
+            GpioConfig::Cdev(g) => g.fail.pulse,
+        }
+    }
+}
+
+impl Config {
+    /// The same configuration with every device replaced by its simulated twin
+    /// (defaults where the device was hardware): what `livegate simulate` runs.
+    pub fn simulated(&self) -> Config {
+        let d = Config::default();
+        let mut c = self.clone();
+        if !matches!(c.camera, CameraConfig::Sim(_)) {
+            c.camera = d.camera;
+        }
+        if !matches!(c.display, DisplayConfig::Sim(_)) {
+            c.display = d.display;
+        }
+        if !matches!(c.gpio, GpioConfig::Sim(_)) {
+            c.gpio = GpioConfig::Sim(SimGpioOptions {
+                gate_pulse: c.gpio.gate_pulse(),
+                fail_pulse: c.gpio.fail_pulse(),
+                state_file: None,
+            });
+        }
+        if !matches!(c.trigger, TriggerConfig::Sim(_)) {
+            c.trigger = d.trigger;
+        }
+        c
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            source: None,
+            api: ApiConfig::defaults(),
+            session: SessionConfig::defaults(),
+            camera: CameraConfig::Sim(SimCameraOptions::defaults()),
+            display: DisplayConfig::Sim(SimDisplayOptions::defaults()),
+            gpio: GpioConfig::Sim(SimGpioOptions::defaults()),
+            trigger: TriggerConfig::Sim(SimTriggerOptions::defaults()),
+            log: LogConfig::defaults(),
+            metrics: MetricsConfig::defaults(),
+        }
+    }
+}
+
+/// The defaults of `[gpio] kind = "rppal"`: BCM 17 and 27, no inputs.
+impl Default for RppalGpioConfig {
+    fn default() -> Self {
+        keys::rppal_lines(&Fields::default())
+    }
+}
+
+/// The defaults of `[gpio] kind = "cdev"`: offsets 17 and 27 of gpiochip0 (BCM 17
+/// and 27 on a Pi up to the 4), no inputs.
+impl Default for CdevGpioConfig {
+    fn default() -> Self {
+        keys::cdev_lines(&Fields::default())
+    }
+}
