@@ -286,7 +286,7 @@ fn safe_outputs(path: &std::path::Path) -> anyhow::Result<()> {
             w,
             format!("the running service's record {}", record.display()),
         ),
-        None => match wiring::from_config_file(path) {
+        None => match livegate::wiring::Wiring::from_config_file(path) {
             Ok(w) => (w, format!("[gpio] of {}", path.display())),
             Err(e) => {
                 eprintln!(

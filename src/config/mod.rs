@@ -12,6 +12,7 @@ mod keys;
 mod syntax;
 #[cfg(test)]
 mod tests;
+mod wiring;
 mod words;
 
 use std::path::{Path, PathBuf};
