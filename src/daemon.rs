@@ -20,11 +20,12 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+use crate::actions::Part;
 use crate::api::{AigenClient, Answer, ApiError, RequestId};
 use crate::camera::{FrameSlot, FrameSource};
-use crate::config::Config;
 use crate::display::{Display, Screen};
 use crate::gate::{Gate, GateParams, Output, Start};
+use crate::gatekeeper::Limits;
 use crate::gpio::{self, Relay};
 use crate::metrics::{DegradedPart, Metrics};
 use crate::session::{Command, Event, Params, Session, Verdict};
@@ -82,9 +83,34 @@ pub struct RunOptions {
     pub metrics: Option<Arc<Metrics>>,
 }
 
-/// A checked new configuration and the API client built from it.
+/// What the shell needs of the configuration: built by it (`Config::daemon_settings`),
+/// at start and at every accepted reload.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// The core's limits of one session.
+    pub params: Params,
+    /// The policy's limits between sessions: cooldown and lockout.
+    pub limits: Limits,
+    /// How long a verdict stays on the panel.
+    pub verdict_screen: Duration,
+    /// How long the gate relay is energised for a pass.
+    pub gate_pulse: Duration,
+    /// How long the fail output is energised for a denial or an alarm.
+    pub fail_pulse: Duration,
+    /// The number of actions asked of the API (`mode`).
+    pub mode: u8,
+    /// Actions of this body part only; `None` for both.
+    pub part: Option<Part>,
+    /// The actions to draw from, empty for all.
+    pub select: Vec<String>,
+    /// The configuration in one line, for the log.
+    pub summary: String,
+}
+
+/// A checked new configuration (the devices' settings kept as they were opened:
+/// they change only with a restart) and the API client built from it.
 pub struct Reload {
-    pub config: Config,
+    pub settings: Settings,
     pub client: AigenClient,
 }
 
@@ -259,8 +285,7 @@ fn ms(d: Duration) -> u64 {
 
 /// The shell's state between two turns of the loop.
 struct Shell {
-    cfg: Config,
-    params: Params,
+    settings: Settings,
     client: AigenClient,
     slot: FrameSlot,
     emitter: Emitter,
@@ -285,7 +310,7 @@ struct Shell {
 /// Runs the gate until shutdown (or `max_sessions`). Relays are at their safe level
 /// when this returns, on every path.
 pub async fn run(
-    cfg: &Config,
+    settings: &Settings,
     client: AigenClient,
     devices: Devices,
     opts: RunOptions,
@@ -324,9 +349,8 @@ pub async fn run(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     let mut sh = Shell {
-        params: cfg.session_params(),
-        gate_policy: Gate::new(&gate_params(cfg, opts.door_held_open_after)),
-        cfg: cfg.clone(),
+        gate_policy: Gate::new(&gate_params(settings, opts.door_held_open_after)),
+        settings: settings.clone(),
         client,
         slot,
         emitter: Emitter {
@@ -473,7 +497,7 @@ impl Shell {
                     warn!(secs, "door held open");
                     self.emit(GateEvent::DoorHeldOpen { secs });
                     self.emitter.metrics(|m| m.door_alarm());
-                    let length = self.cfg.gpio.fail_pulse();
+                    let length = self.settings.fail_pulse;
                     self.pulses
                         .extend(spawn_pulse(&self.fail_pulses, length, &self.emitter));
                 }
@@ -482,36 +506,11 @@ impl Shell {
     }
 
     fn on_reload(&mut self, r: Reload) {
-        for (part, old, new) in [
-            ("camera", self.cfg.camera.kind(), r.config.camera.kind()),
-            ("display", self.cfg.display.kind(), r.config.display.kind()),
-            ("gpio", self.cfg.gpio.kind(), r.config.gpio.kind()),
-            ("trigger", self.cfg.trigger.kind(), r.config.trigger.kind()),
-        ] {
-            if old != new {
-                warn!(part, old, new, "device changes take effect after a restart");
-            }
-        }
-        if self.cfg.camera != r.config.camera
-            || self.cfg.display != r.config.display
-            || self.cfg.gpio != r.config.gpio
-            || self.cfg.trigger != r.config.trigger
-        {
-            warn!("[camera], [display], [gpio] and [trigger] changes take effect after a restart (systemctl restart livegate)");
-        }
-        // Devices keep the settings they were opened with; the rest applies from the
-        // next session on.
-        let mut cfg = r.config;
-        cfg.camera = self.cfg.camera.clone();
-        cfg.display = self.cfg.display.clone();
-        cfg.gpio = self.cfg.gpio.clone();
-        cfg.trigger = self.cfg.trigger.clone();
-        self.params = cfg.session_params();
         self.gate_policy
-            .reconfigure(&gate_params(&cfg, self.door_held_open_after));
+            .reconfigure(&gate_params(&r.settings, self.door_held_open_after));
         self.client = r.client;
-        info!(summary = %cfg.summary(), "configuration reloaded");
-        self.cfg = cfg;
+        info!(summary = %r.settings.summary, "configuration reloaded");
+        self.settings = r.settings;
     }
 
     fn on_trigger(&mut self, ev: TriggerEvent, max_sessions: Option<u64>) {
@@ -535,7 +534,7 @@ impl Shell {
                     source: source.to_owned(),
                 });
                 self.emitter.metrics(|m| m.exit_opened());
-                let length = self.cfg.gpio.gate_pulse();
+                let length = self.settings.gate_pulse;
                 self.pulses
                     .extend(spawn_pulse(&self.gate_pulses, length, &self.emitter));
             }
@@ -593,7 +592,7 @@ impl Shell {
             note,
         });
         self.emitter.metrics(|m| m.session_started());
-        let (session, cmds) = Session::start(self.params.clone(), now.into_std());
+        let (session, cmds) = Session::start(self.settings.params.clone(), now.into_std());
         self.active = Some(Active {
             number,
             session,
@@ -697,12 +696,16 @@ impl Shell {
                 Command::Show(s) => self.show(s),
                 Command::FetchSequence => {
                     let client = self.client.clone();
-                    let api = self.cfg.api.clone();
+                    let (mode, part, select) = (
+                        self.settings.mode,
+                        self.settings.part,
+                        self.settings.select.clone(),
+                    );
                     a.inflight = Some(spawn_call(
                         number,
                         "sequence",
                         self.emitter.clone(),
-                        async move { client.sequence(api.mode, api.part, &api.select).await },
+                        async move { client.sequence(mode, part, &select).await },
                         Event::Sequence,
                     ));
                 }
@@ -726,7 +729,7 @@ impl Shell {
                         Some(oldest) => not_before.max(oldest),
                         None => not_before,
                     };
-                    let wait = self.params.frame_interval * 3 + Duration::from_secs(2);
+                    let wait = self.settings.params.frame_interval * 3 + Duration::from_secs(2);
                     a.inflight = Some(spawn_post(
                         number,
                         self.client.clone(),
@@ -739,12 +742,12 @@ impl Shell {
                     ));
                 }
                 Command::OpenGate => {
-                    let length = self.cfg.gpio.gate_pulse();
+                    let length = self.settings.gate_pulse;
                     self.pulses
                         .extend(spawn_pulse(&self.gate_pulses, length, &self.emitter));
                 }
                 Command::SignalFail => {
-                    let length = self.cfg.gpio.fail_pulse();
+                    let length = self.settings.fail_pulse;
                     self.pulses
                         .extend(spawn_pulse(&self.fail_pulses, length, &self.emitter));
                 }
@@ -848,11 +851,11 @@ fn spawn_display(
     })
 }
 
-/// The policy's limits from the configuration (`[session]`) and the door contact.
-fn gate_params(cfg: &Config, door_held_open_after: Option<Duration>) -> GateParams {
+/// The policy's limits from the settings and the door contact.
+fn gate_params(settings: &Settings, door_held_open_after: Option<Duration>) -> GateParams {
     GateParams {
-        limits: cfg.session.gate_limits(),
-        verdict_screen: cfg.session.verdict_screen,
+        limits: settings.limits,
+        verdict_screen: settings.verdict_screen,
         door_held_open_after,
     }
 }
@@ -998,52 +1001,4 @@ fn spawn_post(
             sent_seq: Some(frame.seq),
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{CameraConfig, LeftIs, V4l2CameraConfig};
-
-    /// The first action screen of a session under `cfg` whose first action is `first`.
-    fn first_screen(cfg: &Config, first: &str) -> Option<String> {
-        let t0 = std::time::Instant::now();
-        let (mut s, _) = Session::start(cfg.session_params(), t0);
-        let body = format!(r#"{{"request_id":"r","status":"processing","next_choice":"{first}"}}"#);
-        let answer = Answer::parse(body.as_bytes()).map_err(|e| ApiError::Garbled(e.0));
-        let cmds = s.handle(t0, Event::Sequence(answer));
-        cmds.into_iter().find_map(|c| match c {
-            Command::Show(Screen::Action { action, .. }) => Some(action),
-            _ => None,
-        })
-    }
-
-    #[test]
-    fn the_person_is_asked_for_the_other_side_when_left_means_the_image() {
-        let mut cfg = Config::default();
-        assert_eq!(
-            first_screen(&cfg, "Turn_left").as_deref(),
-            Some("Turn_left")
-        );
-        cfg.camera = CameraConfig::V4l2(V4l2CameraConfig {
-            left_is: LeftIs::Image,
-            ..V4l2CameraConfig::default()
-        });
-        assert_eq!(
-            first_screen(&cfg, "Turn_left").as_deref(),
-            Some("Turn_right")
-        );
-        assert_eq!(
-            first_screen(&cfg, "Ok_right_hand").as_deref(),
-            Some("Ok_left_hand")
-        );
-        cfg.camera = CameraConfig::V4l2(V4l2CameraConfig {
-            left_is: LeftIs::Person,
-            ..V4l2CameraConfig::default()
-        });
-        assert_eq!(
-            first_screen(&cfg, "Turn_left").as_deref(),
-            Some("Turn_left")
-        );
-    }
 }

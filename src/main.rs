@@ -660,7 +660,7 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
     let claimed = livegate::wiring::Wiring::of(&cfg.gpio);
     record_wiring(&claimed);
     let shutdown = shutdown_on_signals(notifier.clone())?;
-    let reload = reload_on_sighup(path.clone(), notifier.clone(), claimed)?;
+    let reload = reload_on_sighup(path.clone(), notifier.clone(), claimed, cfg.clone())?;
     let heartbeat = Heartbeat::new();
     let tick = match notify::watchdog_interval() {
         Some(interval) => {
@@ -684,7 +684,7 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
     // Outputs are safe and the configuration is loaded: ready.
     let _ = notifier.ready();
     livegate::daemon::run(
-        &cfg,
+        &cfg.daemon_settings(),
         client,
         built.devices,
         livegate::daemon::RunOptions {
@@ -748,6 +748,7 @@ fn reload_on_sighup(
     path: PathBuf,
     notifier: Arc<livegate::notify::Notifier>,
     claimed: livegate::wiring::Wiring,
+    running: Config,
 ) -> anyhow::Result<tokio::sync::mpsc::Receiver<livegate::daemon::Reload>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut hup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
@@ -761,10 +762,12 @@ fn reload_on_sighup(
                     .and_then(|(o, _)| Ok(livegate::api::AigenClient::new(o)?))
                 {
                     Ok(client) => {
-                        // The relays keep the wiring they were claimed with.
+                        // The relays keep the wiring they were claimed with, every
+                        // device the settings it was opened with.
                         record_wiring(&claimed);
+                        let settings = config.reload_onto(&running).daemon_settings();
                         if tx
-                            .send(livegate::daemon::Reload { config, client })
+                            .send(livegate::daemon::Reload { settings, client })
                             .await
                             .is_err()
                         {

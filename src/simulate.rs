@@ -167,7 +167,7 @@ impl Simulation {
         // Counted in memory (a simulation never writes the Pi's textfile).
         let metrics = Arc::new(crate::metrics::Metrics::new());
         let summary = daemon::run(
-            &cfg,
+            &cfg.daemon_settings(),
             client,
             devices,
             RunOptions {

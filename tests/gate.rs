@@ -692,7 +692,7 @@ async fn run_scripted(
     let summary = tokio::time::timeout(
         Duration::from_secs(60),
         livegate::daemon::run(
-            &cfg,
+            &cfg.daemon_settings(),
             client,
             devices,
             livegate::daemon::RunOptions {
@@ -1056,7 +1056,7 @@ mod watchdog {
         tokio::time::timeout(
             Duration::from_secs(120),
             livegate::daemon::run(
-                &cfg,
+                &cfg.daemon_settings(),
                 client,
                 devices,
                 livegate::daemon::RunOptions {

@@ -82,6 +82,52 @@ impl Config {
     }
 }
 
+impl Config {
+    /// What the daemon's shell needs: the core's limits, the relays' pulses, what
+    /// the sequence asks the API for, and the summary line.
+    pub fn daemon_settings(&self) -> crate::daemon::Settings {
+        crate::daemon::Settings {
+            params: self.session_params(),
+            limits: self.session.gate_limits(),
+            verdict_screen: self.session.verdict_screen,
+            gate_pulse: self.gpio.gate_pulse(),
+            fail_pulse: self.gpio.fail_pulse(),
+            mode: self.api.mode,
+            part: self.api.part,
+            select: self.api.select.clone(),
+            summary: self.summary(),
+        }
+    }
+
+    /// A reloaded configuration as it applies to a daemon running with `running`:
+    /// the devices keep the settings they were opened with (each change is logged:
+    /// it takes effect after a restart); the rest applies from the next session on.
+    pub fn reload_onto(mut self, running: &Config) -> Config {
+        for (part, old, new) in [
+            ("camera", running.camera.kind(), self.camera.kind()),
+            ("display", running.display.kind(), self.display.kind()),
+            ("gpio", running.gpio.kind(), self.gpio.kind()),
+            ("trigger", running.trigger.kind(), self.trigger.kind()),
+        ] {
+            if old != new {
+                tracing::warn!(part, old, new, "device changes take effect after a restart");
+            }
+        }
+        if running.camera != self.camera
+            || running.display != self.display
+            || running.gpio != self.gpio
+            || running.trigger != self.trigger
+        {
+            tracing::warn!("[camera], [display], [gpio] and [trigger] changes take effect after a restart (systemctl restart livegate)");
+        }
+        self.camera = running.camera.clone();
+        self.display = running.display.clone();
+        self.gpio = running.gpio.clone();
+        self.trigger = running.trigger.clone();
+        self
+    }
+}
+
 impl SessionConfig {
     /// The core's limits between sessions: cooldown and lockout.
     pub fn gate_limits(&self) -> crate::gatekeeper::Limits {

@@ -384,3 +384,49 @@ fn an_open_list_is_blamed_not_its_echoes() {
     assert_eq!(ck.pos(errors[0].span.start), (2, 19));
     assert!(clean.ends_with("mode = 0\n"));
 }
+
+/// The first action screen of a session under `cfg` whose first action is `first`.
+fn first_screen(cfg: &Config, first: &str) -> Option<String> {
+    use crate::api::{Answer, ApiError};
+    use crate::display::Screen;
+    use crate::session::{Command, Event, Session};
+
+    let t0 = std::time::Instant::now();
+    let (mut s, _) = Session::start(cfg.session_params(), t0);
+    let body = format!(r#"{{"request_id":"r","status":"processing","next_choice":"{first}"}}"#);
+    let answer = Answer::parse(body.as_bytes()).map_err(|e| ApiError::Garbled(e.0));
+    let cmds = s.handle(t0, Event::Sequence(answer));
+    cmds.into_iter().find_map(|c| match c {
+        Command::Show(Screen::Action { action, .. }) => Some(action),
+        _ => None,
+    })
+}
+
+#[test]
+fn the_person_is_asked_for_the_other_side_when_left_means_the_image() {
+    let mut cfg = Config::default();
+    assert_eq!(
+        first_screen(&cfg, "Turn_left").as_deref(),
+        Some("Turn_left")
+    );
+    cfg.camera = CameraConfig::V4l2(V4l2CameraConfig {
+        left_is: LeftIs::Image,
+        ..V4l2CameraConfig::default()
+    });
+    assert_eq!(
+        first_screen(&cfg, "Turn_left").as_deref(),
+        Some("Turn_right")
+    );
+    assert_eq!(
+        first_screen(&cfg, "Ok_right_hand").as_deref(),
+        Some("Ok_left_hand")
+    );
+    cfg.camera = CameraConfig::V4l2(V4l2CameraConfig {
+        left_is: LeftIs::Person,
+        ..V4l2CameraConfig::default()
+    });
+    assert_eq!(
+        first_screen(&cfg, "Turn_left").as_deref(),
+        Some("Turn_left")
+    );
+}
