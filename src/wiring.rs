@@ -74,7 +74,7 @@ impl Wiring {
         } = self
         {
             for s in [gate_line, fail_line] {
-                LineSpec::parse(s).map_err(|e| format!("line {s:?}: {e}"))?;
+                line_spec(s)?;
             }
         }
         Ok(())
@@ -109,6 +109,11 @@ impl Wiring {
             ),
         }
     }
+}
+
+/// A recorded cdev line (an offset or a name), or why it is not one.
+pub fn line_spec(s: &str) -> Result<LineSpec, String> {
+    LineSpec::parse(s).map_err(|e| format!("line {s:?}: {e}"))
 }
 
 /// Where the record is: `$RUNTIME_DIRECTORY` (its first folder) or `/run/livegate`.
@@ -243,6 +248,30 @@ pub fn gpio_table(text: &str) -> Option<String> {
     }
 }
 
+/// One record of each backend, for the tests here and in `config/wiring.rs`.
+#[cfg(test)]
+pub(crate) fn examples() -> [Wiring; 4] {
+    [
+        Wiring::Sim { state_file: None },
+        Wiring::Sim {
+            state_file: Some("/tmp/relays".into()),
+        },
+        Wiring::Rppal {
+            gate_pin: 5,
+            gate_active_low: false,
+            fail_pin: 6,
+            fail_active_low: true,
+        },
+        Wiring::Cdev {
+            chip: "/dev/gpiochip1".into(),
+            gate_line: "GPIO17".into(),
+            gate_active_low: true,
+            fail_line: "27".into(),
+            fail_active_low: false,
+        },
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,25 +287,7 @@ mod tests {
     fn every_backend_round_trips_through_the_record() {
         let d = scratch("roundtrip");
         let p = d.join(RECORD_NAME);
-        for w in [
-            Wiring::Sim { state_file: None },
-            Wiring::Sim {
-                state_file: Some("/tmp/relays".into()),
-            },
-            Wiring::Rppal {
-                gate_pin: 5,
-                gate_active_low: false,
-                fail_pin: 6,
-                fail_active_low: true,
-            },
-            Wiring::Cdev {
-                chip: "/dev/gpiochip1".into(),
-                gate_line: "GPIO17".into(),
-                gate_active_low: true,
-                fail_line: "27".into(),
-                fail_active_low: false,
-            },
-        ] {
+        for w in examples() {
             write_record(&p, &w).unwrap();
             assert_eq!(read_record(&p).unwrap(), Some(w.clone()));
             assert_eq!(w.check(), Ok(()));

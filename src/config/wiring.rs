@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use super::{CdevGpioConfig, Config, GpioConfig, RppalGpioConfig, SimGpioOptions};
-use crate::gpio::line::{Bcm, ChipLine, LineSpec};
+use crate::gpio::line::{Bcm, ChipLine};
 use crate::gpio::output::OutputOptions;
-use crate::wiring::{gpio_table, Wiring, WiringError};
+use crate::wiring::{gpio_table, line_spec, Wiring, WiringError};
 
 impl Wiring {
     /// The relay wiring of a `[gpio]` table.
@@ -68,10 +68,7 @@ impl Wiring {
                 fail_line,
                 fail_active_low,
             } => {
-                let line = |s: &str| match LineSpec::parse(s) {
-                    Ok(l) => Ok(ChipLine::new(chip.clone(), l)),
-                    Err(e) => Err(format!("line {s:?}: {e}")),
-                };
+                let line = |s: &str| line_spec(s).map(|l| ChipLine::new(chip.clone(), l));
                 let d = CdevGpioConfig::default();
                 GpioConfig::Cdev(CdevGpioConfig {
                     gate: relay(line(gate_line)?, *gate_active_low, d.gate),
@@ -129,25 +126,7 @@ mod tests {
 
     #[test]
     fn every_backend_round_trips_through_the_gpio_table() {
-        for w in [
-            Wiring::Sim { state_file: None },
-            Wiring::Sim {
-                state_file: Some("/tmp/relays".into()),
-            },
-            Wiring::Rppal {
-                gate_pin: 5,
-                gate_active_low: false,
-                fail_pin: 6,
-                fail_active_low: true,
-            },
-            Wiring::Cdev {
-                chip: "/dev/gpiochip1".into(),
-                gate_line: "GPIO17".into(),
-                gate_active_low: true,
-                fail_line: "27".into(),
-                fail_active_low: false,
-            },
-        ] {
+        for w in crate::wiring::examples() {
             assert_eq!(Wiring::of(&w.gpio_config().unwrap()), w);
         }
     }
