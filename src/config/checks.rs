@@ -88,7 +88,7 @@ impl Checker<'_> {
             && a.connect_timeout > a.request_timeout
         {
             let (c, r) = (show(a.connect_timeout), show(a.request_timeout));
-            self.conflict("api", api, keys::api::connect_timeout, keys::api::request_timeout, |at_connect, note| {
+            self.conflict(keys::API.table, api, keys::api::connect_timeout, keys::api::request_timeout, |at_connect, note| {
                 if at_connect {
                     format!("{c} is longer than api.request_timeout ({r}{note}); valid: at most the request timeout")
                 } else {
@@ -126,7 +126,7 @@ impl Checker<'_> {
         {
             let mode = a.mode;
             self.conflict(
-                "api",
+                keys::API.table,
                 api,
                 keys::api::mode,
                 keys::api::select,
@@ -152,7 +152,7 @@ impl Checker<'_> {
             && s.frame_interval >= s.action_timeout
         {
             let (f, t) = (show(s.frame_interval), show(s.action_timeout));
-            self.conflict("session", session, keys::session::frame_interval, keys::session::action_timeout, |at_frame, note| {
+            self.conflict(keys::SESSION.table, session, keys::session::frame_interval, keys::session::action_timeout, |at_frame, note| {
                 if at_frame {
                     format!("{f} is not shorter than session.action_timeout ({t}{note}); valid: shorter than the action timeout")
                 } else {
@@ -165,7 +165,7 @@ impl Checker<'_> {
             && s.first_frame_after >= s.action_timeout
         {
             let (f, t) = (show(s.first_frame_after), show(s.action_timeout));
-            self.conflict("session", session, keys::session::first_frame_after, keys::session::action_timeout, |at_first, note| {
+            self.conflict(keys::SESSION.table, session, keys::session::first_frame_after, keys::session::action_timeout, |at_first, note| {
                 if at_first {
                     format!("{f} is not shorter than session.action_timeout ({t}{note}); valid: shorter than the action timeout, to leave time for frames")
                 } else {
@@ -178,7 +178,7 @@ impl Checker<'_> {
             && s.session_timeout < s.action_timeout
         {
             let (w, t) = (show(s.session_timeout), show(s.action_timeout));
-            self.conflict("session", session, keys::session::session_timeout, keys::session::action_timeout, |at_session, note| {
+            self.conflict(keys::SESSION.table, session, keys::session::session_timeout, keys::session::action_timeout, |at_session, note| {
                 if at_session {
                     format!("{w} is shorter than session.action_timeout ({t}{note}); valid: at least the action timeout")
                 } else {
@@ -196,10 +196,22 @@ impl Checker<'_> {
     /// naming the other keys' lines.
     fn time_for_every_action(&mut self, cfg: &Config, api: &Fields, session: &Fields) {
         let keys = [
-            ("api", api, keys::api::mode.spec()),
-            ("session", session, keys::session::action_timeout.spec()),
-            ("session", session, keys::session::max_restarts.spec()),
-            ("session", session, keys::session::session_timeout.spec()),
+            (keys::API.table, api, keys::api::mode.spec()),
+            (
+                keys::SESSION.table,
+                session,
+                keys::session::action_timeout.spec(),
+            ),
+            (
+                keys::SESSION.table,
+                session,
+                keys::session::max_restarts.spec(),
+            ),
+            (
+                keys::SESSION.table,
+                session,
+                keys::session::session_timeout.spec(),
+            ),
         ];
         if keys.iter().any(|(_, f, k)| !f.ok(*k)) {
             return;

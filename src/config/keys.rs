@@ -558,9 +558,39 @@ pub(super) const TRIGGER: Device<TriggerConfig> = Device {
     ],
 };
 
+/// A table with one fixed set of keys.
+pub(super) struct Plain {
+    pub(super) table: &'static str,
+    pub(super) keys: &'static [Spec],
+}
+
+pub(super) const API: Plain = Plain {
+    table: "api",
+    keys: api::ALL,
+};
+pub(super) const SESSION: Plain = Plain {
+    table: "session",
+    keys: session::ALL,
+};
+pub(super) const LOG: Plain = Plain {
+    table: "log",
+    keys: log::ALL,
+};
+pub(super) const METRICS: Plain = Plain {
+    table: "metrics",
+    keys: metrics::ALL,
+};
+
 /// The tables of the file, in the order of the documented example.
 pub(super) const TABLES: [&str; 8] = [
-    "api", "session", "camera", "display", "gpio", "trigger", "log", "metrics",
+    API.table,
+    SESSION.table,
+    CAMERA.table,
+    DISPLAY.table,
+    GPIO.table,
+    TRIGGER.table,
+    LOG.table,
+    METRICS.table,
 ];
 
 /// Every key name a table accepts (for a device table: `kind` and the keys of all kinds).
@@ -574,16 +604,21 @@ pub(super) fn keys_of_table(table: &str) -> Vec<&'static str> {
         }
         v
     }
-    let plain = |keys: &[Spec]| keys.iter().map(|k| k.name).collect();
-    match table {
-        "api" => plain(api::ALL),
-        "session" => plain(session::ALL),
-        "log" => plain(log::ALL),
-        "metrics" => plain(metrics::ALL),
-        "camera" => device(&CAMERA),
-        "display" => device(&DISPLAY),
-        "gpio" => device(&GPIO),
-        "trigger" => device(&TRIGGER),
-        _ => Vec::new(),
+    if let Some(p) = [API, SESSION, LOG, METRICS]
+        .into_iter()
+        .find(|p| p.table == table)
+    {
+        return p.keys.iter().map(|k| k.name).collect();
+    }
+    if table == CAMERA.table {
+        device(&CAMERA)
+    } else if table == DISPLAY.table {
+        device(&DISPLAY)
+    } else if table == GPIO.table {
+        device(&GPIO)
+    } else if table == TRIGGER.table {
+        device(&TRIGGER)
+    } else {
+        Vec::new()
     }
 }

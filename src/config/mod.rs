@@ -268,14 +268,16 @@ impl Config {
         let tables = ck.top_level(root.get_ref());
         let get = |name: &str| tables.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
 
-        let api = ck.check_table("api", get("api"), keys::api::ALL);
-        let session = ck.check_table("session", get("session"), keys::session::ALL);
-        let log = ck.check_table("log", get("log"), keys::log::ALL);
-        let metrics = ck.check_table("metrics", get("metrics"), keys::metrics::ALL);
-        let (camera, _) = ck.check_device(&keys::CAMERA, get("camera"));
-        let (display, display_keys) = ck.check_device(&keys::DISPLAY, get("display"));
-        let (gpio, gpio_keys) = ck.check_device(&keys::GPIO, get("gpio"));
-        let (trigger, trigger_keys) = ck.check_device(&keys::TRIGGER, get("trigger"));
+        let plain =
+            |ck: &mut Checker, p: &keys::Plain| ck.check_table(p.table, get(p.table), p.keys);
+        let api = plain(&mut ck, &keys::API);
+        let session = plain(&mut ck, &keys::SESSION);
+        let log = plain(&mut ck, &keys::LOG);
+        let metrics = plain(&mut ck, &keys::METRICS);
+        let (camera, _) = ck.check_device(&keys::CAMERA, get(keys::CAMERA.table));
+        let (display, display_keys) = ck.check_device(&keys::DISPLAY, get(keys::DISPLAY.table));
+        let (gpio, gpio_keys) = ck.check_device(&keys::GPIO, get(keys::GPIO.table));
+        let (trigger, trigger_keys) = ck.check_device(&keys::TRIGGER, get(keys::TRIGGER.table));
 
         let mut session_config = SessionConfig::build(&session);
         if session.get(keys::session::first_frame_after).is_none() {
