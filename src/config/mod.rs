@@ -110,7 +110,14 @@ impl Config {
             ("trigger", running.trigger.kind(), self.trigger.kind()),
         ] {
             if old != new {
-                tracing::warn!(part, old, new, "device changes take effect after a restart");
+                // Logged as the daemon did before the reload path moved here.
+                tracing::warn!(
+                    target: "livegate::daemon",
+                    part,
+                    old,
+                    new,
+                    "device changes take effect after a restart"
+                );
             }
         }
         if running.camera != self.camera
@@ -118,7 +125,7 @@ impl Config {
             || running.gpio != self.gpio
             || running.trigger != self.trigger
         {
-            tracing::warn!("[camera], [display], [gpio] and [trigger] changes take effect after a restart (systemctl restart livegate)");
+            tracing::warn!(target: "livegate::daemon", "[camera], [display], [gpio] and [trigger] changes take effect after a restart (systemctl restart livegate)");
         }
         self.camera = running.camera.clone();
         self.display = running.display.clone();
