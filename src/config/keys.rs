@@ -319,11 +319,11 @@ impl<L> LineKeys<L> {
         ]
     }
 
-    /// The keys of the kind, in the documented order: `first` (the chip), then
-    /// each line followed by its settings.
-    const fn all(&self, first: &'static [Spec]) -> [Spec; 20] {
+    /// The `N` keys of the kind, in the documented order: `first` (the chip), then
+    /// each line followed by its settings (a wrong `N` fails to compile).
+    const fn all<const N: usize>(&self, first: &'static [Spec]) -> [Spec; N] {
         let l = self.specs();
-        let mut out = [l[0]; 20];
+        let mut out = [l[0]; N];
         let mut n = 0;
         let mut i = 0;
         while i < first.len() {
@@ -344,6 +344,7 @@ impl<L> LineKeys<L> {
             }
             g += 1;
         }
+        assert!(n == N, "N is the number of keys");
         out
     }
 }
@@ -385,11 +386,8 @@ pub(super) const CDEV_LINES: LineKeys<LineSpec> = LineKeys {
     door: cdev::door_line,
 };
 
-const RPPAL_ALL: [Spec; 20] = RPPAL_LINES.all(&[]);
-const CDEV_ALL: [Spec; 20] = CDEV_LINES.all(&[cdev::chip.spec()]);
-/// `kind = "rppal"` has no chip: its table is one shorter.
-const RPPAL_KEYS: &[Spec] = RPPAL_ALL.split_at(19).0;
-const CDEV_KEYS: &[Spec] = &CDEV_ALL;
+const RPPAL_KEYS: &[Spec] = &RPPAL_LINES.all::<19>(&[]);
+const CDEV_KEYS: &[Spec] = &CDEV_LINES.all::<20>(&[cdev::chip.spec()]);
 
 /// The relays and inputs of a `[gpio]` table whose lines are read with `keys` and
 /// named by `addr`.
