@@ -562,22 +562,16 @@ pub(super) struct Plain {
     pub(super) keys: &'static [Spec],
 }
 
-pub(super) const API: Plain = Plain {
-    table: "api",
-    keys: api::ALL,
-};
-pub(super) const SESSION: Plain = Plain {
-    table: "session",
-    keys: session::ALL,
-};
-pub(super) const LOG: Plain = Plain {
-    table: "log",
-    keys: log::ALL,
-};
-pub(super) const METRICS: Plain = Plain {
-    table: "metrics",
-    keys: metrics::ALL,
-};
+impl Plain {
+    const fn new(table: &'static str, keys: &'static [Spec]) -> Self {
+        Plain { table, keys }
+    }
+}
+
+pub(super) const API: Plain = Plain::new("api", api::ALL);
+pub(super) const SESSION: Plain = Plain::new("session", session::ALL);
+pub(super) const LOG: Plain = Plain::new("log", log::ALL);
+pub(super) const METRICS: Plain = Plain::new("metrics", metrics::ALL);
 
 /// The tables of the file, in the order of the documented example.
 pub(super) const TABLES: [&str; 8] = [
