@@ -13,6 +13,9 @@
 //! - [`verdict`]: [`Verdict`](verdict::Verdict), [`DenyReason`](verdict::DenyReason) and
 //!   their words.
 //! - [`screen`]: what the panel must show.
+//! - [`presence`]: is a person in front of the camera? The face detector's looks in,
+//!   a state, the guidance words and the edge "a person arrived" out.
+//! - [`motion`]: the pre-filter in front of the detector: did the scene change?
 //! - [`aigen`]: the vendor protocol's wire types and error classes (no HTTP).
 //! - [`actions`]: the API's action names and the words for people.
 //! - [`untrusted`]: the one escape of strings from outside.
@@ -23,6 +26,8 @@ pub mod actions;
 pub mod aigen;
 pub mod gate;
 pub mod gatekeeper;
+pub mod motion;
+pub mod presence;
 pub mod screen;
 pub mod secret;
 pub mod session;
