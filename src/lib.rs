@@ -44,6 +44,7 @@ pub mod display;
 pub mod gpio;
 pub mod metrics;
 pub mod notify;
+pub mod presence;
 pub mod rotation;
 pub mod safefile;
 #[cfg(feature = "sim")]

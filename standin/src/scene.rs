@@ -135,6 +135,34 @@ pub fn read_oriented(jpeg: &[u8]) -> Result<Option<Reading>, SceneError> {
     }))
 }
 
+/// Reads the scene marker from a grey picture already decoded (`width * height`
+/// bytes, row by row): the simulated face detector reads the detector's small view
+/// this way. `None` when there is no readable, unmirrored marker.
+pub fn read_grey(width: u32, height: u32, luma: &[u8]) -> Option<Subject> {
+    let img = GrayImage::from_raw(width, height, luma.to_vec())?;
+    decode_cells(&sample_cells(&img)?)
+}
+
+/// Where the face is in a `width`x`height` picture of `subject`, as (x, y, width,
+/// height) in pixels: the head's ellipse, or the face in the held-up photo. `None`
+/// when nobody is drawn (the simulated face detector reports this box).
+pub fn face_box(width: u32, height: u32, subject: Subject) -> Option<(f32, f32, f32, f32)> {
+    let (strip_top, _) = strip_rows(height);
+    let scene = Area {
+        x0: 0.0,
+        y0: 0.0,
+        x1: width as f32,
+        y1: strip_top as f32,
+    };
+    let area = match subject {
+        Subject::Nobody => return None,
+        Subject::Still => photo_layout(scene).1,
+        Subject::Neutral | Subject::Doing(_) => scene,
+    };
+    let (cx, cy, rx, ry) = head(area);
+    Some((cx - rx, cy - ry, 2.0 * rx, 2.0 * ry))
+}
+
 /// The marker cells for `subject`, left to right (`true` = white); `None` for an
 /// action index outside [`ALL`].
 pub fn marker_cells(subject: Subject) -> Option<[bool; CELLS]> {
@@ -647,8 +675,9 @@ fn draw_room(p: &mut Painter<'_>, s: Area) {
     );
 }
 
-/// Draws a framed photo of a person; returns the white margin below the picture.
-fn draw_photo(p: &mut Painter<'_>, s: Area) -> Area {
+/// The held-up photo's frame, the picture inside it and the frame's width (as
+/// drawn), in the scene `s`.
+fn photo_layout(s: Area) -> (Area, Area, f32) {
     let ph = s.h() * 0.78;
     let pw = (ph * 0.75).min(s.w() * 0.6);
     let cx = s.x0 + s.w() * 0.5;
@@ -661,6 +690,19 @@ fn draw_photo(p: &mut Painter<'_>, s: Area) -> Area {
     let border = (pw * 0.05).max(2.0);
     let mat = (pw * 0.05).max(2.0);
     let bottom = (ph * 0.12).max(4.0);
+    let picture = Area {
+        x0: outer.x0 + border + mat,
+        y0: outer.y0 + border + mat,
+        x1: outer.x1 - border - mat,
+        y1: outer.y1 - border - bottom,
+    };
+    (outer, picture, pw)
+}
+
+/// Draws a framed photo of a person; returns the white margin below the picture.
+fn draw_photo(p: &mut Painter<'_>, s: Area) -> Area {
+    let (outer, picture, pw) = photo_layout(s);
+    let border = (pw * 0.05).max(2.0);
     p.rect(outer.x0, outer.y0, outer.x1, outer.y1, FRAME);
     p.rect(
         outer.x0 + border,
@@ -669,12 +711,6 @@ fn draw_photo(p: &mut Painter<'_>, s: Area) -> Area {
         outer.y1 - border,
         MAT,
     );
-    let picture = Area {
-        x0: outer.x0 + border + mat,
-        y0: outer.y0 + border + mat,
-        x1: outer.x1 - border - mat,
-        y1: outer.y1 - border - bottom,
-    };
     p.rect(picture.x0, picture.y0, picture.x1, picture.y1, PHOTO_BG);
     let scene_clip = p.clip;
     p.clip_to(picture);
@@ -694,11 +730,14 @@ fn draw_photo(p: &mut Painter<'_>, s: Area) -> Area {
     }
 }
 
-fn draw_person(p: &mut Painter<'_>, s: Area, pose: Pose) {
+/// The head's ellipse of a person drawn in `s`: centre and radii (x, y, rx, ry).
+fn head(s: Area) -> (f32, f32, f32, f32) {
     let ry = (s.h() * 0.22).min(s.w() * 0.3);
-    let rx = ry * 0.78;
-    let cx = s.x0 + s.w() * 0.5;
-    let cy = s.y0 + s.h() * 0.46;
+    (s.x0 + s.w() * 0.5, s.y0 + s.h() * 0.46, ry * 0.78, ry)
+}
+
+fn draw_person(p: &mut Painter<'_>, s: Area, pose: Pose) {
+    let (cx, cy, rx, ry) = head(s);
     // Shoulders and neck.
     p.ellipse(cx, s.y1 + ry * 0.25, rx * 2.6, ry * 1.05, SHIRT);
     p.rect(

@@ -1,0 +1,271 @@
+//! The detector's small grey view of a frame, taken from what the camera delivers:
+//! the luma of a YUYV frame box-averaged down ([`from_yuyv`]), or an MJPEG/JPEG
+//! frame decoded to grey and box-averaged down ([`from_jpeg`]). Neither needs a JPEG
+//! encode; the aspect ratio is kept (a squeezed face is a missed face) and a frame
+//! is never scaled up.
+//!
+//! zune-jpeg (the decoder under `image`) cannot decode at a reduced DCT scale, so a
+//! JPEG is decoded whole, as grey only (no colour conversion), then shrunk:
+//! docs/PERFORMANCE.md, "Presence detector", has the cost.
+
+use zune_core::bytestream::ZCursor;
+use zune_core::colorspace::ColorSpace;
+use zune_core::options::DecoderOptions;
+use zune_jpeg::JpegDecoder;
+
+use super::GreyView;
+
+/// The width of the detector's view: 320 pixels (320x240 for a 4:3 camera). The
+/// SeetaFace detector's smallest face is its 40-pixel window, an eighth of it.
+pub const VIEW_WIDTH: u32 = 320;
+
+/// The largest side of a frame this module takes (a camera's frame, not a poster).
+const MAX_SIDE: u32 = 4096;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ViewError {
+    #[error("a {width}x{height} YUYV frame needs {need} bytes, got {got}")]
+    ShortYuyv {
+        width: u32,
+        height: u32,
+        need: usize,
+        got: usize,
+    },
+    #[error("a {width}x{height} grey picture needs {need} bytes, got {got}")]
+    ShortGrey {
+        width: u32,
+        height: u32,
+        need: usize,
+        got: usize,
+    },
+    #[error("frame size {0}x{1} outside 1x1..={MAX_SIDE}x{MAX_SIDE}")]
+    Size(u32, u32),
+    #[error("cannot decode the JPEG frame: {0}")]
+    Jpeg(String),
+}
+
+/// The view's size for a `width`x`height` frame: at most `max_width` wide, the
+/// frame's aspect ratio kept, never larger than the frame.
+pub fn view_size(width: u32, height: u32, max_width: u32) -> (u32, u32) {
+    let w = width.min(max_width.max(1));
+    let h = (u64::from(height) * u64::from(w) / u64::from(width.max(1))).max(1);
+    (w, h.min(u64::from(height)) as u32)
+}
+
+fn check_size(width: u32, height: u32) -> Result<(), ViewError> {
+    if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
+        return Err(ViewError::Size(width, height));
+    }
+    Ok(())
+}
+
+/// The luma of a packed YUYV (YUV 4:2:2: `Y0 U Y1 V` per two pixels) frame of
+/// `width`x`height`, box-averaged to at most `max_width` wide.
+pub fn from_yuyv(
+    yuyv: &[u8],
+    width: u32,
+    height: u32,
+    max_width: u32,
+) -> Result<GreyView, ViewError> {
+    check_size(width, height)?;
+    let stride = width as usize * 2;
+    let need = stride * height as usize;
+    if yuyv.len() < need {
+        return Err(ViewError::ShortYuyv {
+            width,
+            height,
+            need,
+            got: yuyv.len(),
+        });
+    }
+    let (w, h) = view_size(width, height, max_width);
+    Ok(shrink(width, height, w, h, |y| {
+        yuyv[y * stride..(y + 1) * stride].iter().step_by(2)
+    }))
+}
+
+/// A JPEG frame decoded as grey and box-averaged to at most `max_width` wide.
+pub fn from_jpeg(jpeg: &[u8], max_width: u32) -> Result<GreyView, ViewError> {
+    let options = DecoderOptions::default()
+        .jpeg_set_out_colorspace(ColorSpace::Luma)
+        .set_max_width(MAX_SIDE as usize)
+        .set_max_height(MAX_SIDE as usize);
+    let mut decoder = JpegDecoder::new_with_options(ZCursor::new(jpeg), options);
+    let luma = decoder
+        .decode()
+        .map_err(|e| ViewError::Jpeg(format!("{e:?}")))?;
+    let (width, height) = decoder
+        .dimensions()
+        .ok_or_else(|| ViewError::Jpeg("no size after decoding".into()))?;
+    let (width, height) = (width as u32, height as u32);
+    check_size(width, height)?;
+    from_grey(&luma, width, height, max_width)
+}
+
+/// A grey picture (one byte per pixel, row by row) box-averaged to at most
+/// `max_width` wide: a photograph given to `livegate test presence`, a test picture.
+pub fn from_grey(
+    luma: &[u8],
+    width: u32,
+    height: u32,
+    max_width: u32,
+) -> Result<GreyView, ViewError> {
+    check_size(width, height)?;
+    let row = width as usize;
+    let need = row * height as usize;
+    if luma.len() < need {
+        return Err(ViewError::ShortGrey {
+            width,
+            height,
+            need,
+            got: luma.len(),
+        });
+    }
+    let (w, h) = view_size(width, height, max_width);
+    Ok(shrink(width, height, w, h, |y| {
+        luma[y * row..(y + 1) * row].iter().step_by(1)
+    }))
+}
+
+/// Box-averages a `width`x`height` grey picture, read row by row through `row`,
+/// to `out_w`x`out_h` (each at most the source's): each output pixel is the mean
+/// of the source pixels that fall into it.
+fn shrink<'a, R>(width: u32, height: u32, out_w: u32, out_h: u32, row: R) -> GreyView
+where
+    R: Fn(usize) -> std::iter::StepBy<std::slice::Iter<'a, u8>>,
+{
+    let (width, height) = (width as usize, height as usize);
+    let (out_w, out_h) = (out_w as usize, out_h as usize);
+    // The output column of each source column, and how many fall into each.
+    let col: Vec<usize> = (0..width).map(|x| x * out_w / width).collect();
+    let mut per_col = vec![0u32; out_w];
+    for &c in &col {
+        per_col[c] += 1;
+    }
+    let mut pixels = Vec::with_capacity(out_w * out_h);
+    let mut sums = vec![0u32; out_w];
+    for oy in 0..out_h {
+        let (y0, y1) = (oy * height / out_h, (oy + 1) * height / out_h);
+        let y1 = y1.max(y0 + 1).min(height);
+        sums.iter_mut().for_each(|s| *s = 0);
+        for y in y0..y1 {
+            for (&c, &p) in col.iter().zip(row(y)) {
+                sums[c] += u32::from(p);
+            }
+        }
+        let rows = (y1 - y0) as u32;
+        pixels.extend(sums.iter().zip(&per_col).map(|(&s, &n)| {
+            let n = (n * rows).max(1);
+            ((s + n / 2) / n) as u8
+        }));
+    }
+    GreyView {
+        width: out_w as u32,
+        height: out_h as u32,
+        pixels,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A YUYV frame whose luma at (x, y) is `luma(x, y)`; the chroma bytes are
+    /// 0x80 and 0x11 so that reading them by mistake shows.
+    fn yuyv(width: u32, height: u32, luma: impl Fn(u32, u32) -> u8) -> Vec<u8> {
+        let mut out = Vec::new();
+        for y in 0..height {
+            for x in 0..width {
+                out.push(luma(x, y));
+                out.push(if x % 2 == 0 { 0x80 } else { 0x11 });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn view_size_keeps_the_aspect_and_never_scales_up() {
+        assert_eq!(view_size(640, 480, 320), (320, 240));
+        assert_eq!(view_size(1280, 720, 320), (320, 180));
+        assert_eq!(view_size(160, 120, 320), (160, 120));
+        assert_eq!(view_size(0, 0, 320), (0, 0));
+    }
+
+    #[test]
+    fn yuyv_luma_is_box_averaged_without_the_chroma() {
+        // 640x480, luma = x / 2 (0..=255 per pair of columns) in the top half,
+        // 200 below. Halved: each view pixel averages 2x2 source pixels.
+        let frame = yuyv(640, 480, |x, y| if y < 240 { (x / 4) as u8 } else { 200 });
+        let v = from_yuyv(&frame, 640, 480, 320).expect("a whole frame");
+        assert_eq!((v.width, v.height), (320, 240));
+        assert_eq!(v.pixels.len(), 320 * 240);
+        // View column c covers source columns 2c, 2c+1: luma (2c)/4 and (2c+1)/4.
+        for c in [0u32, 1, 2, 3, 100, 319] {
+            let want = ((2 * c / 4 + (2 * c + 1) / 4) as f32 / 2.0).round() as u8;
+            assert_eq!(v.pixels[c as usize], want, "column {c}");
+        }
+        assert!(v.pixels[120 * 320..].iter().all(|&p| p == 200));
+    }
+
+    #[test]
+    fn yuyv_at_or_below_the_view_width_is_the_luma_itself() {
+        let frame = yuyv(8, 2, |x, y| (x * 10 + y) as u8);
+        let v = from_yuyv(&frame, 8, 2, 320).expect("8x2");
+        assert_eq!((v.width, v.height), (8, 2));
+        assert_eq!(
+            v.pixels,
+            vec![0, 10, 20, 30, 40, 50, 60, 70, 1, 11, 21, 31, 41, 51, 61, 71]
+        );
+    }
+
+    #[test]
+    fn yuyv_uneven_ratio_is_averaged_too() {
+        // 1280x720 → 320x180: blocks of 4x4.
+        let frame = yuyv(1280, 720, |x, _| if x % 4 == 0 { 255 } else { 55 });
+        let v = from_yuyv(&frame, 1280, 720, 320).expect("720p");
+        assert_eq!((v.width, v.height), (320, 180));
+        assert!(v.pixels.iter().all(|&p| p == 105), "(255 + 3*55) / 4");
+    }
+
+    #[test]
+    fn a_short_or_empty_yuyv_frame_is_an_error() {
+        let frame = yuyv(64, 48, |_, _| 0);
+        assert!(matches!(
+            from_yuyv(&frame[..frame.len() - 1], 64, 48, 32),
+            Err(ViewError::ShortYuyv {
+                need: 6144,
+                got: 6143,
+                ..
+            })
+        ));
+        assert!(matches!(
+            from_yuyv(&[], 0, 48, 32),
+            Err(ViewError::Size(0, 48))
+        ));
+    }
+
+    #[test]
+    fn jpeg_is_decoded_grey_and_shrunk() {
+        // A 640x480 picture: left half black, right half white.
+        let img = image::GrayImage::from_fn(640, 480, |x, _| {
+            image::Luma([if x < 320 { 0 } else { 255 }])
+        });
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+            .encode_image(&img)
+            .expect("encode");
+        let v = from_jpeg(&jpeg, 320).expect("decode");
+        assert_eq!((v.width, v.height), (320, 240));
+        let at = |x: usize, y: usize| v.pixels[y * 320 + x];
+        assert!(at(10, 120) < 10, "{}", at(10, 120));
+        assert!(at(300, 120) > 245, "{}", at(300, 120));
+    }
+
+    #[test]
+    fn not_a_jpeg_is_an_error() {
+        assert!(matches!(
+            from_jpeg(b"not a jpeg", 320),
+            Err(ViewError::Jpeg(_))
+        ));
+    }
+}
