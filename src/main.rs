@@ -163,6 +163,15 @@ enum TestCmd {
         #[arg(long, default_value_t = 1)]
         requests: u32,
     },
+    /// The face detector on pictures: face or no face, the box, the score, the time.
+    Presence {
+        /// Pictures (JPEG or PNG) to look at.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// Detections per picture (the time printed is their median).
+        #[arg(long, default_value_t = 1)]
+        runs: u32,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -249,6 +258,15 @@ fn main() -> ExitCode {
             ))
         })),
         Cmd::SafeOutputs { config } => report(safe_outputs(&config)),
+        // Pictures need no configuration and no runtime.
+        Cmd::Test {
+            what: TestCmd::Presence { images, runs },
+            ..
+        } => report(
+            livegate::commission::presence::test_presence(&images, runs, &mut std::io::stdout())
+                .map(|_| ())
+                .map_err(anyhow::Error::from),
+        ),
         Cmd::Test { config, what } => {
             report(runtime().and_then(|rt| rt.block_on(commission(config, what))))
         }
@@ -380,6 +398,9 @@ async fn commission(path: PathBuf, what: TestCmd) -> anyhow::Result<()> {
     livegate::telemetry::init("warn");
     let mut out = std::io::stdout();
     match what {
+        TestCmd::Presence { images, runs } => {
+            commission::presence::test_presence(&images, runs, &mut out)?;
+        }
         TestCmd::Camera { frames, out: file } => {
             let Some(opts) = devices::camera_options(&cfg) else {
                 bail!("[camera] kind is \"sim\": set kind = \"v4l2\" to test a camera");

@@ -5,3 +5,4 @@ pub mod api;
 pub mod camera;
 pub mod display;
 pub mod gpio;
+pub mod presence;
