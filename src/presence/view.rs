@@ -24,15 +24,9 @@ const MAX_SIDE: u32 = 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ViewError {
-    #[error("a {width}x{height} YUYV frame needs {need} bytes, got {got}")]
-    ShortYuyv {
-        width: u32,
-        height: u32,
-        need: usize,
-        got: usize,
-    },
-    #[error("a {width}x{height} grey picture needs {need} bytes, got {got}")]
-    ShortGrey {
+    #[error("a {width}x{height} {what} needs {need} bytes, got {got}")]
+    Short {
+        what: &'static str,
         width: u32,
         height: u32,
         need: usize,
@@ -67,21 +61,7 @@ pub fn from_yuyv(
     height: u32,
     max_width: u32,
 ) -> Result<GreyView, ViewError> {
-    check_size(width, height)?;
-    let stride = width as usize * 2;
-    let need = stride * height as usize;
-    if yuyv.len() < need {
-        return Err(ViewError::ShortYuyv {
-            width,
-            height,
-            need,
-            got: yuyv.len(),
-        });
-    }
-    let (w, h) = view_size(width, height, max_width);
-    Ok(shrink(width, height, w, h, |y| {
-        yuyv[y * stride..(y + 1) * stride].iter().step_by(2)
-    }))
+    packed(yuyv, "YUYV frame", 2, width, height, max_width)
 }
 
 /// A JPEG frame decoded as grey and box-averaged to at most `max_width` wide.
@@ -97,9 +77,7 @@ pub fn from_jpeg(jpeg: &[u8], max_width: u32) -> Result<GreyView, ViewError> {
     let (width, height) = decoder
         .dimensions()
         .ok_or_else(|| ViewError::Jpeg("no size after decoding".into()))?;
-    let (width, height) = (width as u32, height as u32);
-    check_size(width, height)?;
-    from_grey(&luma, width, height, max_width)
+    from_grey(&luma, width as u32, height as u32, max_width)
 }
 
 /// A grey picture (one byte per pixel, row by row) box-averaged to at most
@@ -110,20 +88,34 @@ pub fn from_grey(
     height: u32,
     max_width: u32,
 ) -> Result<GreyView, ViewError> {
+    packed(luma, "grey picture", 1, width, height, max_width)
+}
+
+/// The view of a picture whose luma is every `step`th byte, rows `width * step`
+/// bytes apart (1: grey; 2: YUYV).
+fn packed(
+    bytes: &[u8],
+    what: &'static str,
+    step: usize,
+    width: u32,
+    height: u32,
+    max_width: u32,
+) -> Result<GreyView, ViewError> {
     check_size(width, height)?;
-    let row = width as usize;
-    let need = row * height as usize;
-    if luma.len() < need {
-        return Err(ViewError::ShortGrey {
+    let stride = width as usize * step;
+    let need = stride * height as usize;
+    if bytes.len() < need {
+        return Err(ViewError::Short {
+            what,
             width,
             height,
             need,
-            got: luma.len(),
+            got: bytes.len(),
         });
     }
     let (w, h) = view_size(width, height, max_width);
     Ok(shrink(width, height, w, h, |y| {
-        luma[y * row..(y + 1) * row].iter().step_by(1)
+        bytes[y * stride..(y + 1) * stride].iter().step_by(step)
     }))
 }
 
@@ -232,7 +224,8 @@ mod tests {
         let frame = yuyv(64, 48, |_, _| 0);
         assert!(matches!(
             from_yuyv(&frame[..frame.len() - 1], 64, 48, 32),
-            Err(ViewError::ShortYuyv {
+            Err(ViewError::Short {
+                what: "YUYV frame",
                 need: 6144,
                 got: 6143,
                 ..
