@@ -18,6 +18,8 @@
 //! - [`Params::empty_to_leave`] empty looks in a row mean the person left
 //!   ([`State::Absent`]). Fewer, after a face was seen, ask them to
 //!   [`Guidance::FaceTheCamera`] (a turned head, a detector's miss).
+//! - [`Watch`] puts the motion pre-filter ([`crate::motion`]) in front: the detector
+//!   runs only when the scene changed or a person is being tracked.
 //! - One arrival per visit: once a person has arrived, or a verdict was given while
 //!   they stood there ([`Presence::verdict_given`]), no new arrival is reported until
 //!   they have left the view.
@@ -369,6 +371,65 @@ impl Presence {
     }
 }
 
+/// What to do with a look's small view: the pre-filter's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Run the detector on this look's view and hand its faces to [`Watch::on_faces`].
+    Detect,
+    /// Nothing changed and nobody is tracked: no detection; the look counted as
+    /// empty (its step is here).
+    Skip(Step),
+}
+
+/// The presence rules with the motion pre-filter in front: the detector runs only
+/// when the scene changed since the last look or a person is being tracked
+/// ([`Presence::is_tracking`]). Sans-IO like [`Presence`]: the shell makes the
+/// views, runs the detector and passes `now`.
+#[derive(Clone, Debug)]
+pub struct Watch {
+    presence: Presence,
+    motion: crate::motion::MotionFilter,
+}
+
+impl Watch {
+    pub fn new(params: Params, motion: crate::motion::MotionParams) -> Watch {
+        Watch {
+            presence: Presence::new(params),
+            motion: crate::motion::MotionFilter::new(motion),
+        }
+    }
+
+    pub fn presence(&self) -> &Presence {
+        &self.presence
+    }
+
+    pub fn presence_mut(&mut self) -> &mut Presence {
+        &mut self.presence
+    }
+
+    /// A look at `now`: `small` is the view shrunk by [`crate::motion::SHRINK`].
+    pub fn on_view(&mut self, now: Instant, small: GreyView) -> Next {
+        let changed = self.motion.changed(small);
+        if changed || self.presence.is_tracking() {
+            return Next::Detect;
+        }
+        let step = self.presence.on_look(
+            now,
+            &Look {
+                view_width: 1,
+                view_height: 1,
+                faces: &[],
+            },
+        );
+        Next::Skip(step)
+    }
+
+    /// The detector's answer for the look [`Watch::on_view`] asked it to make.
+    pub fn on_faces(&mut self, now: Instant, look: &Look<'_>) -> Step {
+        self.presence.on_look(now, look)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -653,6 +714,75 @@ mod tests {
         assert_eq!(Guidance::StepInFront.words(), "Step in front of the camera");
         assert_eq!(Guidance::FaceTheCamera.words(), "Face the camera");
         assert_eq!(Guidance::MoveCloser.words(), "Move closer");
+    }
+
+    fn small(level: u8) -> GreyView {
+        GreyView::new(40, 30, vec![level; 1200]).expect("40x30")
+    }
+
+    /// A small view with a bright block where a person stands.
+    fn small_with_person() -> GreyView {
+        let mut v = small(90);
+        for y in 8..20 {
+            for x in 16..24 {
+                v.pixels[y * 40 + x] = 210;
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn the_detector_runs_only_on_a_change_or_while_someone_is_tracked() {
+        let mut w = Watch::new(params(), crate::motion::MotionParams::default());
+        let mut now = Instant::now();
+        let mut tick = || {
+            now += Duration::from_millis(250);
+            now
+        };
+        let look = |faces: &'static [FaceBox]| Look {
+            view_width: W,
+            view_height: H,
+            faces,
+        };
+        // The first view is a change: one detection, nobody.
+        assert_eq!(w.on_view(tick(), small(90)), Next::Detect);
+        w.on_faces(tick(), &look(&[]));
+        // A still, empty scene: no detection, and the looks count as empty.
+        for _ in 0..20 {
+            match w.on_view(tick(), small(90)) {
+                Next::Skip(step) => assert_eq!(step.state, State::Absent),
+                Next::Detect => panic!("a still scene ran the detector"),
+            }
+        }
+        // Someone steps in: a change, the detector runs and finds a face.
+        assert_eq!(w.on_view(tick(), small_with_person()), Next::Detect);
+        static FACE: [FaceBox; 1] = [FaceBox {
+            x: 120,
+            y: 70,
+            width: 80,
+            height: 80,
+            score: 5.0,
+        }];
+        w.on_faces(tick(), &look(&FACE));
+        // They stand still: no change, but tracked, so the detector keeps looking
+        // until they are present…
+        let mut arrivals = 0;
+        for _ in 0..2 {
+            assert_eq!(w.on_view(tick(), small_with_person()), Next::Detect);
+            arrivals += usize::from(w.on_faces(tick(), &look(&FACE)).arrived);
+        }
+        assert_eq!(arrivals, 1);
+        // …and until they have left (4 empty looks), then it rests again.
+        assert_eq!(w.on_view(tick(), small(90)), Next::Detect);
+        for _ in 0..4 {
+            w.on_faces(tick(), &look(&[]));
+            if !w.presence().is_tracking() {
+                break;
+            }
+            assert_eq!(w.on_view(tick(), small(90)), Next::Detect);
+        }
+        assert_eq!(w.presence().state(), State::Absent);
+        assert!(matches!(w.on_view(tick(), small(90)), Next::Skip(_)));
     }
 
     #[test]

@@ -13,6 +13,6 @@ pub mod view;
 pub use detect::{FaceDetector, SeetaDetector};
 pub use livegate_core::motion::{MotionFilter, MotionParams};
 pub use livegate_core::presence::{
-    judge, FaceBox, GreyView, Guidance, Look, Params, Presence, Sighting, State, Step,
+    judge, FaceBox, GreyView, Guidance, Look, Next, Params, Presence, Sighting, State, Step, Watch,
 };
 pub use view::{view_size, ViewError, VIEW_WIDTH};
