@@ -53,6 +53,14 @@ impl GreyView {
     pub fn shrink(&self, factor: u32) -> GreyView {
         let f = factor.max(1) as usize;
         let (w, h) = (self.width as usize / f, self.height as usize / f);
+        if self.pixels.len() < self.width as usize * self.height as usize {
+            // Not filled (the fields are public): nothing to shrink.
+            return GreyView {
+                width: 0,
+                height: 0,
+                pixels: Vec::new(),
+            };
+        }
         let stride = self.width as usize;
         let mut pixels = Vec::with_capacity(w * h);
         let area = (f * f) as u32;
@@ -304,7 +312,7 @@ impl Presence {
     /// When the next look is due: at once before the first one.
     pub fn next_look_at(&self, now: Instant) -> Instant {
         match self.last_look {
-            Some(last) => (last + self.params.look_every).max(now.min(last)),
+            Some(last) => last + self.params.look_every,
             None => now,
         }
     }
@@ -802,5 +810,15 @@ mod tests {
         // (0+10+20+30)/4 = 15; (100+100+100+101)/4 = 100.25, rounded.
         assert_eq!(s.pixels, vec![15, 100]);
         assert_eq!(v.shrink(0), v);
+        let broken = GreyView {
+            width: 320,
+            height: 240,
+            pixels: vec![1; 100],
+        };
+        assert_eq!(
+            broken.shrink(8).pixels.len(),
+            0,
+            "no panic on a view not filled"
+        );
     }
 }
