@@ -9,7 +9,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use livegate::camera::scene::{self, Subject};
 use livegate::presence::detect::{FaceDetector, SeetaDetector};
-use livegate::presence::view::{from_grey, from_jpeg, from_yuyv, VIEW_WIDTH};
+use livegate::presence::view::{from_grey, from_jpeg, from_yuyv, small_from_yuyv, VIEW_WIDTH};
 use livegate::presence::{GreyView, MotionFilter, MotionParams};
 use livegate_core::motion::SHRINK;
 
@@ -36,6 +36,9 @@ fn bench(c: &mut Criterion) {
     });
     c.bench_function("view from JPEG 640x480 -> 320x240", |b| {
         b.iter(|| from_jpeg(black_box(&jpeg), VIEW_WIDTH).expect("view"))
+    });
+    c.bench_function("small view from YUYV 640x480 -> 40x30 (sampled)", |b| {
+        b.iter(|| small_from_yuyv(black_box(&yuyv), 640, 480, VIEW_WIDTH / SHRINK).expect("view"))
     });
     let view = from_jpeg(&jpeg, VIEW_WIDTH).expect("view");
     let mut filter = MotionFilter::new(MotionParams::default());

@@ -64,6 +64,44 @@ pub fn from_yuyv(
     packed(yuyv, "YUYV frame", 2, width, height, max_width)
 }
 
+/// The pre-filter's small view straight from a YUYV frame, without making the
+/// detector's view: `out_width` wide (40 for a 320-pixel view shrunk 8 times), the
+/// aspect kept, each pixel the mean of a 4x4 grid of luma samples spread over its
+/// block (16 reads instead of the block's hundreds: the idle look's cost).
+pub fn small_from_yuyv(
+    yuyv: &[u8],
+    width: u32,
+    height: u32,
+    out_width: u32,
+) -> Result<GreyView, ViewError> {
+    let stride = check_packed(yuyv, "YUYV frame", 2, width, height)?;
+    let (w, h) = view_size(width, height, out_width);
+    let (width, height, ow, oh) = (width as usize, height as usize, w as usize, h as usize);
+    let mut pixels = Vec::with_capacity(ow * oh);
+    for oy in 0..oh {
+        let (y0, y1) = (oy * height / oh, (oy + 1) * height / oh);
+        for ox in 0..ow {
+            let (x0, x1) = (ox * width / ow, (ox + 1) * width / ow);
+            let mut sum = 0u32;
+            for i in 0..4 {
+                // The middles of four equal strips of the block (its first row or
+                // column when the block is narrower than four).
+                let y = (y0 + (2 * i + 1) * (y1 - y0) / 8).min(height - 1);
+                for j in 0..4 {
+                    let x = (x0 + (2 * j + 1) * (x1 - x0) / 8).min(width - 1);
+                    sum += u32::from(yuyv[y * stride + 2 * x]);
+                }
+            }
+            pixels.push(((sum + 8) / 16) as u8);
+        }
+    }
+    Ok(GreyView {
+        width: w,
+        height: h,
+        pixels,
+    })
+}
+
 /// A JPEG frame decoded as grey and box-averaged to at most `max_width` wide.
 pub fn from_jpeg(jpeg: &[u8], max_width: u32) -> Result<GreyView, ViewError> {
     let options = DecoderOptions::default()
@@ -101,6 +139,22 @@ fn packed(
     height: u32,
     max_width: u32,
 ) -> Result<GreyView, ViewError> {
+    let stride = check_packed(bytes, what, step, width, height)?;
+    let (w, h) = view_size(width, height, max_width);
+    Ok(shrink(width, height, w, h, |y| {
+        bytes[y * stride..(y + 1) * stride].iter().step_by(step)
+    }))
+}
+
+/// Checks the size and that `bytes` hold `height` rows of `width * step` bytes;
+/// returns that row stride.
+fn check_packed(
+    bytes: &[u8],
+    what: &'static str,
+    step: usize,
+    width: u32,
+    height: u32,
+) -> Result<usize, ViewError> {
     check_size(width, height)?;
     let stride = width as usize * step;
     let need = stride * height as usize;
@@ -113,10 +167,7 @@ fn packed(
             got: bytes.len(),
         });
     }
-    let (w, h) = view_size(width, height, max_width);
-    Ok(shrink(width, height, w, h, |y| {
-        bytes[y * stride..(y + 1) * stride].iter().step_by(step)
-    }))
+    Ok(stride)
 }
 
 /// Box-averages a `width`x`height` grey picture, read row by row through `row`,
@@ -235,6 +286,38 @@ mod tests {
             from_yuyv(&[], 0, 48, 32),
             Err(ViewError::Size(0, 48))
         ));
+    }
+
+    #[test]
+    fn the_small_view_samples_the_luma_of_each_block() {
+        // 640x480 → 40x30: blocks of 16x16. Left half dark, right half light, with
+        // the chroma bytes set to confuse a wrong reader.
+        let frame = yuyv(640, 480, |x, _| if x < 320 { 20 } else { 220 });
+        let v = small_from_yuyv(&frame, 640, 480, 40).expect("a whole frame");
+        assert_eq!((v.width, v.height), (40, 30));
+        for y in 0..30 {
+            for x in 0..40 {
+                let want = if x < 20 { 20 } else { 220 };
+                assert_eq!(v.pixels[y * 40 + x], want, "({x}, {y})");
+            }
+        }
+        // A smooth gradient: the samples' mean is the block's mean, ±1.
+        let frame = yuyv(640, 480, |x, y| ((x + y) / 5) as u8);
+        let fine = from_yuyv(&frame, 640, 480, 640).expect("the luma");
+        let boxed = fine.shrink(16);
+        let sampled = small_from_yuyv(&frame, 640, 480, 40).expect("small");
+        for (a, b) in boxed.pixels.iter().zip(&sampled.pixels) {
+            assert!(a.abs_diff(*b) <= 1, "{a} vs {b}");
+        }
+        assert!(matches!(
+            small_from_yuyv(&frame[..100], 640, 480, 40),
+            Err(ViewError::Short { .. })
+        ));
+        // Blocks narrower than the grid: still one sample row or column each.
+        let tiny = yuyv(8, 6, |x, _| x as u8 * 10);
+        let v = small_from_yuyv(&tiny, 8, 6, 8).expect("tiny");
+        assert_eq!((v.width, v.height), (8, 6));
+        assert_eq!(&v.pixels[..8], &[0, 10, 20, 30, 40, 50, 60, 70]);
     }
 
     #[test]
