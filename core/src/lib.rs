@@ -19,6 +19,7 @@
 //! - [`aigen`]: the vendor protocol's wire types and error classes (no HTTP).
 //! - [`actions`]: the API's action names and the words for people.
 //! - [`untrusted`]: the one escape of strings from outside.
+//! - [`wiegand`]: the 26- and 34-bit card formats, frame timing, the edge decoder.
 //! - [`secret`]: the API key, a secret that never prints (shared by the client and
 //!   the stand-in).
 
@@ -33,3 +34,4 @@ pub mod secret;
 pub mod session;
 pub mod untrusted;
 pub mod verdict;
+pub mod wiegand;
