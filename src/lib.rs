@@ -45,6 +45,7 @@ pub mod gpio;
 pub mod metrics;
 pub mod notify;
 pub mod presence;
+pub mod reader;
 pub mod rotation;
 pub mod safefile;
 #[cfg(feature = "sim")]

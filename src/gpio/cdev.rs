@@ -20,7 +20,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use gpiocdev::line::{Bias, Value};
+use gpiocdev::line::{Bias, EdgeDetection, EdgeKind, Value};
 use gpiocdev::request::{Builder as RequestBuilder, Request};
 
 use super::input::InputLine;
@@ -200,6 +200,87 @@ impl LineAddr for ChipLine {
             failing: false,
         };
         Ok((input, label))
+    }
+}
+
+/// Two input lines on one chip requested together with edge detection on both
+/// edges, their events stamped by the kernel (CLOCK_MONOTONIC): a Wiegand reader's
+/// D0 and D1. Pulses of 20–100 µs are far too short to poll; the kernel's edge
+/// events and timestamps catch them.
+pub struct EdgePair {
+    req: Request,
+    offsets: [u32; 2],
+    /// `Instant::now()` and CLOCK_MONOTONIC read together: converts the kernel's
+    /// timestamps to `Instant`s.
+    base: (std::time::Instant, u64),
+}
+
+/// A line's edge from an [`EdgePair`]: which of the two, falling or not, when.
+pub type PairEdge = (usize, bool, std::time::Instant);
+
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid pointer to a timespec on the stack.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64).saturating_mul(1_000_000_000) + ts.tv_nsec as u64
+}
+
+impl EdgePair {
+    /// Requests `lines` (same chip) for `name` with `pull`, edges on both sides.
+    pub fn request(
+        name: &'static str,
+        lines: [&ChipLine; 2],
+        pull: Pull,
+    ) -> Result<EdgePair, GpioError> {
+        let a = resolve(name, lines[0])?;
+        let b = resolve(name, lines[1])?;
+        if a.chip != b.chip {
+            return Err(GpioError::Io {
+                output: name,
+                why: format!("both lines must be on one chip ({a} and {b} are not)"),
+            });
+        }
+        let req = Request::builder()
+            .on_chip(a.chip.as_path())
+            .with_consumer(CONSUMER)
+            .with_lines(&[a.offset, b.offset])
+            .as_input()
+            .with_bias(bias_for(pull))
+            .with_edge_detection(EdgeDetection::BothEdges)
+            .request()
+            .map_err(|e| cdev_error(name, &a, &e))?;
+        Ok(EdgePair {
+            req,
+            offsets: [a.offset, b.offset],
+            base: (std::time::Instant::now(), monotonic_ns()),
+        })
+    }
+
+    /// The next edge, or `None` after `timeout`.
+    pub fn next(&mut self, timeout: std::time::Duration) -> Result<Option<PairEdge>, String> {
+        if !self
+            .req
+            .wait_edge_event(timeout)
+            .map_err(|e| e.to_string())?
+        {
+            return Ok(None);
+        }
+        let ev = self.req.read_edge_event().map_err(|e| e.to_string())?;
+        let Some(which) = self.offsets.iter().position(|&o| o == ev.offset) else {
+            return Ok(None);
+        };
+        let (base_i, base_ns) = self.base;
+        let at = if ev.timestamp_ns >= base_ns {
+            base_i + std::time::Duration::from_nanos(ev.timestamp_ns - base_ns)
+        } else {
+            base_i
+                .checked_sub(std::time::Duration::from_nanos(base_ns - ev.timestamp_ns))
+                .unwrap_or(base_i)
+        };
+        Ok(Some((which, ev.kind == EdgeKind::Falling, at)))
     }
 }
 
