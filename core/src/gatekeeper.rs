@@ -116,6 +116,85 @@ impl Gatekeeper {
     }
 }
 
+/// The same limits kept for each of many keys (card numbers): a card's failures
+/// lock out that card, whichever other cards use the gate meanwhile. Entries that
+/// hold nothing any more (no failure in the window, no cooldown or lockout running)
+/// are dropped, and at most `capacity` keys are remembered (the oldest entry goes
+/// first), so a stream of strangers' cards cannot grow it without bound.
+#[derive(Clone, Debug)]
+pub struct PerKey<K> {
+    limits: Limits,
+    capacity: usize,
+    keys: std::collections::HashMap<K, (Instant, Gatekeeper)>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> PerKey<K> {
+    pub fn new(limits: &Limits, capacity: usize) -> Self {
+        PerKey {
+            limits: *limits,
+            capacity: capacity.max(1),
+            keys: std::collections::HashMap::new(),
+        }
+    }
+
+    /// New limits for every key; what each key has counted is kept.
+    pub fn reconfigure(&mut self, limits: &Limits) {
+        self.limits = *limits;
+        for (_, keeper) in self.keys.values_mut() {
+            keeper.reconfigure(limits);
+        }
+    }
+
+    /// May `key` start a session at `now`?
+    pub fn admit(&self, key: &K, now: Instant) -> Admission {
+        self.keys
+            .get(key)
+            .map_or(Admission::Admit, |(_, keeper)| keeper.admit(now))
+    }
+
+    /// Records how `key`'s session ended; the end of a lockout it started, if any.
+    pub fn record(&mut self, key: &K, now: Instant, verdict: Verdict) -> Option<Instant> {
+        self.forget_spent(now);
+        if !self.keys.contains_key(key) && self.keys.len() >= self.capacity {
+            if let Some(oldest) = self
+                .keys
+                .iter()
+                .min_by_key(|(_, (seen, _))| *seen)
+                .map(|(k, _)| k.clone())
+            {
+                self.keys.remove(&oldest);
+            }
+        }
+        let limits = self.limits;
+        let (seen, keeper) = self
+            .keys
+            .entry(key.clone())
+            .or_insert_with(|| (now, Gatekeeper::new(&limits)));
+        *seen = now;
+        keeper.record(now, verdict)
+    }
+
+    /// How many keys are remembered.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    fn forget_spent(&mut self, now: Instant) {
+        let window = self.limits.failure_window;
+        self.keys.retain(|_, (_, keeper)| {
+            keeper.admit(now) != Admission::Admit
+                || keeper
+                    .failures
+                    .back()
+                    .is_some_and(|t| now.saturating_duration_since(*t) < window)
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +271,45 @@ mod tests {
             );
         }
         assert_eq!(g.locked_until(t0 + Duration::from_secs(20)), None);
+    }
+
+    #[test]
+    fn each_key_is_locked_out_on_its_own_failures() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut k: PerKey<u32> = PerKey::new(&cfg(), 100);
+        assert_eq!(k.record(&1, t0, NOT_VERIFIED), None);
+        assert_eq!(k.record(&2, t0 + s(5), Verdict::Pass), None);
+        assert_eq!(k.record(&1, t0 + s(10), NOT_VERIFIED), None);
+        let until = k.record(&1, t0 + s(20), NOT_VERIFIED);
+        assert_eq!(until, Some(t0 + s(320)));
+        assert_eq!(
+            k.admit(&1, t0 + s(30)),
+            Admission::LockedOut { until: t0 + s(320) }
+        );
+        assert_eq!(k.admit(&2, t0 + s(30)), Admission::Admit);
+        assert_eq!(k.admit(&3, t0 + s(30)), Admission::Admit);
+        assert_eq!(k.admit(&1, t0 + s(320)), Admission::Admit);
+    }
+
+    #[test]
+    fn spent_keys_are_forgotten_and_the_memory_is_bounded() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut k: PerKey<u32> = PerKey::new(&cfg(), 3);
+        for card in 0..3 {
+            k.record(&card, t0 + s(card.into()), NOT_VERIFIED);
+        }
+        assert_eq!(k.len(), 3);
+        // A fourth stranger pushes out the oldest (card 0).
+        k.record(&3, t0 + s(4), NOT_VERIFIED);
+        assert_eq!(k.len(), 3);
+        // Card 0's earlier failure is gone with it: three more are needed again.
+        k.record(&0, t0 + s(5), NOT_VERIFIED);
+        k.record(&0, t0 + s(6), NOT_VERIFIED);
+        assert_eq!(k.admit(&0, t0 + s(9)), Admission::Admit);
+        // Long after, nothing is held: every entry is dropped at the next record.
+        k.record(&9, t0 + s(1000), Verdict::Pass);
+        assert_eq!(k.len(), 1);
     }
 }
