@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use gpiocdev::line::{Bias, EdgeDetection, EdgeKind, Value};
 use gpiocdev::request::{Builder as RequestBuilder, Request};
 
+use super::edges::{EdgePair, EdgePairAddr, Monotonic, PairEdge};
 use super::input::InputLine;
 use super::line::{ChipLine, Level, LineAddr, LineSpec, Pull};
 use super::output::OutputLine;
@@ -204,37 +205,21 @@ impl LineAddr for ChipLine {
 }
 
 /// Two input lines on one chip requested together with edge detection on both
-/// edges, their events stamped by the kernel (CLOCK_MONOTONIC): a Wiegand reader's
-/// D0 and D1. Pulses of 20–100 µs are far too short to poll; the kernel's edge
-/// events and timestamps catch them.
-pub struct EdgePair {
+/// edges, their events stamped by the kernel (CLOCK_MONOTONIC).
+pub struct CdevEdgePair {
     req: Request,
     offsets: [u32; 2],
-    /// `Instant::now()` and CLOCK_MONOTONIC read together: converts the kernel's
-    /// timestamps to `Instant`s.
-    base: (std::time::Instant, u64),
+    clock: Monotonic,
 }
 
-/// A line's edge from an [`EdgePair`]: which of the two, falling or not, when.
-pub type PairEdge = (usize, bool, std::time::Instant);
+impl EdgePairAddr for ChipLine {
+    type Pair = CdevEdgePair;
 
-fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid pointer to a timespec on the stack.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u64).saturating_mul(1_000_000_000) + ts.tv_nsec as u64
-}
-
-impl EdgePair {
-    /// Requests `lines` (same chip) for `name` with `pull`, edges on both sides.
-    pub fn request(
+    fn claim_edge_pair(
         name: &'static str,
         lines: [&ChipLine; 2],
         pull: Pull,
-    ) -> Result<EdgePair, GpioError> {
+    ) -> Result<CdevEdgePair, GpioError> {
         let a = resolve(name, lines[0])?;
         let b = resolve(name, lines[1])?;
         if a.chip != b.chip {
@@ -252,15 +237,16 @@ impl EdgePair {
             .with_edge_detection(EdgeDetection::BothEdges)
             .request()
             .map_err(|e| cdev_error(name, &a, &e))?;
-        Ok(EdgePair {
+        Ok(CdevEdgePair {
             req,
             offsets: [a.offset, b.offset],
-            base: (std::time::Instant::now(), monotonic_ns()),
+            clock: Monotonic::now(),
         })
     }
+}
 
-    /// The next edge, or `None` after `timeout`.
-    pub fn next(&mut self, timeout: std::time::Duration) -> Result<Option<PairEdge>, String> {
+impl EdgePair for CdevEdgePair {
+    fn next(&mut self, timeout: std::time::Duration) -> Result<Option<PairEdge>, String> {
         if !self
             .req
             .wait_edge_event(timeout)
@@ -272,15 +258,13 @@ impl EdgePair {
         let Some(which) = self.offsets.iter().position(|&o| o == ev.offset) else {
             return Ok(None);
         };
-        let (base_i, base_ns) = self.base;
-        let at = if ev.timestamp_ns >= base_ns {
-            base_i + std::time::Duration::from_nanos(ev.timestamp_ns - base_ns)
-        } else {
-            base_i
-                .checked_sub(std::time::Duration::from_nanos(base_ns - ev.timestamp_ns))
-                .unwrap_or(base_i)
-        };
-        Ok(Some((which, ev.kind == EdgeKind::Falling, at)))
+        Ok(Some(PairEdge {
+            which,
+            falling: ev.kind == EdgeKind::Falling,
+            at: self
+                .clock
+                .instant(std::time::Duration::from_nanos(ev.timestamp_ns)),
+        }))
     }
 }
 

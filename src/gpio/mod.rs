@@ -3,11 +3,13 @@
 //! `Level`, `Pull`, `Edge`), relay outputs ([`output`]: claimed at their inactive
 //! level, the pulse that can never stick on, the panic hook), inputs ([`input`]:
 //! polled, debounced, the door and the `gpio` trigger; [`debounce`]: the pure
-//! logic). [`rppal`] and [`cdev`] are thin backends behind [`line::LineAddr`],
+//! logic; [`edges`]: two lines watched for kernel-stamped edges, a card reader's).
+//! [`rppal`] and [`cdev`] are thin backends behind [`line::LineAddr`],
 //! [`output::OutputLine`] and [`input::InputLine`]; [`sim`] is the simulated twin.
 
 pub mod cdev;
 pub mod debounce;
+pub mod edges;
 pub mod header;
 pub mod input;
 pub mod line;

@@ -8,8 +8,9 @@
 
 use std::io;
 
-use rppal::gpio::{Gpio, InputPin, OutputPin};
+use rppal::gpio::{Gpio, InputPin, OutputPin, Trigger};
 
+use super::edges::{EdgePair, EdgePairAddr, Monotonic, PairEdge};
 use super::header::header_pin;
 use super::input::InputLine;
 use super::line::{Bcm, Level, LineAddr, Pull};
@@ -65,6 +66,55 @@ impl LineAddr for Bcm {
 }
 
 /// BCM `pin` of this Pi for `output` (an output or input name, for the error).
+/// Two pins with interrupts on both edges; rppal stamps each event with the
+/// kernel's time since boot.
+pub struct RppalEdgePair {
+    gpio: Gpio,
+    pins: [InputPin; 2],
+    clock: Monotonic,
+}
+
+impl EdgePairAddr for Bcm {
+    type Pair = RppalEdgePair;
+
+    fn claim_edge_pair(
+        name: &'static str,
+        lines: [&Bcm; 2],
+        pull: Pull,
+    ) -> Result<RppalEdgePair, GpioError> {
+        let gpio = Gpio::new().map_err(|e| gpio_error(name, None, e))?;
+        let claim = |bcm: &Bcm| -> Result<InputPin, GpioError> {
+            let (mut pin, _) = bcm.claim_input(name, pull)?;
+            pin.set_interrupt(Trigger::Both, None)
+                .map_err(|e| gpio_error(name, Some(bcm.0), e))?;
+            Ok(pin)
+        };
+        Ok(RppalEdgePair {
+            pins: [claim(lines[0])?, claim(lines[1])?],
+            gpio,
+            clock: Monotonic::now(),
+        })
+    }
+}
+
+impl EdgePair for RppalEdgePair {
+    fn next(&mut self, timeout: std::time::Duration) -> Result<Option<PairEdge>, String> {
+        let [a, b] = &self.pins;
+        let Some((pin, ev)) = self
+            .gpio
+            .poll_interrupts(&[a, b], false, Some(timeout))
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(PairEdge {
+            which: usize::from(pin.pin() != a.pin()),
+            falling: ev.trigger == Trigger::FallingEdge,
+            at: self.clock.instant(ev.timestamp),
+        }))
+    }
+}
+
 fn get_pin(output: &'static str, pin: u8) -> Result<rppal::gpio::Pin, GpioError> {
     let gpio = Gpio::new().map_err(|e| gpio_error(output, None, e))?;
     gpio.get(pin).map_err(|e| gpio_error(output, Some(pin), e))

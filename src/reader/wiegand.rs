@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use livegate_core::wiegand::{self, Bits, Decoder, DecoderParams, Line, Read, Timing};
 
-use crate::gpio::line::{Level, LineAddr};
+use crate::gpio::edges::{EdgePair, EdgePairAddr};
+use crate::gpio::line::{Level, LineAddr, Pull};
 use crate::gpio::output::OutputLine;
 use crate::gpio::GpioError;
 
@@ -305,27 +306,21 @@ pub trait EdgeSource: Send + 'static {
     fn now(&self) -> Instant;
 }
 
-/// A card reader on two cdev lines, D0 then D1.
-pub struct CdevReader(crate::gpio::cdev::EdgePair);
+/// A card reader on two lines (D0 then D1) of either backend.
+pub struct PairReader<P: EdgePair>(P);
 
-impl CdevReader {
-    /// Requests D0 and D1 (on one chip) with pull-ups: a reader's outputs are open
-    /// collector on many models, and a pull-up does no harm to one that drives.
-    pub fn open(
-        d0: &crate::gpio::line::ChipLine,
-        d1: &crate::gpio::line::ChipLine,
-    ) -> Result<CdevReader, GpioError> {
-        crate::gpio::cdev::EdgePair::request("wiegand in", [d0, d1], crate::gpio::line::Pull::Up)
-            .map(CdevReader)
-    }
+/// Requests D0 and D1 with pull-ups (a reader's outputs are open collector on many
+/// models; a pull-up does no harm to one that drives) and edges on both sides.
+pub fn open_reader<A: EdgePairAddr>(d0: &A, d1: &A) -> Result<PairReader<A::Pair>, GpioError> {
+    A::claim_edge_pair("wiegand in", [d0, d1], Pull::Up).map(PairReader)
 }
 
-impl EdgeSource for CdevReader {
+impl<P: EdgePair> EdgeSource for PairReader<P> {
     fn next_edge(&mut self, timeout: Duration) -> Result<Option<EdgeAt>, String> {
-        Ok(self.0.next(timeout)?.map(|(which, low, at)| EdgeAt {
-            line: if which == 0 { Line::D0 } else { Line::D1 },
-            low,
-            at,
+        Ok(self.0.next(timeout)?.map(|e| EdgeAt {
+            line: if e.which == 0 { Line::D0 } else { Line::D1 },
+            low: e.falling,
+            at: e.at,
         }))
     }
 
