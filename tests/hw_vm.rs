@@ -28,6 +28,8 @@
 //!   done in front of the camera, exactly one gate pulse of its length, every panel
 //!   screen pixel for pixel, one audit entry in the journal, SIGTERM → exit 0 with the
 //!   relays off. And `livegate test input` on a chip line.
+//! - Wiegand on gpio-sim: a card played on two input lines is read from the kernel's
+//!   edge events; the output's bits are read back from the kernel's trace of line sets.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -932,6 +934,147 @@ async fn gpio_sim_an_edge_from_outside_starts_a_session_and_bounce_is_filtered()
         "the guest never toggled fast enough to test a 50 ms debounce"
     );
     watch.abort();
+}
+
+// ---------------------------------------------------------------------------------
+// Wiegand on gpio-sim lines: a card reader's frame read from kernel-stamped edges,
+// and the output's bits read back from the kernel's own record of each line set
+
+/// Lines 3 and 4: a card reader's D0 and D1 (inputs); 5 and 6: the output to a panel.
+fn sim_line(bank: &SimBank, k: u32) -> ChipLine {
+    ChipLine::new(bank.chip.clone(), LineSpec::Offset(k))
+}
+
+#[test]
+#[ignore = "runs inside the hw-vm guest: tests/hw-vm/run.sh"]
+fn gpio_sim_wiegand_in_reads_a_card_played_on_two_lines_and_rejects_a_torn_one() {
+    use livegate::reader::wiegand::{listen, open_reader};
+    use livegate_core::wiegand::{Card, DecoderParams, Format, FrameError};
+    let bank = SimBank::from_env();
+    bank.pull(3, true);
+    bank.pull(4, true);
+    let reader = open_reader(&sim_line(&bank, 3), &sim_line(&bank, 4)).expect("D0 and D1");
+    // The guest plays pulses with sysfs writes, far slower than a reader: the widths
+    // and the end of a frame are widened to match; the decoding is the daemon's.
+    let params = DecoderParams {
+        min_pulse: Duration::ZERO,
+        max_pulse: Duration::from_secs(1),
+        end_gap: Duration::from_millis(1500),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let listener = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            listen(
+                reader,
+                params,
+                || !stop.load(Ordering::Relaxed),
+                |r| {
+                    let _ = tx.send(r);
+                },
+            )
+        })
+    };
+    let play = |bits: &mut dyn Iterator<Item = bool>| {
+        for one in bits {
+            let k = if one { 4 } else { 3 };
+            bank.pull(k, false);
+            bank.pull(k, true);
+        }
+    };
+    let card = Card::new(Format::W26, 18, 12345).unwrap();
+    play(&mut card.encode().iter());
+    let read = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a frame read");
+    assert_eq!(read.card, Ok(card), "bits read: {}", read.bits);
+
+    let long = Card::new(Format::W34, 0xBEEF, 0x1234).unwrap();
+    play(&mut long.encode().iter().take(10));
+    let torn = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a torn frame read");
+    assert_eq!(torn.card, Err(FrameError::Length(10)));
+    play(&mut long.encode().iter());
+    let read = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a frame read");
+    assert_eq!(read.card, Ok(long));
+    stop.store(true, Ordering::Relaxed);
+    listener
+        .join()
+        .expect("the listener")
+        .expect("no line error");
+}
+
+/// The kernel's trace of GPIO line sets (`gpio_value` events), in debugfs.
+const TRACING: &str = "/sys/kernel/debug/tracing";
+
+/// The global GPIO number of line 0 of the gpio-sim bank, from debugfs's gpio list
+/// ("gpiochipN: GPIOs 512-519, parent: platform/gpio-sim.0, livegate-sim:").
+fn sim_gpio_base() -> u32 {
+    let list = std::fs::read_to_string("/sys/kernel/debug/gpio").expect("debugfs gpio");
+    let line = list
+        .lines()
+        .find(|l| l.contains("livegate-sim"))
+        .unwrap_or_else(|| panic!("no livegate-sim chip in debugfs gpio:\n{list}"));
+    let range = line.split("GPIOs ").nth(1).expect("GPIOs a-b");
+    range
+        .split('-')
+        .next()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("cannot read the base in {line:?}"))
+}
+
+#[test]
+#[ignore = "runs inside the hw-vm guest: tests/hw-vm/run.sh"]
+fn gpio_sim_wiegand_out_sends_the_cards_bits_one_line_at_a_time() {
+    use livegate::reader::wiegand::{claim_lines, send_frame, Monotonic};
+    use livegate_core::wiegand::{Card, Format, Timing};
+    let bank = SimBank::from_env();
+    let base = sim_gpio_base();
+    let write = |file: &str, what: &str| {
+        std::fs::write(format!("{TRACING}/{file}"), what)
+            .unwrap_or_else(|e| panic!("write {what:?} to {TRACING}/{file}: {e}"))
+    };
+    let mut lines =
+        claim_lines(&sim_line(&bank, 5), &sim_line(&bank, 6), false).expect("D0 and D1");
+    assert_eq!((bank.value(5), bank.value(6)), (1, 1), "claimed idle high");
+    write("trace", "");
+    write("events/gpio/gpio_value/enable", "1");
+    let card = Card::new(Format::W26, 18, 12345).unwrap();
+    let sent =
+        send_frame(&mut lines, &mut Monotonic, card.encode(), Timing::DEFAULT).expect("sent");
+    write("events/gpio/gpio_value/enable", "0");
+    let trace = std::fs::read_to_string(format!("{TRACING}/trace")).expect("the trace");
+    // "... gpio_value: 517 set 0": our two lines' sets, in order.
+    let sets: Vec<(u32, u8)> = trace
+        .lines()
+        .filter_map(|l| {
+            let rest = l.split("gpio_value: ").nth(1)?;
+            let mut w = rest.split_whitespace();
+            let gpio: u32 = w.next()?.parse().ok()?;
+            (w.next()? == "set").then_some(())?;
+            let value: u8 = w.next()?.parse().ok()?;
+            (gpio == base + 5 || gpio == base + 6).then_some((gpio - base, value))
+        })
+        .collect();
+    assert_eq!(sets.len(), 52, "two sets per bit:\n{trace}");
+    let mut low = [false; 2];
+    let mut bits = String::new();
+    for &(k, v) in &sets {
+        let i = (k - 5) as usize;
+        if v == 0 {
+            assert!(!low[1 - i], "D0 and D1 low together: {sets:?}");
+            bits.push(if k == 5 { '0' } else { '1' });
+        }
+        low[i] = v == 0;
+    }
+    assert_eq!(bits, card.encode().to_string());
+    assert_eq!(low, [false, false], "both lines idle at the end");
+    assert!(sent.took >= livegate_core::wiegand::duration(card.encode(), Timing::DEFAULT));
+    drop(lines);
 }
 
 // ---------------------------------------------------------------------------------
