@@ -1,4 +1,4 @@
-//! The API key: a secret that never prints.
+//! Secrets that never print: the API key, and the OSDP secure-channel base key.
 
 use std::fmt;
 
@@ -98,6 +98,77 @@ impl fmt::Display for ApiKey {
     }
 }
 
+/// The OSDP secure-channel base key (SCBK) shared with the site's panel: 16 bytes.
+/// `Debug` prints `ScbkKey(***)` and there is no `Display`; the only way to the bytes
+/// is [`ScbkKey::expose`], used where the key is handed to the OSDP library. The
+/// bytes are overwritten when the key is dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ScbkKey([u8; 16]);
+
+/// Why a text is not an OSDP key. Never holds the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScbkKeyError {
+    /// Not 32 hex digits once white space is dropped (the count found).
+    Length(usize),
+    /// A character that is not a hex digit.
+    NotHex,
+}
+
+impl fmt::Display for ScbkKeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScbkKeyError::Length(n) => write!(
+                f,
+                "an OSDP key is 32 hex digits (16 bytes), this one has {n} characters"
+            ),
+            ScbkKeyError::NotHex => f.write_str("an OSDP key is hex digits only (0-9, a-f)"),
+        }
+    }
+}
+
+impl std::error::Error for ScbkKeyError {}
+
+impl ScbkKey {
+    pub fn new(bytes: [u8; 16]) -> Self {
+        ScbkKey(bytes)
+    }
+
+    /// Parses the key as panels print it: 32 hex digits, either case; white space
+    /// anywhere (a trailing newline, groups of digits) is dropped.
+    pub fn parse_hex(text: &str) -> Result<Self, ScbkKeyError> {
+        let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        if digits.len() != 32 {
+            return Err(ScbkKeyError::Length(digits.len()));
+        }
+        let mut out = [0u8; 16];
+        for (i, pair) in digits.chunks_exact(2).enumerate() {
+            let hi = (pair[0] as char).to_digit(16).ok_or(ScbkKeyError::NotHex)?;
+            let lo = (pair[1] as char).to_digit(16).ok_or(ScbkKeyError::NotHex)?;
+            out[i] = (hi * 16 + lo) as u8;
+        }
+        Ok(ScbkKey(out))
+    }
+
+    pub fn expose(&self) -> &[u8; 16] {
+        &self.0
+    }
+}
+
+impl Drop for ScbkKey {
+    fn drop(&mut self) {
+        for b in self.0.iter_mut() {
+            // SAFETY: `b` is a valid, aligned, exclusive reference to a byte.
+            unsafe { std::ptr::write_volatile(b, 0) };
+        }
+    }
+}
+
+impl fmt::Debug for ScbkKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ScbkKey(***)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +213,27 @@ mod tests {
             "https://h.example/v1"
         );
         assert_eq!(show_url("no scheme", None), "no scheme");
+    }
+
+    #[test]
+    fn scbk_key_parses_hex_and_never_prints() {
+        let k = ScbkKey::parse_hex(" 944b8eddcbaa2b5f E2B0148D1B2F95C9\n").unwrap();
+        assert_eq!(
+            k.expose(),
+            &[
+                0x94, 0x4b, 0x8e, 0xdd, 0xcb, 0xaa, 0x2b, 0x5f, 0xe2, 0xb0, 0x14, 0x8d, 0x1b, 0x2f,
+                0x95, 0xc9
+            ]
+        );
+        let shown = format!("{k:?} {k:#?}");
+        assert!(!shown.to_lowercase().contains("944b"), "{shown}");
+        assert_eq!(format!("{k:?}"), "ScbkKey(***)");
+        assert_eq!(ScbkKey::parse_hex("00"), Err(ScbkKeyError::Length(2)));
+        assert_eq!(
+            ScbkKey::parse_hex("zz4b8eddcbaa2b5fe2b0148d1b2f95c9"),
+            Err(ScbkKeyError::NotHex)
+        );
+        let e = ScbkKey::parse_hex("944b8eddcbaa2b5fe2b0148d1b2f95c").unwrap_err();
+        assert!(!e.to_string().contains("944b"), "{e}");
     }
 }

@@ -1,8 +1,9 @@
 //! Reader outputs and inputs for access-control panels: Wiegand on two lines
-//! ([`wiegand`]), and how a card number may be shown ([`CardShown`]): a card number
+//! ([`wiegand`]), OSDP as a reader on a serial port ([`osdp`]), and how a card number may be shown ([`CardShown`]): a card number
 //! is personal data, so the journal and the audit line carry only what the site
 //! chose.
 
+pub mod osdp;
 pub mod wiegand;
 
 use livegate_core::wiegand::Card;

@@ -1,0 +1,970 @@
+//! OSDP peripheral-device (reader) mode: livegate answers an access-control panel
+//! as a card reader over a serial port (an RS-485 USB adapter).
+//!
+//! The protocol is the reference C library's (`libosdp`, through its Rust binding):
+//! one thread owns the port and the library's context, answers the panel's polls
+//! (the library must be refreshed at least every 50 ms; this thread does it every
+//! [`TICK`] and as soon as bytes arrive), queues a card read when asked to, and turns
+//! the panel's LED, buzzer, text and output commands into [`PanelCommand`]s on a
+//! channel. With a key ([`OsdpOptions::key`]) only a secure channel is accepted
+//! (`EnforceSecure`): a panel with another key never gets a card. A port that fails
+//! or goes away is logged and opened again after [`OsdpOptions::retry`]; the thread
+//! never gives up while its handle lives.
+//!
+//! A card read is only queued while the link is up (and secure, with a key): a card
+//! held back while the panel is away would open the door whenever it came back.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex, Weak};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use libosdp::{
+    Channel, ChannelError, OsdpCommand, OsdpEvent, OsdpEventCardRead, OsdpFlag, OsdpLedColor,
+    PdCapEntity, PdCapability, PdId, PdInfoBuilder, PeripheralDevice,
+};
+use livegate_core::secret::{ScbkKey, ScbkKeyError};
+use livegate_core::wiegand::{Bits, Card};
+use tokio::sync::{mpsc, watch};
+
+/// The baud rates OSDP uses.
+pub const BAUDS: [u32; 6] = [9600, 19200, 38400, 57600, 115200, 230400];
+/// The highest reader address (0x7F is the broadcast address).
+pub const MAX_ADDRESS: u8 = 126;
+/// The systemd credential that holds the key, in `$CREDENTIALS_DIRECTORY`.
+pub const CREDENTIAL_NAME: &str = "osdp-key";
+/// How long the reader waits before opening a failed port again, by default.
+pub const DEFAULT_RETRY: Duration = Duration::from_secs(2);
+/// The longest the thread goes between two refreshes of the library.
+pub const TICK: Duration = Duration::from_millis(10);
+/// Panel commands held for a slow reader of the channel; more are dropped (logged).
+const COMMAND_QUEUE: usize = 32;
+
+/// How livegate answers the panel. Built by the configuration (`[reader.osdp]`).
+#[derive(Clone, Debug)]
+pub struct OsdpOptions {
+    /// The serial port (`/dev/ttyUSB0`, `/dev/serial/by-id/…`).
+    pub port: PathBuf,
+    /// One of [`BAUDS`].
+    pub baud: u32,
+    /// This reader's address on the bus, 0 to [`MAX_ADDRESS`].
+    pub address: u8,
+    /// The site's secure-channel base key. `None`: no secure channel (the library's
+    /// install mode, for commissioning only).
+    pub key: Option<ScbkKey>,
+    /// The wait before a failed port is opened again.
+    pub retry: Duration,
+}
+
+impl OsdpOptions {
+    pub fn new(port: impl Into<PathBuf>, baud: u32, address: u8, key: Option<ScbkKey>) -> Self {
+        OsdpOptions {
+            port: port.into(),
+            baud,
+            address,
+            key,
+            retry: DEFAULT_RETRY,
+        }
+    }
+
+    /// Whether the address and the baud rate are OSDP's.
+    pub fn check(&self) -> Result<(), OsdpError> {
+        if self.address > MAX_ADDRESS {
+            return Err(OsdpError::Address(self.address));
+        }
+        if !BAUDS.contains(&self.baud) {
+            return Err(OsdpError::Baud(self.baud));
+        }
+        Ok(())
+    }
+}
+
+/// What goes wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum OsdpError {
+    #[error("OSDP address {0} is out of range (0 to 126; 127 is the broadcast address)")]
+    Address(u8),
+    #[error("{0} baud is not an OSDP rate (9600, 19200, 38400, 57600, 115200 or 230400)")]
+    Baud(u32),
+    #[error("cannot open the serial port {port}: {cause}")]
+    Open { port: PathBuf, cause: io::Error },
+    #[error("the OSDP library refused the reader's set-up: {0}")]
+    Library(#[from] libosdp::OsdpError),
+    #[error("cannot start the OSDP thread: {0}")]
+    Spawn(io::Error),
+    #[error("the OSDP reader has stopped")]
+    Stopped,
+    #[error("the panel is not connected{}", if *.secure { " over the secure channel" } else { "" })]
+    Offline { secure: bool },
+}
+
+/// Why an OSDP key file cannot be used. Never holds the key.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    #[error("cannot read the OSDP key {path}: {cause}")]
+    Read { path: String, cause: io::Error },
+    #[error(
+        "the OSDP key {path} can be read by other users (mode {mode:04o}): \
+         chmod 600 or 640 it"
+    )]
+    OpenToOthers { path: String, mode: u32 },
+    #[error("the OSDP key {path} is not a key: {cause}")]
+    Bad { path: String, cause: ScbkKeyError },
+}
+
+/// Where the systemd credential would be, when the service runs with credentials.
+pub fn credential_path() -> Option<PathBuf> {
+    std::env::var_os("CREDENTIALS_DIRECTORY").map(|d| Path::new(&d).join(CREDENTIAL_NAME))
+}
+
+/// Reads the key from a file of 32 hex digits (white space ignored). A key file
+/// must be a regular file closed to other users; a systemd credential
+/// (`credential`: true) is taken as systemd hands it over.
+pub fn read_key(path: &Path, credential: bool) -> Result<ScbkKey, KeyFileError> {
+    let shown = path.display().to_string();
+    let read_err = |cause| KeyFileError::Read {
+        path: shown.clone(),
+        cause,
+    };
+    let raw = crate::safefile::read_text(path, crate::safefile::MAX_KEY_BYTES).map_err(read_err)?;
+    if !credential {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(read_err)?
+            .permissions()
+            .mode()
+            & 0o7777;
+        if mode & 0o007 != 0 {
+            return Err(KeyFileError::OpenToOthers { path: shown, mode });
+        }
+    }
+    ScbkKey::parse_hex(&raw).map_err(|cause| KeyFileError::Bad { path: shown, cause })
+}
+
+/// An LED colour as the panel names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LedColor {
+    Off,
+    Red,
+    Green,
+    Amber,
+    Blue,
+    Magenta,
+    Cyan,
+    White,
+    Other(u8),
+}
+
+impl From<OsdpLedColor> for LedColor {
+    fn from(c: OsdpLedColor) -> Self {
+        match c {
+            OsdpLedColor::None => LedColor::Off,
+            OsdpLedColor::Red => LedColor::Red,
+            OsdpLedColor::Green => LedColor::Green,
+            OsdpLedColor::Amber => LedColor::Amber,
+            OsdpLedColor::Blue => LedColor::Blue,
+            OsdpLedColor::Magenta => LedColor::Magenta,
+            OsdpLedColor::Cyan => LedColor::Cyan,
+            OsdpLedColor::Unknown(7) => LedColor::White,
+            OsdpLedColor::Unknown(n) => LedColor::Other(n),
+        }
+    }
+}
+
+/// One half of an LED command (the temporary or the permanent state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LedPattern {
+    /// Temporary: 0 leave as is, 1 cancel (back to the permanent state), 2 set and
+    /// start the timer. Permanent: 0 leave as is, 1 set.
+    pub control: u8,
+    pub on: Duration,
+    pub off: Duration,
+    pub on_color: LedColor,
+    pub off_color: LedColor,
+    /// How long the temporary state lasts.
+    pub timer: Duration,
+}
+
+/// What the panel asks of the reader. The daemon follows what the hardware allows
+/// (the text goes to the OLED).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PanelCommand {
+    Led {
+        reader: u8,
+        led: u8,
+        temporary: LedPattern,
+        permanent: LedPattern,
+    },
+    Buzzer {
+        reader: u8,
+        /// 0 no tone, 1 off, 2 the default tone.
+        tone: u8,
+        on: Duration,
+        off: Duration,
+        /// 0: until told otherwise.
+        repeat: u8,
+    },
+    Text {
+        reader: u8,
+        /// Shown for `hold`, then the previous text comes back.
+        temporary: bool,
+        wrap: bool,
+        hold: Duration,
+        /// 1-based.
+        row: u8,
+        /// 1-based.
+        column: u8,
+        text: String,
+    },
+    Output {
+        output: u8,
+        control: u8,
+        timer: Duration,
+    },
+}
+
+/// The link as the reader thread sees it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkState {
+    /// The serial port is open.
+    pub port_open: bool,
+    /// The panel polled recently.
+    pub online: bool,
+    /// The secure channel is up.
+    pub secure: bool,
+}
+
+/// The reader's handle: card reads in, the link's state out. Dropping it stops the
+/// thread and closes the port.
+pub struct Osdp {
+    requests: std_mpsc::Sender<Request>,
+    state: watch::Receiver<LinkState>,
+    needs_secure: bool,
+    thread: Option<JoinHandle<()>>,
+}
+
+enum Request {
+    Card(Card),
+    Stop,
+}
+
+impl Osdp {
+    /// Starts the reader thread. Only bad options fail here; a port that cannot be
+    /// opened is logged and tried again, in the thread. The receiver gets the
+    /// panel's commands.
+    pub fn start(opts: OsdpOptions) -> Result<(Osdp, mpsc::Receiver<PanelCommand>), OsdpError> {
+        opts.check()?;
+        let (req_tx, req_rx) = std_mpsc::channel();
+        let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
+        let (state_tx, state_rx) = watch::channel(LinkState::default());
+        let needs_secure = opts.key.is_some();
+        let thread = std::thread::Builder::new()
+            .name("osdp-pd".into())
+            .spawn(move || run(opts, req_rx, cmd_tx, state_tx))
+            .map_err(OsdpError::Spawn)?;
+        Ok((
+            Osdp {
+                requests: req_tx,
+                state: state_rx,
+                needs_secure,
+                thread: Some(thread),
+            },
+            cmd_rx,
+        ))
+    }
+
+    /// Reports `card` to the panel as a card read (raw Wiegand: the frame's bits,
+    /// parities included, and their count) at its next poll. Refused while the
+    /// panel is not connected (over the secure channel, with a key).
+    pub fn card_read(&self, card: &Card) -> Result<(), OsdpError> {
+        let s = *self.state.borrow();
+        if !ready(s, self.needs_secure) {
+            return Err(OsdpError::Offline {
+                secure: self.needs_secure,
+            });
+        }
+        self.requests
+            .send(Request::Card(*card))
+            .map_err(|_| OsdpError::Stopped)
+    }
+
+    /// The link's state, updated by the thread as it changes.
+    pub fn state(&self) -> watch::Receiver<LinkState> {
+        self.state.clone()
+    }
+
+    /// Stops the thread and waits for it (at most about one [`TICK`], or the retry
+    /// wait's end).
+    pub fn stop(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        let _ = self.requests.send(Request::Stop);
+        if let Some(t) = self.thread.take() {
+            if t.join().is_err() {
+                tracing::error!("the OSDP thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Osdp {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
+impl std::fmt::Debug for Osdp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Osdp")
+            .field("state", &*self.state.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+fn ready(s: LinkState, needs_secure: bool) -> bool {
+    s.online && (s.secure || !needs_secure)
+}
+
+/// A card's frame as OSDP's raw Wiegand card data: the bits packed first bit first
+/// from the top of the first byte, and their count.
+pub fn card_data(bits: Bits) -> (usize, Vec<u8>) {
+    let n = usize::from(bits.len());
+    let mut data = vec![0u8; n.div_ceil(8)];
+    for (i, one) in bits.iter().enumerate() {
+        if one {
+            data[i / 8] |= 0x80 >> (i % 8);
+        }
+    }
+    (n, data)
+}
+
+/// What the reader does with one of the library's commands.
+#[derive(Debug, PartialEq, Eq)]
+enum Handling {
+    Deliver(PanelCommand),
+    /// NAK-ed, with the reason logged.
+    Refuse(&'static str),
+}
+
+fn handle(cmd: &OsdpCommand) -> Handling {
+    let tenths = |n: u8| Duration::from_millis(100 * u64::from(n));
+    let pattern = |p: &libosdp::OsdpLedParams| LedPattern {
+        control: p.control_code,
+        on: tenths(p.on_count),
+        off: tenths(p.off_count),
+        on_color: p.on_color.into(),
+        off_color: p.off_color.into(),
+        timer: Duration::from_millis(100 * u64::from(p.timer_count)),
+    };
+    match cmd {
+        OsdpCommand::Led(l) => Handling::Deliver(PanelCommand::Led {
+            reader: l.reader,
+            led: l.led_number,
+            temporary: pattern(&l.temporary),
+            permanent: pattern(&l.permanent),
+        }),
+        OsdpCommand::Buzzer(b) => Handling::Deliver(PanelCommand::Buzzer {
+            reader: b.reader,
+            tone: b.control_code,
+            on: tenths(b.on_count),
+            off: tenths(b.off_count),
+            repeat: b.rep_count,
+        }),
+        OsdpCommand::Text(t) => Handling::Deliver(PanelCommand::Text {
+            reader: t.reader,
+            temporary: matches!(t.control_code, 3 | 4),
+            wrap: matches!(t.control_code, 2 | 4),
+            hold: Duration::from_secs(u64::from(t.temp_time)),
+            row: t.offset_row,
+            column: t.offset_col,
+            text: String::from_utf8_lossy(&t.data).into_owned(),
+        }),
+        OsdpCommand::Output(o) => Handling::Deliver(PanelCommand::Output {
+            output: o.output_no,
+            control: o.control_code,
+            timer: Duration::from_millis(100 * u64::from(o.timer_count)),
+        }),
+        OsdpCommand::KeySet(_) => Handling::Refuse(
+            "the panel tried to set a new secure-channel key; refused: the key comes \
+             from the key file",
+        ),
+        OsdpCommand::ComSet(_) | OsdpCommand::ComSetDone(_) => Handling::Refuse(
+            "the panel tried to change the address or baud rate; refused: they come \
+             from the configuration",
+        ),
+        OsdpCommand::Mfg(_) => Handling::Refuse("manufacturer command not supported"),
+        OsdpCommand::FileTx(_) => Handling::Refuse("file transfer not supported"),
+        OsdpCommand::Status(_) => Handling::Refuse("status command not supported"),
+    }
+}
+
+fn capabilities(secure: bool) -> Vec<PdCapability> {
+    let mut caps = vec![
+        // Raw Wiegand card data.
+        PdCapability::CardDataFormat(PdCapEntity::new(1, 0)),
+        PdCapability::LedControl(PdCapEntity::new(1, 1)),
+        PdCapability::AudibleOutput(PdCapEntity::new(1, 1)),
+        // One line of text (the OLED's status line).
+        PdCapability::TextOutput(PdCapEntity::new(1, 1)),
+    ];
+    if secure {
+        caps.push(PdCapability::CommunicationSecurity(PdCapEntity::new(1, 1)));
+    }
+    caps
+}
+
+/// The serial port as the library's channel. Faults (the port gone, a read error)
+/// are kept for the thread, which closes the port and opens it again.
+struct Serial {
+    fd: Option<Arc<OwnedFd>>,
+    fault: Arc<Mutex<Option<io::Error>>>,
+}
+
+impl Serial {
+    fn record(&self, e: io::Error) -> ChannelError {
+        if let Ok(mut f) = self.fault.lock() {
+            f.get_or_insert(e);
+        }
+        ChannelError::TransportError
+    }
+
+    fn raw(&self) -> Result<RawFd, ChannelError> {
+        self.fd
+            .as_ref()
+            .map(|f| f.as_raw_fd())
+            .ok_or(ChannelError::TransportError)
+    }
+}
+
+fn would_block(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
+}
+
+impl Channel for Serial {
+    fn get_id(&self) -> i32 {
+        0
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ChannelError> {
+        let fd = self.raw()?;
+        // SAFETY: `buf` is valid for `buf.len()` bytes; `fd` is open while `self.fd` is.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        match n {
+            n if n > 0 => Ok(n as usize),
+            // A raw tty with VMIN = VTIME = 0 reads 0 bytes when none are waiting; a
+            // hang-up shows in poll (POLLHUP) or as EIO.
+            0 => Err(ChannelError::WouldBlock),
+            _ => {
+                let e = io::Error::last_os_error();
+                if would_block(&e) {
+                    Err(ChannelError::WouldBlock)
+                } else {
+                    Err(self.record(e))
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> Result<usize, ChannelError> {
+        let fd = self.raw()?;
+        // SAFETY: `buf` is valid for `buf.len()` bytes; `fd` is open while `self.fd` is.
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if would_block(&e) {
+            Err(ChannelError::WouldBlock)
+        } else {
+            Err(self.record(e))
+        }
+    }
+
+    /// The library calls this before each reply to drop stale received bytes.
+    fn flush(&mut self) -> Result<(), ChannelError> {
+        let fd = self.raw()?;
+        // SAFETY: plain call on an open descriptor.
+        unsafe { libc::tcflush(fd, libc::TCIFLUSH) };
+        Ok(())
+    }
+
+    /// Called when the library's context is torn down: the port closes here.
+    fn close(&mut self) -> Result<(), ChannelError> {
+        self.fd = None;
+        Ok(())
+    }
+}
+
+fn speed(baud: u32) -> Option<libc::speed_t> {
+    Some(match baud {
+        9600 => libc::B9600,
+        19200 => libc::B19200,
+        38400 => libc::B38400,
+        57600 => libc::B57600,
+        115200 => libc::B115200,
+        230400 => libc::B230400,
+        _ => return None,
+    })
+}
+
+/// Opens `port` raw, 8N1, at `baud`, non-blocking.
+fn open_port(port: &Path, baud: u32) -> io::Result<OwnedFd> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(port.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in the path"))?;
+    // SAFETY: `c` is a valid C string.
+    let raw = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` was just opened and is owned by nothing else.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let sp = speed(baud)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an OSDP baud rate"))?;
+    // SAFETY: `tio` is a plain C struct filled by tcgetattr before use.
+    unsafe {
+        let mut tio: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(fd.as_raw_fd(), &mut tio) != 0 {
+            let e = io::Error::last_os_error();
+            return Err(if e.raw_os_error() == Some(libc::ENOTTY) {
+                io::Error::new(io::ErrorKind::InvalidInput, "not a serial port")
+            } else {
+                e
+            });
+        }
+        libc::cfmakeraw(&mut tio);
+        tio.c_cflag |= libc::CLOCAL | libc::CREAD;
+        tio.c_cflag &= !(libc::CSTOPB | libc::PARENB | libc::CRTSCTS);
+        tio.c_cc[libc::VMIN] = 0;
+        tio.c_cc[libc::VTIME] = 0;
+        if libc::cfsetispeed(&mut tio, sp) != 0
+            || libc::cfsetospeed(&mut tio, sp) != 0
+            || libc::tcsetattr(fd.as_raw_fd(), libc::TCSANOW, &tio) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        libc::tcflush(fd.as_raw_fd(), libc::TCIOFLUSH);
+    }
+    Ok(fd)
+}
+
+/// Waits up to `t` for bytes (or a hang-up) on `fd`.
+fn wait_readable(fd: RawFd, t: Duration) -> io::Result<()> {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = t.as_millis().min(i32::MAX as u128) as libc::c_int;
+    // SAFETY: one valid pollfd.
+    let n = unsafe { libc::poll(&mut p, 1, ms) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::Interrupted {
+            Ok(())
+        } else {
+            Err(e)
+        };
+    }
+    if p.revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
+        return Err(io::Error::other("the port reports an error"));
+    }
+    if p.revents & libc::POLLHUP != 0 && p.revents & libc::POLLIN == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the port hung up",
+        ));
+    }
+    Ok(())
+}
+
+/// Why a session on an open port ended.
+enum Ended {
+    Stop,
+    Fault(String),
+}
+
+fn run(
+    opts: OsdpOptions,
+    requests: std_mpsc::Receiver<Request>,
+    commands: mpsc::Sender<PanelCommand>,
+    state: watch::Sender<LinkState>,
+) {
+    let port = opts.port.display().to_string();
+    let commands = Arc::new(commands);
+    if opts.key.is_none() {
+        tracing::warn!(
+            %port,
+            "OSDP without a key: no secure channel (install mode); set the site's key \
+             for a real installation"
+        );
+    }
+    loop {
+        match open_port(&opts.port, opts.baud) {
+            Ok(fd) => {
+                tracing::info!(
+                    %port,
+                    baud = opts.baud,
+                    address = opts.address,
+                    secure = opts.key.is_some(),
+                    "OSDP port open, answering the panel"
+                );
+                let ended = session(&opts, fd, &requests, &commands, &state);
+                state.send_replace(LinkState::default());
+                match ended {
+                    Ended::Stop => return,
+                    Ended::Fault(why) => tracing::error!(
+                        %port,
+                        error = %why,
+                        retry_s = opts.retry.as_secs_f64(),
+                        "OSDP port failed; opening it again"
+                    ),
+                }
+            }
+            Err(e) => tracing::error!(
+                %port,
+                error = %e,
+                retry_s = opts.retry.as_secs_f64(),
+                "cannot open the OSDP port; trying again"
+            ),
+        }
+        // The retry wait, awake for requests: a stop ends it, a card is refused.
+        let until = std::time::Instant::now() + opts.retry;
+        loop {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match requests.recv_timeout(left) {
+                Ok(Request::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+                Ok(Request::Card(_)) => {
+                    tracing::warn!(%port, "card read not reported: the OSDP port is closed")
+                }
+                Err(std_mpsc::RecvTimeoutError::Timeout) => break,
+            }
+        }
+    }
+}
+
+fn session(
+    opts: &OsdpOptions,
+    fd: OwnedFd,
+    requests: &std_mpsc::Receiver<Request>,
+    commands: &Arc<mpsc::Sender<PanelCommand>>,
+    state: &watch::Sender<LinkState>,
+) -> Ended {
+    let port = opts.port.display().to_string();
+    let fd = Arc::new(fd);
+    let raw = fd.as_raw_fd();
+    let fault = Arc::new(Mutex::new(None));
+    let channel = Serial {
+        fd: Some(fd.clone()),
+        fault: fault.clone(),
+    };
+    let info = || -> Result<PdInfoBuilder, libosdp::OsdpError> {
+        let mut b = PdInfoBuilder::new()
+            .name("livegate")?
+            .address(i32::from(opts.address))?
+            .baud_rate(opts.baud as i32)?
+            .id(&PdId {
+                version: 1,
+                model: 1,
+                vendor_code: (0, 0, 0),
+                serial_number: [0; 4],
+                firmware_version: (0, 1, 0),
+            })
+            .capabilities(&capabilities(opts.key.is_some()));
+        if let Some(key) = &opts.key {
+            b = b
+                .flag(OsdpFlag::EnforceSecure)
+                .secure_channel_key(*key.expose());
+        }
+        Ok(b)
+    };
+    let pd = info().and_then(|b| PeripheralDevice::new(b, Box::new(channel)));
+    let mut pd = match pd {
+        Ok(pd) => pd,
+        Err(e) => return Ended::Fault(format!("the OSDP library refused the set-up: {e}")),
+    };
+    // The library keeps the closure for the context's life (and never frees it): it
+    // holds the sender weakly, so the channel closes when the thread ends.
+    let weak: Weak<mpsc::Sender<PanelCommand>> = Arc::downgrade(commands);
+    let port_shown = port.clone();
+    pd.set_command_callback(move |cmd| match handle(cmd) {
+        Handling::Deliver(c) => {
+            tracing::debug!(command = ?c, "OSDP command from the panel");
+            if let Some(tx) = weak.upgrade() {
+                if tx.try_send(c).is_err() {
+                    tracing::warn!(
+                        port = %port_shown,
+                        "OSDP panel command dropped: nobody takes them fast enough"
+                    );
+                }
+            }
+            0
+        }
+        Handling::Refuse(why) => {
+            tracing::warn!(port = %port_shown, "{why}");
+            -1
+        }
+    });
+    let needs_secure = opts.key.is_some();
+    let mut last = LinkState {
+        port_open: true,
+        ..LinkState::default()
+    };
+    state.send_replace(last);
+    loop {
+        if let Err(e) = wait_readable(raw, TICK) {
+            return Ended::Fault(e.to_string());
+        }
+        loop {
+            match requests.try_recv() {
+                Ok(Request::Stop) | Err(std_mpsc::TryRecvError::Disconnected) => {
+                    return Ended::Stop
+                }
+                Err(std_mpsc::TryRecvError::Empty) => break,
+                Ok(Request::Card(card)) => {
+                    if !ready(last, needs_secure) {
+                        tracing::warn!(%port, "card read not reported: the panel is not connected");
+                        continue;
+                    }
+                    let (bits, data) = card_data(card.encode());
+                    let event = OsdpEventCardRead::new_wiegand(bits, data)
+                        .map(OsdpEvent::CardRead)
+                        .and_then(|ev| pd.notify_event(ev));
+                    match event {
+                        Ok(()) => tracing::info!(
+                            %port,
+                            bits,
+                            "card read queued for the panel's next poll"
+                        ),
+                        Err(e) => tracing::error!(%port, error = %e, "card read not queued"),
+                    }
+                }
+            }
+        }
+        pd.refresh();
+        if let Some(e) = fault.lock().ok().and_then(|mut f| f.take()) {
+            return Ended::Fault(e.to_string());
+        }
+        let now = LinkState {
+            port_open: true,
+            online: pd.is_online(),
+            secure: pd.is_sc_active(),
+        };
+        if now != last {
+            if now.online != last.online {
+                if now.online {
+                    tracing::info!(%port, "OSDP panel online");
+                } else {
+                    tracing::warn!(%port, "OSDP panel offline");
+                    // A card queued for a panel that went away is not sent later.
+                    pd.flush_events();
+                }
+            }
+            if now.secure != last.secure {
+                tracing::info!(%port, secure = now.secure, "OSDP secure channel");
+            }
+            last = now;
+            state.send_replace(now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use libosdp::{
+        OsdpCommandBuzzer, OsdpCommandKeyset, OsdpCommandLed, OsdpCommandText, OsdpLedParams,
+    };
+    use livegate_core::wiegand::Format;
+
+    #[test]
+    fn card_data_is_the_frame_packed_first_bit_first() {
+        let card = Card::new(Format::W26, 18, 12345).unwrap();
+        let bits = card.encode();
+        let (n, data) = card_data(bits);
+        assert_eq!(n, 26);
+        assert_eq!(data.len(), 4);
+        let back: Bits = (0..n)
+            .map(|i| data[i / 8] & (0x80 >> (i % 8)) != 0)
+            .collect();
+        assert_eq!(back, bits);
+        assert_eq!(data[3] & 0x3f, 0, "padding bits are zero");
+        // 34-bit: 5 bytes, the same rule.
+        let card = Card::new(Format::W34, 0xBEEF, 0x1234).unwrap();
+        let (n, data) = card_data(card.encode());
+        assert_eq!((n, data.len()), (34, 5));
+        let back: Bits = (0..n)
+            .map(|i| data[i / 8] & (0x80 >> (i % 8)) != 0)
+            .collect();
+        assert_eq!(Card::decode(back).unwrap(), card);
+    }
+
+    #[test]
+    fn options_are_checked() {
+        let ok = OsdpOptions::new("/dev/ttyUSB0", 9600, 0, None);
+        assert!(ok.check().is_ok());
+        let mut bad = ok.clone();
+        bad.address = 127;
+        assert!(matches!(bad.check(), Err(OsdpError::Address(127))));
+        let mut bad = ok.clone();
+        bad.baud = 4800;
+        assert!(matches!(bad.check(), Err(OsdpError::Baud(4800))));
+    }
+
+    #[test]
+    fn the_key_never_prints_in_the_options() {
+        let key = ScbkKey::parse_hex("944b8eddcbaa2b5fe2b0148d1b2f95c9").unwrap();
+        let opts = OsdpOptions::new("/dev/ttyUSB0", 9600, 1, Some(key));
+        let shown = format!("{opts:?} {opts:#?}");
+        assert!(!shown.contains("944b"), "{shown}");
+        assert!(shown.contains("ScbkKey(***)"), "{shown}");
+    }
+
+    #[test]
+    fn commands_become_typed_and_keys_are_refused() {
+        let led = OsdpCommand::Led(OsdpCommandLed {
+            reader: 0,
+            led_number: 0,
+            temporary: OsdpLedParams {
+                control_code: 2,
+                on_count: 3,
+                off_count: 2,
+                on_color: OsdpLedColor::Green,
+                off_color: OsdpLedColor::None,
+                timer_count: 30,
+            },
+            permanent: OsdpLedParams {
+                control_code: 1,
+                on_count: 1,
+                off_count: 0,
+                on_color: OsdpLedColor::Unknown(7),
+                off_color: OsdpLedColor::Red,
+                timer_count: 0,
+            },
+        });
+        let Handling::Deliver(PanelCommand::Led {
+            reader,
+            led,
+            temporary,
+            permanent,
+        }) = handle(&led)
+        else {
+            panic!("an LED command is delivered");
+        };
+        assert_eq!((reader, led), (0, 0));
+        assert_eq!(temporary.control, 2);
+        assert_eq!(temporary.on, Duration::from_millis(300));
+        assert_eq!(temporary.off, Duration::from_millis(200));
+        assert_eq!(temporary.on_color, LedColor::Green);
+        assert_eq!(temporary.off_color, LedColor::Off);
+        assert_eq!(temporary.timer, Duration::from_secs(3));
+        assert_eq!(permanent.on_color, LedColor::White);
+        assert_eq!(permanent.off_color, LedColor::Red);
+
+        let text = OsdpCommand::Text(OsdpCommandText {
+            reader: 0,
+            control_code: 3,
+            temp_time: 5,
+            offset_row: 1,
+            offset_col: 2,
+            data: b"WELCOME".to_vec(),
+        });
+        assert_eq!(
+            handle(&text),
+            Handling::Deliver(PanelCommand::Text {
+                reader: 0,
+                temporary: true,
+                wrap: false,
+                hold: Duration::from_secs(5),
+                row: 1,
+                column: 2,
+                text: "WELCOME".into(),
+            })
+        );
+        let buz = OsdpCommand::Buzzer(OsdpCommandBuzzer {
+            reader: 0,
+            control_code: 2,
+            on_count: 1,
+            off_count: 1,
+            rep_count: 3,
+        });
+        assert_eq!(
+            handle(&buz),
+            Handling::Deliver(PanelCommand::Buzzer {
+                reader: 0,
+                tone: 2,
+                on: Duration::from_millis(100),
+                off: Duration::from_millis(100),
+                repeat: 3,
+            })
+        );
+        let keyset = OsdpCommand::KeySet(OsdpCommandKeyset::new_scbk([7; 16]));
+        assert!(matches!(handle(&keyset), Handling::Refuse(_)));
+    }
+
+    #[test]
+    fn a_missing_port_is_retried_and_cards_are_refused_meanwhile() {
+        let mut opts = OsdpOptions::new("/nonexistent/ttyOSDP", 9600, 1, None);
+        opts.retry = Duration::from_millis(20);
+        let (reader, _commands) = Osdp::start(opts).unwrap();
+        let card = Card::new(Format::W26, 1, 2).unwrap();
+        assert!(matches!(
+            reader.card_read(&card),
+            Err(OsdpError::Offline { secure: false })
+        ));
+        assert_eq!(*reader.state().borrow(), LinkState::default());
+        reader.stop();
+    }
+
+    #[test]
+    fn a_file_that_is_no_serial_port_is_a_retry_not_a_crash() {
+        let dir = std::env::temp_dir().join(format!("livegate-osdp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("not-a-tty");
+        std::fs::write(&file, b"").unwrap();
+        assert_eq!(
+            open_port(&file, 9600).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn key_files_closed_to_others_are_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("livegate-osdp-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("osdp-key");
+        std::fs::write(&path, "944b8eddcbaa2b5fe2b0148d1b2f95c9\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let key = read_key(&path, false).unwrap();
+        assert_eq!(key.expose()[0], 0x94);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = read_key(&path, false).unwrap_err();
+        assert!(matches!(e, KeyFileError::OpenToOthers { mode: 0o644, .. }));
+        assert!(
+            read_key(&path, true).is_ok(),
+            "a credential is taken as given"
+        );
+        std::fs::write(&path, "944b").unwrap();
+        let e = read_key(&path, true).unwrap_err().to_string();
+        assert!(!e.contains("944b"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
