@@ -17,6 +17,7 @@ use std::sync::mpsc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use livegate::commission::osdp::test_osdp;
 use livegate::reader::osdp::{LedColor, LinkState, Osdp, OsdpError, OsdpOptions, PanelCommand};
 use livegate::secret::ScbkKey;
 use livegate_core::wiegand::{Bits, Card, Format};
@@ -435,4 +436,76 @@ fn the_panels_led_buzzer_and_text_commands_arrive_typed() {
             text: "PLEASE WAIT".into(),
         }
     );
+}
+
+/// A writer the test reads while the commissioning test writes.
+#[derive(Clone, Default)]
+struct Shared(std::sync::Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Shared {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+}
+
+#[test]
+fn the_commissioning_test_shows_the_link_and_the_commands_and_sends_the_card() {
+    let Some(mut bench) = Bench::start(Some(SITE_KEY)) else {
+        return;
+    };
+    let key = ScbkKey::parse_hex(SITE_KEY).expect("test key");
+    let opts = OsdpOptions::new(&bench.pd_port, 115200, ADDRESS, Some(key));
+    let card = Card::new(Format::W26, 18, 12345).unwrap();
+    let out = Shared::default();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let runner = {
+        let mut out = out.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .expect("runtime");
+            rt.block_on(test_osdp(opts, LIMIT, Some(card), &mut out, stop_rx))
+        })
+    };
+    // The card goes out as soon as the secure channel is up.
+    let ev = bench
+        .wait_for(LIMIT, |v| v.get("event").is_some())
+        .unwrap_or_else(|| panic!("no card at the panel: {:?}\n{}", bench.seen, out.text()));
+    assert_eq!(event_bits(&ev["event"]), card.encode());
+    bench.send(json!({ "send": "text", "data": "HELLO" }));
+    let start = Instant::now();
+    while !out.text().contains("HELLO") {
+        assert!(start.elapsed() < LIMIT, "no text shown:\n{}", out.text());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = stop_tx.send(());
+    let seen = runner.join().expect("test thread").expect("test_osdp");
+    assert!(seen.online && seen.secure && seen.card_sent, "{seen:?}");
+    assert_eq!(seen.commands, 1);
+    let text = out.text();
+    for want in [
+        "secure channel with the site's key",
+        "panel online",
+        "secure channel up",
+        "card 26-bit: reported to the panel (26 bits: ",
+        "panel: text at row 1, column 1 for 5 s: \"HELLO\"",
+        "The link works over the secure channel; 1 command(s) from the panel.",
+    ] {
+        assert!(text.contains(want), "{want:?} missing from:\n{text}");
+    }
+    assert!(!text.contains("944b"), "the key printed:\n{text}");
 }

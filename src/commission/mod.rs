@@ -5,4 +5,5 @@ pub mod api;
 pub mod camera;
 pub mod display;
 pub mod gpio;
+pub mod osdp;
 pub mod presence;

@@ -217,6 +217,8 @@ pub enum PanelCommand {
         row: u8,
         /// 1-based.
         column: u8,
+        /// As the panel sent it, made safe to show (control characters escaped:
+        /// [`livegate_core::untrusted::clean`]).
         text: String,
     },
     Output {
@@ -382,7 +384,8 @@ fn handle(cmd: &OsdpCommand) -> Handling {
             hold: Duration::from_secs(u64::from(t.temp_time)),
             row: t.offset_row,
             column: t.offset_col,
-            text: String::from_utf8_lossy(&t.data).into_owned(),
+            // Shown on the OLED and in logs: cleaned where it enters.
+            text: livegate_core::untrusted::clean(&String::from_utf8_lossy(&t.data)),
         }),
         OsdpCommand::Output(o) => Handling::Deliver(PanelCommand::Output {
             output: o.output_no,
@@ -559,6 +562,18 @@ fn open_port(port: &Path, baud: u32) -> io::Result<OwnedFd> {
         libc::tcflush(fd.as_raw_fd(), libc::TCIOFLUSH);
     }
     Ok(fd)
+}
+
+/// Opens the port as the reader would, and closes it: whether it is there, a serial
+/// port, and ours to use (for the commissioning test and `check-config`).
+pub fn probe_port(opts: &OsdpOptions) -> Result<(), OsdpError> {
+    opts.check()?;
+    open_port(&opts.port, opts.baud)
+        .map(drop)
+        .map_err(|cause| OsdpError::Open {
+            port: opts.port.clone(),
+            cause,
+        })
 }
 
 /// Waits up to `t` for bytes (or a hang-up) on `fd`.
@@ -897,6 +912,22 @@ mod tests {
                 text: "WELCOME".into(),
             })
         );
+        let hostile = OsdpCommand::Text(OsdpCommandText {
+            reader: 0,
+            control_code: 1,
+            temp_time: 0,
+            offset_row: 1,
+            offset_col: 1,
+            data: b"HI\x1b[2J\n".to_vec(),
+        });
+        let Handling::Deliver(PanelCommand::Text {
+            text, temporary, ..
+        }) = handle(&hostile)
+        else {
+            panic!("a text command is delivered");
+        };
+        assert_eq!(text, "HI\\u{1b}[2J\\n");
+        assert!(!temporary);
         let buz = OsdpCommand::Buzzer(OsdpCommandBuzzer {
             reader: 0,
             control_code: 2,
@@ -933,7 +964,7 @@ mod tests {
     }
 
     #[test]
-    fn a_file_that_is_no_serial_port_is_a_retry_not_a_crash() {
+    fn a_file_that_is_no_serial_port_is_refused_as_such() {
         let dir = std::env::temp_dir().join(format!("livegate-osdp-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("not-a-tty");
@@ -966,5 +997,56 @@ mod tests {
         let e = read_key(&path, true).unwrap_err().to_string();
         assert!(!e.contains("944b"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A pseudo-terminal whose master end stands in for the panel's side of the wire.
+    fn pty() -> (OwnedFd, PathBuf) {
+        // SAFETY: plain libc calls; the name buffer outlives ptsname_r.
+        unsafe {
+            let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+            assert!(m >= 0, "posix_openpt: {}", io::Error::last_os_error());
+            let master = OwnedFd::from_raw_fd(m);
+            assert_eq!(libc::grantpt(m), 0);
+            assert_eq!(libc::unlockpt(m), 0);
+            let mut name = [0 as libc::c_char; 128];
+            assert_eq!(libc::ptsname_r(m, name.as_mut_ptr(), name.len()), 0);
+            let path = std::ffi::CStr::from_ptr(name.as_ptr())
+                .to_string_lossy()
+                .into_owned();
+            (master, PathBuf::from(path))
+        }
+    }
+
+    fn wait_state(reader: &Osdp, want: impl Fn(LinkState) -> bool) {
+        let start = std::time::Instant::now();
+        while !want(*reader.state().borrow()) {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "link stayed {:?}",
+                *reader.state().borrow()
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    #[test]
+    fn an_unplugged_port_is_a_logged_retry_and_the_reader_lives_on() {
+        let (master, port) = pty();
+        let mut opts = OsdpOptions::new(&port, 9600, 1, None);
+        opts.retry = Duration::from_millis(20);
+        assert!(probe_port(&opts).is_ok());
+        let (reader, _commands) = Osdp::start(opts).unwrap();
+        wait_state(&reader, |s| s.port_open);
+        // The adapter goes away: the port hangs up, and its device is gone.
+        drop(master);
+        wait_state(&reader, |s| !s.port_open);
+        let card = Card::new(Format::W26, 1, 2).unwrap();
+        assert!(matches!(
+            reader.card_read(&card),
+            Err(OsdpError::Offline { .. })
+        ));
+        // The thread is still there, retrying, and stops when asked.
+        assert!(reader.thread.as_ref().is_some_and(|t| !t.is_finished()));
+        reader.stop();
     }
 }
