@@ -62,6 +62,15 @@ pub fn read_text(path: &Path, max: u64) -> std::io::Result<String> {
     })
 }
 
+/// The permission bits of `path` (symbolic links followed) when other users have any
+/// access to it, else `None`: a key file must be closed to them, like ssh's private
+/// keys.
+pub fn open_to_others(path: &Path) -> std::io::Result<Option<u32>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)?.permissions().mode() & 0o7777;
+    Ok((mode & 0o007 != 0).then_some(mode))
+}
+
 fn too_large(max: u64) -> std::io::Error {
     let size = if max >= 1 << 20 {
         format!("{} MiB", max >> 20)

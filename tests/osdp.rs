@@ -18,7 +18,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use livegate::commission::osdp::test_osdp;
-use livegate::reader::osdp::{LedColor, LinkState, Osdp, OsdpError, OsdpOptions, PanelCommand};
+use livegate::reader::osdp::{
+    LedColor, LedPattern, LinkState, Osdp, OsdpError, OsdpOptions, PanelCommand,
+};
 use livegate::secret::ScbkKey;
 use livegate_core::wiegand::{Bits, Card, Format};
 use process::{wait_or_kill, TempDir, MANIFEST_DIR};
@@ -126,8 +128,28 @@ struct Bench {
 impl Bench {
     /// `key`: the panel's key; `None` for a panel without the secure channel.
     fn start(key: Option<&str>) -> Option<Bench> {
+        Bench::start_in(TempDir::new("osdp"), key)
+    }
+
+    /// The adapter unplugged and plugged in again: the pty pair and the panel go
+    /// away, and a new pair comes up under the same names.
+    fn replug(self, key: Option<&str>) -> Option<Bench> {
+        let Bench {
+            _panel,
+            _socat,
+            _dir,
+            ..
+        } = self;
+        drop(_panel);
+        drop(_socat);
+        for end in ["pd", "cp"] {
+            let _ = std::fs::remove_file(_dir.0.join(end));
+        }
+        Bench::start_in(_dir, key)
+    }
+
+    fn start_in(dir: TempDir, key: Option<&str>) -> Option<Bench> {
         let python = panel_python()?;
-        let dir = TempDir::new("osdp");
         let pd_port = dir.0.join("pd");
         let cp_port = dir.0.join("cp");
         let socat = Command::new("socat")
@@ -269,18 +291,23 @@ fn event_bits(ev: &Value) -> Bits {
         .collect()
 }
 
-/// Up, secure, and the card goes through exactly once.
-fn connected(key: &str) -> Option<(Bench, Osdp, tokio_mpsc::Receiver<PanelCommand>)> {
-    let mut bench = Bench::start(Some(key))?;
-    let (reader, commands) = bench.reader(Some(key));
+/// Waits until both ends see the secure channel up.
+fn wait_secure(bench: &mut Bench, reader: &Osdp, when: &str) {
     let up = bench.wait_for(LIMIT, secure_status);
     assert!(
         up.is_some(),
-        "the panel never saw a secure link: {:?}\n{}",
+        "the panel saw no secure link {when}: {:?}\n{}",
         bench.seen,
         bench.panel_log()
     );
-    wait_state(&reader, |s| s.online && s.secure);
+    wait_state(reader, |s| s.online && s.secure);
+}
+
+/// A panel and a reader with the same key, the secure channel up.
+fn connected(key: &str) -> Option<(Bench, Osdp, tokio_mpsc::Receiver<PanelCommand>)> {
+    let mut bench = Bench::start(Some(key))?;
+    let (reader, commands) = bench.reader(Some(key));
+    wait_secure(&mut bench, &reader, "at the start");
     Some((bench, reader, commands))
 }
 
@@ -373,6 +400,24 @@ fn without_a_key_the_card_goes_in_the_clear() {
     assert_eq!(event_bits(&ev["event"]), card.encode());
 }
 
+#[test]
+fn an_unplugged_adapter_is_retried_and_the_link_comes_back() {
+    let Some((bench, reader, _commands)) = connected(SITE_KEY) else {
+        return;
+    };
+    let Some(mut bench) = bench.replug(Some(SITE_KEY)) else {
+        return;
+    };
+    // The new panel can only reach the reader once it has opened the port again.
+    wait_secure(&mut bench, &reader, "after the replug");
+    let card = Card::new(Format::W26, 3, 3333).unwrap();
+    reader.card_read(&card).expect("card reported");
+    let ev = bench
+        .wait_for(LIMIT, |v| v.get("event").is_some())
+        .unwrap_or_else(|| panic!("no card after the replug: {:?}", bench.seen));
+    assert_eq!(event_bits(&ev["event"]), card.encode());
+}
+
 /// The next command on the channel, within the limit.
 fn next_command(rx: &mut tokio_mpsc::Receiver<PanelCommand>) -> PanelCommand {
     let start = Instant::now();
@@ -394,22 +439,32 @@ fn the_panels_led_buzzer_and_text_commands_arrive_typed() {
         return;
     };
     bench.send(json!({ "send": "led" }));
-    let PanelCommand::Led {
-        reader,
-        led,
-        temporary,
-        permanent: _,
-    } = next_command(&mut commands)
-    else {
-        panic!("not an LED command")
+    // The panel's temporary flash (green 300 ms / off 200 ms, for 3 s); its
+    // permanent half left as is (all zero: "no change").
+    let off = LedPattern {
+        control: 0,
+        on: Duration::ZERO,
+        off: Duration::ZERO,
+        on_color: LedColor::Off,
+        off_color: LedColor::Off,
+        timer: Duration::ZERO,
     };
-    assert_eq!((reader, led), (0, 0));
-    assert_eq!(temporary.control, 2);
-    assert_eq!(temporary.on, Duration::from_millis(300));
-    assert_eq!(temporary.off, Duration::from_millis(200));
-    assert_eq!(temporary.on_color, LedColor::Green);
-    assert_eq!(temporary.off_color, LedColor::Off);
-    assert_eq!(temporary.timer, Duration::from_secs(3));
+    assert_eq!(
+        next_command(&mut commands),
+        PanelCommand::Led {
+            reader: 0,
+            led: 0,
+            temporary: LedPattern {
+                control: 2,
+                on: Duration::from_millis(300),
+                off: Duration::from_millis(200),
+                on_color: LedColor::Green,
+                timer: Duration::from_secs(3),
+                ..off
+            },
+            permanent: off,
+        }
+    );
 
     bench.send(json!({ "send": "buzzer" }));
     assert_eq!(

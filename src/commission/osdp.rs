@@ -283,18 +283,25 @@ mod tests {
 
     #[test]
     fn commands_read_as_words() {
-        let t = PanelCommand::Text {
+        let buzz = PanelCommand::Buzzer {
             reader: 0,
-            temporary: true,
-            wrap: false,
-            hold: Duration::from_secs(5),
-            row: 1,
-            column: 2,
-            text: "PLEASE WAIT".into(),
+            tone: 2,
+            on: Duration::from_millis(200),
+            off: Duration::from_millis(100),
+            repeat: 3,
         };
         assert_eq!(
-            describe_command(&t),
-            "text at row 1, column 2 for 5 s: \"PLEASE WAIT\""
+            describe_command(&buzz),
+            "buzzer: tone 2, 200 ms on, 100 ms off, 3 times"
+        );
+        let out = PanelCommand::Output {
+            output: 0,
+            control: 5,
+            timer: Duration::from_secs(1),
+        };
+        assert_eq!(
+            describe_command(&out),
+            "output 0: control 5, 1000 ms (livegate has no OSDP outputs)"
         );
     }
 }

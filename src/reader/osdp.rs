@@ -131,13 +131,7 @@ pub fn read_key(path: &Path, credential: bool) -> Result<ScbkKey, KeyFileError> 
     };
     let raw = crate::safefile::read_text(path, crate::safefile::MAX_KEY_BYTES).map_err(read_err)?;
     if !credential {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .map_err(read_err)?
-            .permissions()
-            .mode()
-            & 0o7777;
-        if mode & 0o007 != 0 {
+        if let Some(mode) = crate::safefile::open_to_others(path).map_err(read_err)? {
             return Err(KeyFileError::OpenToOthers { path: shown, mode });
         }
     }
@@ -595,7 +589,9 @@ fn wait_readable(fd: RawFd, t: Duration) -> io::Result<()> {
         };
     }
     if p.revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
-        return Err(io::Error::other("the port reports an error"));
+        return Err(io::Error::other(
+            "the port reports an error (adapter unplugged?)",
+        ));
     }
     if p.revents & libc::POLLHUP != 0 && p.revents & libc::POLLIN == 0 {
         return Err(io::Error::new(
@@ -627,9 +623,13 @@ fn run(
              for a real installation"
         );
     }
+    // The same open error again and again (an adapter left unplugged) is logged
+    // once, then at debug level until it changes or the port opens.
+    let mut last_open_error: Option<String> = None;
     loop {
         match open_port(&opts.port, opts.baud) {
             Ok(fd) => {
+                last_open_error = None;
                 tracing::info!(
                     %port,
                     baud = opts.baud,
@@ -649,12 +649,21 @@ fn run(
                     ),
                 }
             }
-            Err(e) => tracing::error!(
-                %port,
-                error = %e,
-                retry_s = opts.retry.as_secs_f64(),
-                "cannot open the OSDP port; trying again"
-            ),
+            Err(e) => {
+                let why = e.to_string();
+                if last_open_error.as_deref() == Some(why.as_str()) {
+                    tracing::debug!(%port, error = %why, "cannot open the OSDP port, still");
+                } else {
+                    tracing::error!(
+                        %port,
+                        error = %why,
+                        retry_s = opts.retry.as_secs_f64(),
+                        "cannot open the OSDP port; trying again (logged again when the \
+                         error changes)"
+                    );
+                    last_open_error = Some(why);
+                }
+            }
         }
         // The retry wait, awake for requests: a stop ends it, a card is refused.
         let until = std::time::Instant::now() + opts.retry;
@@ -873,24 +882,23 @@ mod tests {
                 timer_count: 0,
             },
         });
-        let Handling::Deliver(PanelCommand::Led {
-            reader,
-            led,
-            temporary,
-            permanent,
-        }) = handle(&led)
-        else {
-            panic!("an LED command is delivered");
+        let pattern = |control, on, off, on_color, off_color, timer| LedPattern {
+            control,
+            on: Duration::from_millis(on),
+            off: Duration::from_millis(off),
+            on_color,
+            off_color,
+            timer: Duration::from_millis(timer),
         };
-        assert_eq!((reader, led), (0, 0));
-        assert_eq!(temporary.control, 2);
-        assert_eq!(temporary.on, Duration::from_millis(300));
-        assert_eq!(temporary.off, Duration::from_millis(200));
-        assert_eq!(temporary.on_color, LedColor::Green);
-        assert_eq!(temporary.off_color, LedColor::Off);
-        assert_eq!(temporary.timer, Duration::from_secs(3));
-        assert_eq!(permanent.on_color, LedColor::White);
-        assert_eq!(permanent.off_color, LedColor::Red);
+        assert_eq!(
+            handle(&led),
+            Handling::Deliver(PanelCommand::Led {
+                reader: 0,
+                led: 0,
+                temporary: pattern(2, 300, 200, LedColor::Green, LedColor::Off, 3000),
+                permanent: pattern(1, 100, 0, LedColor::White, LedColor::Red, 0),
+            })
+        );
 
         let text = OsdpCommand::Text(OsdpCommandText {
             reader: 0,
