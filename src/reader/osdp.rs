@@ -292,8 +292,8 @@ impl Osdp {
         self.state.clone()
     }
 
-    /// Stops the thread and waits for it (at most about one [`TICK`], or the retry
-    /// wait's end).
+    /// Stops the thread (closing the port) and waits for it: about one [`TICK`]
+    /// at most, the retry wait included (it listens for the stop).
     pub fn stop(mut self) {
         self.stop_and_join();
     }
