@@ -683,6 +683,74 @@ fn run(
     }
 }
 
+/// The reader as the library describes it to the panel.
+fn pd_info(opts: &OsdpOptions) -> Result<PdInfoBuilder, libosdp::OsdpError> {
+    let mut b = PdInfoBuilder::new()
+        .name("livegate")?
+        .address(i32::from(opts.address))?
+        .baud_rate(opts.baud as i32)?
+        .id(&PdId {
+            version: 1,
+            model: 1,
+            vendor_code: (0, 0, 0),
+            serial_number: [0; 4],
+            firmware_version: (0, 1, 0),
+        })
+        .capabilities(&capabilities(opts.key.is_some()));
+    if let Some(key) = &opts.key {
+        b = b
+            .flag(OsdpFlag::EnforceSecure)
+            .secure_channel_key(*key.expose());
+    }
+    Ok(b)
+}
+
+/// Queues `card` for the panel's next poll, when the link is up.
+fn queue_card(
+    pd: &mut PeripheralDevice,
+    card: &Card,
+    link: LinkState,
+    needs_secure: bool,
+    port: &str,
+) {
+    if !ready(link, needs_secure) {
+        tracing::warn!(%port, "card read not reported: the panel is not connected");
+        return;
+    }
+    let (bits, data) = card_data(card.encode());
+    let queued = OsdpEventCardRead::new_wiegand(bits, data)
+        .map(OsdpEvent::CardRead)
+        .and_then(|ev| pd.notify_event(ev));
+    match queued {
+        Ok(()) => tracing::info!(%port, bits, "card read queued for the panel's next poll"),
+        Err(e) => tracing::error!(%port, error = %e, "card read not queued"),
+    }
+}
+
+/// Logs what changed from `was` to `now`; drops queued cards when the link went down.
+fn link_changed(
+    pd: &mut PeripheralDevice,
+    was: LinkState,
+    now: LinkState,
+    needs_secure: bool,
+    port: &str,
+) {
+    if now.online != was.online {
+        if now.online {
+            tracing::info!(%port, "OSDP panel online");
+        } else {
+            tracing::warn!(%port, "OSDP panel offline");
+        }
+    }
+    if now.secure != was.secure {
+        tracing::info!(%port, secure = now.secure, "OSDP secure channel");
+    }
+    if ready(was, needs_secure) && !ready(now, needs_secure) {
+        // A card queued for a panel that went away is not sent when it comes back.
+        pd.flush_events();
+    }
+}
+
 fn session(
     opts: &OsdpOptions,
     fd: OwnedFd,
@@ -698,27 +766,7 @@ fn session(
         fd: Some(fd.clone()),
         fault: fault.clone(),
     };
-    let info = || -> Result<PdInfoBuilder, libosdp::OsdpError> {
-        let mut b = PdInfoBuilder::new()
-            .name("livegate")?
-            .address(i32::from(opts.address))?
-            .baud_rate(opts.baud as i32)?
-            .id(&PdId {
-                version: 1,
-                model: 1,
-                vendor_code: (0, 0, 0),
-                serial_number: [0; 4],
-                firmware_version: (0, 1, 0),
-            })
-            .capabilities(&capabilities(opts.key.is_some()));
-        if let Some(key) = &opts.key {
-            b = b
-                .flag(OsdpFlag::EnforceSecure)
-                .secure_channel_key(*key.expose());
-        }
-        Ok(b)
-    };
-    let pd = info().and_then(|b| PeripheralDevice::new(b, Box::new(channel)));
+    let pd = pd_info(opts).and_then(|b| PeripheralDevice::new(b, Box::new(channel)));
     let mut pd = match pd {
         Ok(pd) => pd,
         Err(e) => return Ended::Fault(format!("the OSDP library refused the set-up: {e}")),
@@ -761,24 +809,7 @@ fn session(
                     return Ended::Stop
                 }
                 Err(std_mpsc::TryRecvError::Empty) => break,
-                Ok(Request::Card(card)) => {
-                    if !ready(last, needs_secure) {
-                        tracing::warn!(%port, "card read not reported: the panel is not connected");
-                        continue;
-                    }
-                    let (bits, data) = card_data(card.encode());
-                    let event = OsdpEventCardRead::new_wiegand(bits, data)
-                        .map(OsdpEvent::CardRead)
-                        .and_then(|ev| pd.notify_event(ev));
-                    match event {
-                        Ok(()) => tracing::info!(
-                            %port,
-                            bits,
-                            "card read queued for the panel's next poll"
-                        ),
-                        Err(e) => tracing::error!(%port, error = %e, "card read not queued"),
-                    }
-                }
+                Ok(Request::Card(card)) => queue_card(&mut pd, &card, last, needs_secure, &port),
             }
         }
         pd.refresh();
@@ -791,18 +822,7 @@ fn session(
             secure: pd.is_sc_active(),
         };
         if now != last {
-            if now.online != last.online {
-                if now.online {
-                    tracing::info!(%port, "OSDP panel online");
-                } else {
-                    tracing::warn!(%port, "OSDP panel offline");
-                    // A card queued for a panel that went away is not sent later.
-                    pd.flush_events();
-                }
-            }
-            if now.secure != last.secure {
-                tracing::info!(%port, secure = now.secure, "OSDP secure channel");
-            }
+            link_changed(&mut pd, last, now, needs_secure, &port);
             last = now;
             state.send_replace(now);
         }
