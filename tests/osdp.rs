@@ -107,6 +107,19 @@ fn panel_python() -> Option<PathBuf> {
     }
 }
 
+/// The child is killed when the test's thread ends, even when the test binary is
+/// killed before `Reaped` can do it (no socat or panel left behind).
+fn dies_with_test(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe, called in the child before exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        })
+    }
+}
+
 /// Kills and reaps a child when dropped.
 struct Reaped(Child);
 
@@ -157,7 +170,7 @@ impl Bench {
         let python = panel_python()?;
         let pd_port = dir.0.join("pd");
         let cp_port = dir.0.join("cp");
-        let socat = Command::new("socat")
+        let socat = dies_with_test(&mut Command::new("socat"))
             .arg("pty,raw,echo=0,link=".to_owned() + &pd_port.to_string_lossy())
             .arg("pty,raw,echo=0,link=".to_owned() + &cp_port.to_string_lossy())
             .stdin(Stdio::null())
@@ -174,7 +187,8 @@ impl Bench {
             std::thread::sleep(Duration::from_millis(5));
         }
         let mut cmd = Command::new(python);
-        cmd.arg("-u")
+        dies_with_test(&mut cmd)
+            .arg("-u")
             .arg(Path::new(MANIFEST_DIR).join("tests/osdp/panel.py"))
             .arg("--port")
             .arg(&cp_port)
