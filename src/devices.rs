@@ -194,6 +194,7 @@ fn build_devices(cfg: &Config, sim: Option<Simulated>) -> Result<Built, DeviceEr
         }
         // The inputs above already carry the trigger input.
         TriggerConfig::Gpio => {}
+        TriggerConfig::Wiegand => {}
         TriggerConfig::Socket(_) => {
             if let Some(opts) = socket_options(cfg) {
                 triggers.push(Box::new(SocketTrigger::bind(&opts)?));

@@ -106,7 +106,7 @@ fn shipped_example_mentions_check_config_and_documents_the_hardware_kinds() {
     );
     let trigger = section(SHIPPED, "trigger");
     assert!(
-        trigger.contains("Valid: \"sim\", \"gpio\" or \"socket\"."),
+        trigger.contains("Valid: \"sim\", \"gpio\", \"socket\" or \"wiegand\"."),
         "{trigger}"
     );
     assert!(trigger.contains("\n#mode = 0o660\n"), "{trigger}");
@@ -297,7 +297,7 @@ fn unknown_table() {
     assert_eq!(
         problem("[network]\nproxy = \"x\"\n"),
         "livegate.toml:1:2: network: unknown table; valid tables: [api], [session], [camera], \
-         [display], [gpio], [trigger], [log], [metrics]"
+         [display], [gpio], [trigger], [reader], [log], [metrics]"
     );
 }
 
@@ -306,7 +306,7 @@ fn typo_in_a_table_name() {
     assert_eq!(
         problem("[api]\nmode = 3\n\n[sesion]\ncooldown = \"3s\"\n"),
         "livegate.toml:4:2: sesion: unknown table; did you mean [session]? valid tables: \
-         [api], [session], [camera], [display], [gpio], [trigger], [log], [metrics]"
+         [api], [session], [camera], [display], [gpio], [trigger], [reader], [log], [metrics]"
     );
 }
 
@@ -448,8 +448,8 @@ fn kind_that_does_not_exist() {
     );
     assert_eq!(
         problem("[trigger]\nkind = \"usb\"\n"),
-        "livegate.toml:2:8: trigger.kind: \"usb\" is not valid; valid: \"sim\", \"gpio\" or \
-         \"socket\""
+        "livegate.toml:2:8: trigger.kind: \"usb\" is not valid; valid: \"sim\", \"gpio\", \
+         \"socket\" or \"wiegand\""
     );
 }
 
@@ -789,6 +789,7 @@ fn pi_config() -> Config {
                 debounce: Duration::from_millis(50),
                 held_open_after: Duration::from_secs(30),
             }),
+            wiegand: Default::default(),
         }),
         trigger: TriggerConfig::Gpio,
         metrics: MetricsConfig {
@@ -1040,6 +1041,7 @@ mode = 0o600
                 debounce: Duration::from_millis(20),
                 held_open_after: Duration::from_secs(600),
             }),
+            wiegand: Default::default(),
         })
     );
     assert_eq!(
@@ -1535,6 +1537,7 @@ fn cdev_defaults_and_every_key() {
                 debounce: Duration::from_millis(5),
                 held_open_after: Duration::from_secs(120),
             }),
+            wiegand: Default::default(),
         })
     );
     assert_eq!(cfg.gpio.gate_pulse(), Duration::from_secs(2));
@@ -1638,7 +1641,8 @@ fn cdev_pulses_and_rppal_keys() {
          [gpio] with kind = \"cdev\": kind, chip, gate_line, gate_active_low, gate_pulse, \
          fail_line, fail_active_low, fail_pulse, trigger_line, trigger_pull, trigger_edge, \
          trigger_debounce, exit_line, exit_pull, exit_edge, exit_debounce, door_line, \
-         door_pull, door_open_level, door_debounce, door_held_open_after"
+         door_pull, door_open_level, door_debounce, door_held_open_after, \
+         wiegand_out_d0_line, wiegand_out_d1_line, wiegand_in_d0_line, wiegand_in_d1_line"
     );
 }
 
@@ -1917,7 +1921,7 @@ fn metrics_unknown_and_misplaced_keys() {
     assert_eq!(
         problem("[metric]\ninterval = \"15s\"\n"),
         "livegate.toml:1:2: metric: unknown table; did you mean [metrics]? valid tables: \
-         [api], [session], [camera], [display], [gpio], [trigger], [log], [metrics]"
+         [api], [session], [camera], [display], [gpio], [trigger], [reader], [log], [metrics]"
     );
 }
 
@@ -1960,7 +1964,7 @@ level = "verbose
         "livegate.toml:6:12: api.key_file: \"aigen-key\" is a relative path; valid: an \
          absolute path, starting with \"/\"",
         "livegate.toml:8:2: sesion: unknown table; did you mean [session]? valid tables: \
-         [api], [session], [camera], [display], [gpio], [trigger], [log], [metrics]",
+         [api], [session], [camera], [display], [gpio], [trigger], [reader], [log], [metrics]",
         "livegate.toml:12:1: session.action_timout: unknown key; did you mean \
          \"action_timeout\"? valid keys in [session]: action_timeout, frame_interval, \
          first_frame_after, max_restarts, session_timeout, cooldown, verdict_screen, \
@@ -2144,4 +2148,124 @@ fn a_key_or_password_in_the_address_is_refused_and_never_echoed() {
         );
         assert!(!shown.contains("SECRET123"), "{shown}");
     }
+}
+
+// -- [reader] and the Wiegand lines --------------------------------------------
+
+const IN_LINE: &str = "[gpio]\nkind = \"rppal\"\nwiegand_out_d0_pin = 5\nwiegand_out_d1_pin = 6\n\
+                       wiegand_in_d0_pin = 12\nwiegand_in_d1_pin = 13\n\n[trigger]\nkind = \"wiegand\"\n\n\
+                       [reader]\noutput = \"wiegand\"\n";
+
+#[test]
+fn in_line_wiegand_reads_its_lines_and_reader_settings() {
+    let cfg = parse_ok(&format!(
+        "{IN_LINE}format = \"34\"\npulse = \"80us\"\ninterval = \"1ms\"\n"
+    ));
+    let GpioConfig::Rppal(g) = &cfg.gpio else {
+        panic!("rppal")
+    };
+    assert_eq!(g.wiegand.output(), Some((&Bcm(5), &Bcm(6))));
+    assert_eq!(g.wiegand.input(), Some((&Bcm(12), &Bcm(13))));
+    assert_eq!(cfg.trigger, TriggerConfig::Wiegand);
+    assert_eq!(cfg.reader.output, "wiegand");
+    assert_eq!(cfg.reader.format, "34");
+    assert_eq!(cfg.reader.pulse, Duration::from_micros(80));
+    assert_eq!(cfg.reader.interval, Duration::from_millis(1));
+    assert_eq!(cfg.reader.show_card, "last4");
+}
+
+#[test]
+fn wiegand_lines_clash_with_the_relays_and_the_oled() {
+    assert_eq!(
+        problem("[gpio]\nkind = \"rppal\"\nwiegand_out_d0_pin = 17\nwiegand_out_d1_pin = 6\n"),
+        "livegate.toml:3:22: gpio.wiegand_out_d0_pin: BCM 17 is already used by gpio.gate_pin \
+         (by default); valid: a BCM GPIO number no other input or output uses"
+    );
+    assert_eq!(
+        problem("[display]\nkind = \"ssd1306\"\n[gpio]\nkind = \"rppal\"\nwiegand_in_d0_pin = 3\nwiegand_in_d1_pin = 4\n"),
+        "livegate.toml:5:21: gpio.wiegand_in_d0_pin: BCM 3 is used by the OLED's I2C bus 1 \
+         (SDA=BCM 2, SCL=BCM 3); valid: a BCM GPIO number other than 2 and 3, or the OLED on \
+         another I2C bus"
+    );
+    assert_eq!(
+        problem("[gpio]\nkind = \"cdev\"\nwiegand_out_d0_line = 27\nwiegand_out_d1_line = 6\n"),
+        "livegate.toml:3:23: gpio.wiegand_out_d0_line: offset 27 is already used by \
+         gpio.fail_line (by default); valid: a line no other input or output uses"
+    );
+}
+
+#[test]
+fn wiegand_pairs_sources_and_timings_are_checked() {
+    assert_eq!(
+        problem("[gpio]\nkind = \"rppal\"\nwiegand_out_d0_pin = 5\n"),
+        "livegate.toml:3:22: gpio.wiegand_out_d0_pin: has no effect without \
+         gpio.wiegand_out_d1_pin; valid: set both Wiegand lines of the pair, D0 and D1, or \
+         neither"
+    );
+    assert_eq!(
+        problem("[gpio]\nkind = \"rppal\"\n[trigger]\nkind = \"wiegand\"\n"),
+        "livegate.toml:4:8: trigger.kind: \"wiegand\" needs [gpio] kind = \"rppal\" or \
+         \"cdev\" with wiegand_in_d0_pin and wiegand_in_d1_pin set; valid: both set to the \
+         lines wired to the card reader's D0 and D1, or another trigger kind"
+    );
+    assert_eq!(
+        problem("[gpio]\nkind = \"rppal\"\n[reader]\noutput = \"wiegand\"\non_pass = \"fixed\"\nfixed_card = \"1:2\"\n"),
+        "livegate.toml:4:10: reader.output: \"wiegand\" needs gpio.wiegand_out_d0_pin and \
+         gpio.wiegand_out_d1_pin, which are not set; valid: both set in [gpio] to the lines \
+         wired to the panel's D0 and D1, or output = \"osdp\" or \"none\""
+    );
+    assert_eq!(
+        problem("[reader]\noutput = \"osdp\"\n"),
+        "livegate.toml:2:10: reader.on_pass: \"card\" sends the card that started the \
+         session, but [trigger] kind = \"sim\" reads no card; valid: [trigger] kind = \
+         \"wiegand\" (in-line mode), or on_pass = \"fixed\" with fixed_card"
+    );
+    assert_eq!(
+        problem("[reader]\npulse = \"150us\"\n"),
+        "livegate.toml:2:9: reader.pulse: \"150us\" is out of range; valid: a duration from \
+         20us to 100us"
+    );
+    assert_eq!(
+        problem("[reader]\ninterval = \"100us\"\n"),
+        "livegate.toml:2:12: reader.interval: \"100us\" is out of range; valid: a duration \
+         from 200us to 20ms"
+    );
+    assert_eq!(
+        problem("[reader]\nfixed_card = \"300:1\"\n"),
+        "livegate.toml:2:14: reader.fixed_card: facility code 300 does not fit the 26-bit \
+         format (0 to 255); valid: a card of the 26-bit format (reader.format), or another format"
+    );
+    assert_eq!(
+        problem("[reader]\ndeny_card = \"one\"\n"),
+        "livegate.toml:2:13: reader.deny_card: \"one\" is not a card number: write NUMBER or \
+         FACILITY:NUMBER, e.g. 12345 or 18:12345; valid: a card number in quotes: \"NUMBER\" \
+         or \"FACILITY:NUMBER\", such as \"18:12345\""
+    );
+    parse_ok(&format!(
+        "{IN_LINE}on_pass = \"card\"\ndeny_card = \"0:1\"\n"
+    ));
+}
+
+#[test]
+fn a_key_file_open_to_others_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("osdp-key");
+    let key = dir.join("osdp-key");
+    std::fs::write(&key, "00112233445566778899aabbccddeeff\n").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let text = format!(
+        "[reader]\noutput = \"osdp\"\non_pass = \"fixed\"\nfixed_card = \"1:2\"\nosdp_key_file = \"{}\"\n",
+        key.display()
+    );
+    assert_eq!(
+        problem(&text),
+        format!(
+            "livegate.toml:5:17: reader.osdp_key_file: {} can be read by other users (mode \
+             0644); valid: a file closed to others (chmod 600 or 640)",
+            key.display()
+        )
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    parse_ok(&text);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -402,6 +402,7 @@ mod tests {
             trigger: None,
             exit: None,
             door: None,
+            wiegand: Default::default(),
         };
         let r = test_relay(&lines, "door", None, &mut out, std::future::pending::<()>()).await;
         assert!(matches!(r, Err(GpioTestError::UnknownOutput(ref s)) if s == "door"));
@@ -565,6 +566,7 @@ mod tests {
             trigger: None,
             exit: None,
             door: None,
+            wiegand: Default::default(),
         };
         let mut out = Vec::new();
         let stop = std::future::pending::<()>();

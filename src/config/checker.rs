@@ -683,6 +683,23 @@ impl Checker<'_> {
                 );
                 None
             }
+            Rule::Card => {
+                let valid = "a card number in quotes: \"NUMBER\" or \"FACILITY:NUMBER\", \
+                             such as \"18:12345\"";
+                let DeValue::String(s) = v.get_ref() else {
+                    self.wrong_type(dotted, v, "a card number in quotes", valid, None);
+                    return None;
+                };
+                let s: &str = s.as_ref();
+                // The widest format here; the configured one is checked between keys.
+                match livegate_core::wiegand::Card::parse(livegate_core::wiegand::Format::W34, s) {
+                    Ok(_) => Some(Val::Text(s.trim().to_owned())),
+                    Err(e) => {
+                        self.report(&span, dotted, format!("{e}; valid: {valid}"));
+                        None
+                    }
+                }
+            }
             Rule::PromFile => {
                 let valid = "an absolute path ending in .prom, in the folder node_exporter's \
                              textfile collector reads, such as \

@@ -26,7 +26,7 @@ struct UsedPin {
 
 /// Every line key of a `[gpio]` table and its line (the default when not in the
 /// file), by the keys of its kind.
-fn lines_by_key<A>(g: &GpioLines<A>, keys: [Spec; 5]) -> [(Spec, Option<&A>); 5] {
+fn lines_by_key<A>(g: &GpioLines<A>, keys: [Spec; 9]) -> [(Spec, Option<&A>); 9] {
     let lines = g.lines();
     std::array::from_fn(|i| (keys[i], lines[i]))
 }
@@ -363,7 +363,10 @@ impl Checker<'_> {
                     GpioConfig::Rppal(_) | GpioConfig::Cdev(_) => {}
                 }
             }
-            TriggerConfig::Gpio | TriggerConfig::Sim(_) | TriggerConfig::Socket(_) => {}
+            TriggerConfig::Gpio
+            | TriggerConfig::Sim(_)
+            | TriggerConfig::Socket(_)
+            | TriggerConfig::Wiegand => {}
         }
     }
 
@@ -517,5 +520,179 @@ impl Checker<'_> {
                 moved.join(" and ")
             ),
         );
+    }
+}
+
+impl Checker<'_> {
+    /// `[reader]` against itself, `[gpio]` and `[trigger]`: the Wiegand lines each
+    /// output or input needs (both of a pair), a card source for `on_pass = "card"`,
+    /// the cards against the format, and key files closed to other users.
+    pub(super) fn reader_checks(
+        &mut self,
+        cfg: &Config,
+        reader: &Fields,
+        gpio: &DeviceKeys,
+        trigger: &DeviceKeys,
+    ) {
+        use livegate_core::wiegand::{Card, Format};
+        let r = &cfg.reader;
+        let pairs = match &cfg.gpio {
+            GpioConfig::Rppal(g) if gpio.kind_ok => Some((
+                g.wiegand.output().is_some(),
+                g.wiegand.input().is_some(),
+                RPPAL_LINES.wiegand.map(|k| k.spec()),
+            )),
+            GpioConfig::Cdev(g) if gpio.kind_ok => Some((
+                g.wiegand.output().is_some(),
+                g.wiegand.input().is_some(),
+                CDEV_LINES.wiegand.map(|k| k.spec()),
+            )),
+            _ => None,
+        };
+        let suffix = if matches!(cfg.gpio, GpioConfig::Cdev(_)) {
+            "line"
+        } else {
+            "pin"
+        };
+        if let Some((_, _, keys)) = &pairs {
+            // One line of a pair without the other.
+            for (a, b) in [
+                (keys[0], keys[1]),
+                (keys[1], keys[0]),
+                (keys[2], keys[3]),
+                (keys[3], keys[2]),
+            ] {
+                let f = &gpio.fields;
+                if let (Some(span), None, true) = (f.span(a), f.span(b), f.ok(b)) {
+                    self.report(
+                        &span,
+                        &format!("gpio.{}", a.name),
+                        format!(
+                            "has no effect without gpio.{}; valid: set both Wiegand lines of \
+                             the pair, D0 and D1, or neither",
+                            b.name
+                        ),
+                    );
+                }
+            }
+        }
+        let output_span = reader.span(keys::reader::output);
+        if reader.ok(keys::reader::output) && r.output == "wiegand" {
+            if let (Some((false, _, _)), Some(span)) = (&pairs, &output_span) {
+                self.report(
+                    span,
+                    "reader.output",
+                    format!(
+                        "\"wiegand\" needs gpio.wiegand_out_d0_{suffix} and \
+                         gpio.wiegand_out_d1_{suffix}, which are not set; valid: both set in \
+                         [gpio] to the lines wired to the panel's D0 and D1, or output = \
+                         \"osdp\" or \"none\""
+                    ),
+                );
+            }
+        }
+        if let (TriggerConfig::Wiegand, Some(kind)) = (&cfg.trigger, &trigger.kind) {
+            let missing = match &pairs {
+                Some((_, has_in, _)) => !has_in,
+                None => gpio.kind_ok,
+            };
+            if missing {
+                self.report(
+                    kind,
+                    "trigger.kind",
+                    format!(
+                        "\"wiegand\" needs [gpio] kind = \"rppal\" or \"cdev\" with \
+                         wiegand_in_d0_{suffix} and wiegand_in_d1_{suffix} set; valid: both \
+                         set to the lines wired to the card reader's D0 and D1, or another \
+                         trigger kind"
+                    ),
+                );
+            }
+        }
+        let sends = reader.ok(keys::reader::output) && r.output != "none";
+        if sends && reader.ok(keys::reader::on_pass) && r.on_pass == "card" {
+            let no_source = !matches!(cfg.trigger, TriggerConfig::Wiegand) && trigger.kind_ok;
+            let at = reader.span(keys::reader::on_pass).or(output_span.clone());
+            if let (true, Some(span)) = (no_source, at) {
+                self.report(
+                    &span,
+                    "reader.on_pass",
+                    format!(
+                        "\"card\" sends the card that started the session, but [trigger] \
+                         kind = \"{}\" reads no card; valid: [trigger] kind = \"wiegand\" \
+                         (in-line mode), or on_pass = \"fixed\" with fixed_card",
+                        cfg.trigger.kind()
+                    ),
+                );
+            }
+        }
+        if sends
+            && reader.ok(keys::reader::on_pass)
+            && r.on_pass == "fixed"
+            && r.fixed_card.is_none()
+            && reader.ok(keys::reader::fixed_card)
+        {
+            if let Some(span) = reader.span(keys::reader::on_pass) {
+                self.report(
+                    &span,
+                    "reader.on_pass",
+                    "\"fixed\" needs reader.fixed_card, which is not set; valid: fixed_card = \
+                     \"FACILITY:NUMBER\" in [reader], or on_pass = \"card\""
+                        .to_owned(),
+                );
+            }
+        }
+        if let (Some(format), true) = (Format::parse(&r.format), reader.ok(keys::reader::format)) {
+            for key in [keys::reader::fixed_card, keys::reader::deny_card] {
+                let (Some(text), Some(span)) = (reader.get(key).flatten(), reader.span(key)) else {
+                    continue;
+                };
+                if let Err(e) = Card::parse(format, &text) {
+                    self.report(
+                        &span,
+                        &format!("reader.{}", key.name()),
+                        format!(
+                            "{e}; valid: a card of the {format} format (reader.format), or \
+                             another format"
+                        ),
+                    );
+                }
+            }
+        }
+        if reader.ok(keys::reader::show_card)
+            && r.show_card == "hash"
+            && r.show_card_key_file.is_none()
+            && reader.ok(keys::reader::show_card_key_file)
+        {
+            if let Some(span) = reader.span(keys::reader::show_card) {
+                self.report(
+                    &span,
+                    "reader.show_card",
+                    "\"hash\" needs reader.show_card_key_file, which is not set; valid: \
+                     show_card_key_file = the path of a file of random bytes closed to other \
+                     users, or show_card = \"last4\""
+                        .to_owned(),
+                );
+            }
+        }
+        for key in [
+            keys::reader::show_card_key_file,
+            keys::reader::osdp_key_file,
+        ] {
+            let (Some(path), Some(span)) = (reader.get(key).flatten(), reader.span(key)) else {
+                continue;
+            };
+            if let Ok(Some(mode)) = crate::safefile::open_to_others(&path) {
+                self.report(
+                    &span,
+                    &format!("reader.{}", key.name()),
+                    format!(
+                        "{} can be read by other users (mode {mode:04o}); valid: a file closed \
+                         to others (chmod 600 or 640)",
+                        path.display()
+                    ),
+                );
+            }
+        }
     }
 }

@@ -56,6 +56,9 @@ pub(super) enum Rule {
     Group,
     /// A file for node_exporter's textfile collector: an absolute path ending in `.prom`.
     PromFile,
+    /// A card number: `NUMBER` or `FACILITY:NUMBER`, in quotes (its fit to the
+    /// format is a rule between keys).
+    Card,
 }
 
 /// One key of a table as the checker sees it: its name and rule.
@@ -139,6 +142,19 @@ pub(super) mod rule {
     /// A whole number from `min` to `max`.
     pub(in crate::config) const fn int<T: Whole>(min: i64, max: i64) -> R<T> {
         r(Rule::Int { min, max })
+    }
+
+    /// A duration from `min` to `max` microseconds.
+    pub(in crate::config) const fn dur_us<T: Of<Duration>>(min: u64, max: u64) -> R<T> {
+        r(Rule::Dur {
+            min: Duration::from_micros(min),
+            max: Duration::from_micros(max),
+        })
+    }
+
+    /// A card number, `"NUMBER"` or `"FACILITY:NUMBER"`.
+    pub(in crate::config) const fn card<T: Of<String>>() -> R<T> {
+        r(Rule::Card)
     }
 
     /// A duration from `min` to `max` milliseconds.

@@ -17,7 +17,7 @@ use crate::gpio::input::{DoorOptions, InputOptions};
 use crate::gpio::line::{Bcm, ChipLine, Edge, LineSpec, Pull, DEFAULT_CHIP};
 use crate::gpio::output::OutputOptions;
 use crate::gpio::sim::SimGpioOptions;
-use crate::gpio::GpioLines;
+use crate::gpio::{GpioLines, WiegandPins};
 use crate::rotation::Rotation;
 use crate::trigger::SimTriggerOptions;
 
@@ -248,6 +248,14 @@ keys! {
         exit_pin: Option<Bcm> = None, rule::pin();
         /// The door contact; unset: none.
         door_pin: Option<Bcm> = None, rule::pin();
+        /// Wiegand D0 out to the panel's reader port; unset: none.
+        wiegand_out_d0_pin: Option<Bcm> = None, rule::pin();
+        /// Wiegand D1 out to the panel's reader port.
+        wiegand_out_d1_pin: Option<Bcm> = None, rule::pin();
+        /// Wiegand D0 in from a card reader; unset: none.
+        wiegand_in_d0_pin: Option<Bcm> = None, rule::pin();
+        /// Wiegand D1 in from a card reader.
+        wiegand_in_d1_pin: Option<Bcm> = None, rule::pin();
     }
 }
 
@@ -266,6 +274,14 @@ keys! {
         exit_line: Option<LineSpec> = None, rule::line();
         /// The door contact's line; unset: none.
         door_line: Option<LineSpec> = None, rule::line();
+        /// Wiegand D0 out to the panel's reader port; unset: none.
+        wiegand_out_d0_line: Option<LineSpec> = None, rule::line();
+        /// Wiegand D1 out to the panel's reader port.
+        wiegand_out_d1_line: Option<LineSpec> = None, rule::line();
+        /// Wiegand D0 in from a card reader; unset: none.
+        wiegand_in_d0_line: Option<LineSpec> = None, rule::line();
+        /// Wiegand D1 in from a card reader.
+        wiegand_in_d1_line: Option<LineSpec> = None, rule::line();
     }
 }
 
@@ -288,6 +304,56 @@ table! {
     }
 }
 
+/// The words of `reader.output`.
+pub(super) const READER_OUTPUTS: &[&str] = &["none", "wiegand", "osdp"];
+/// The words of `reader.on_pass`.
+pub(super) const ON_PASS: &[&str] = &["card", "fixed"];
+/// The OSDP baud rates.
+const OSDP_BAUDS: &[i64] = &[9600, 19200, 38400, 57600, 115200, 230400];
+
+table! {
+    /// `[reader]`: livegate as a card reader for an access-control panel (Wiegand
+    /// or OSDP out; the Wiegand input is `[trigger] kind = "wiegand"` with the
+    /// `wiegand_in_*` lines of `[gpio]`).
+    pub struct ReaderConfig in reader {
+        /// What a pass sends to the panel: `"none"`, `"wiegand"` (the
+        /// `wiegand_out_*` lines of `[gpio]`) or `"osdp"` (the `osdp_*` keys).
+        output: String = "none".to_owned(), rule::word(READER_OUTPUTS);
+        /// The Wiegand format of the cards: `"26"` or `"34"` bits.
+        format: String = "26".to_owned(), rule::word(&livegate_core::wiegand::Format::NAMES);
+        /// What a pass sends: `"card"`, the card that started the session (in-line
+        /// mode, with `[trigger] kind = "wiegand"`), or `"fixed"`, `fixed_card`
+        /// (a standalone liveness reader).
+        on_pass: String = "card".to_owned(), rule::word(ON_PASS);
+        /// The card a pass sends with `on_pass = "fixed"`: `"NUMBER"` or
+        /// `"FACILITY:NUMBER"`.
+        fixed_card: Option<String> = None, rule::card();
+        /// A card sent on a deny, for a panel that logs failures; unset: a deny
+        /// sends nothing.
+        deny_card: Option<String> = None, rule::card();
+        /// Wiegand pulse width (SIA: 20 µs to 100 µs).
+        pulse: Duration = Duration::from_micros(50), rule::dur_us(20, 100);
+        /// Wiegand time from one pulse to the next (SIA: 200 µs to 20 ms).
+        interval: Duration = ms(2), rule::dur_us(200, 20_000);
+        /// The Wiegand output drives an open-collector stage: idle low, pulse high.
+        inverted: bool = false, rule::boolean();
+        /// How card numbers appear in the journal and the audit line: `"last4"`,
+        /// `"full"`, or `"hash"` (a keyed hash, with `show_card_key_file`).
+        show_card: String = "last4".to_owned(), rule::word(&crate::reader::CardShown::NAMES);
+        /// The key of `show_card = "hash"`: a file closed to other users.
+        show_card_key_file: Option<PathBuf> = None, rule::path(true);
+        /// The OSDP serial port (an RS-485 adapter).
+        osdp_port: PathBuf = PathBuf::from("/dev/ttyUSB0"), rule::device();
+        /// The OSDP baud rate.
+        osdp_baud: u32 = 9600, rule::ints(OSDP_BAUDS, false);
+        /// This reader's OSDP address on the bus (0 to 126).
+        osdp_address: u8 = 0, rule::int(0, 126);
+        /// The OSDP secure-channel key (32 hex digits), a file closed to other
+        /// users; unset: the systemd credential `osdp-key`.
+        osdp_key_file: Option<PathBuf> = None, rule::path(true);
+    }
+}
+
 /// The line keys of one `[gpio]` kind, in the order of [`GpioLines::lines`].
 pub(super) struct LineKeys<L: 'static> {
     pub(super) gate: Key<L>,
@@ -295,17 +361,23 @@ pub(super) struct LineKeys<L: 'static> {
     pub(super) trigger: Key<Option<L>>,
     pub(super) exit: Key<Option<L>>,
     pub(super) door: Key<Option<L>>,
+    /// Wiegand out D0, D1, in D0, D1.
+    pub(super) wiegand: [Key<Option<L>>; 4],
 }
 
 impl<L> LineKeys<L> {
-    /// The five line keys, in the order of [`GpioLines::lines`].
-    pub(super) const fn specs(&self) -> [Spec; 5] {
+    /// The nine line keys, in the order of [`GpioLines::lines`].
+    pub(super) const fn specs(&self) -> [Spec; 9] {
         [
             self.gate.spec(),
             self.fail.spec(),
             self.trigger.spec(),
             self.exit.spec(),
             self.door.spec(),
+            self.wiegand[0].spec(),
+            self.wiegand[1].spec(),
+            self.wiegand[2].spec(),
+            self.wiegand[3].spec(),
         ]
     }
 
@@ -344,6 +416,12 @@ impl<L> LineKeys<L> {
             }
             g += 1;
         }
+        // The Wiegand lines last: they have no settings of their own.
+        while g < 9 {
+            out[n] = l[g];
+            n += 1;
+            g += 1;
+        }
         assert!(n == N, "N is the number of keys");
         out
     }
@@ -375,6 +453,12 @@ pub(super) const RPPAL_LINES: LineKeys<Bcm> = LineKeys {
     trigger: rppal::trigger_pin,
     exit: rppal::exit_pin,
     door: rppal::door_pin,
+    wiegand: [
+        rppal::wiegand_out_d0_pin,
+        rppal::wiegand_out_d1_pin,
+        rppal::wiegand_in_d0_pin,
+        rppal::wiegand_in_d1_pin,
+    ],
 };
 
 /// The lines of `[gpio] kind = "cdev"`.
@@ -384,10 +468,16 @@ pub(super) const CDEV_LINES: LineKeys<LineSpec> = LineKeys {
     trigger: cdev::trigger_line,
     exit: cdev::exit_line,
     door: cdev::door_line,
+    wiegand: [
+        cdev::wiegand_out_d0_line,
+        cdev::wiegand_out_d1_line,
+        cdev::wiegand_in_d0_line,
+        cdev::wiegand_in_d1_line,
+    ],
 };
 
-const RPPAL_KEYS: &[Spec] = &RPPAL_LINES.all::<19>(&[]);
-const CDEV_KEYS: &[Spec] = &CDEV_LINES.all::<20>(&[cdev::chip.spec()]);
+const RPPAL_KEYS: &[Spec] = &RPPAL_LINES.all::<23>(&[]);
+const CDEV_KEYS: &[Spec] = &CDEV_LINES.all::<24>(&[cdev::chip.spec()]);
 
 /// The relays and inputs of a `[gpio]` table whose lines are read with `keys` and
 /// named by `addr`.
@@ -434,6 +524,12 @@ fn build_lines<L: FromVal, A>(
             debounce: f.get_or_default(lines::door_debounce),
             held_open_after: f.get_or_default(lines::door_held_open_after),
         }),
+        wiegand: WiegandPins {
+            out_d0: f.get_or_default(keys.wiegand[0]).map(&addr),
+            out_d1: f.get_or_default(keys.wiegand[1]).map(&addr),
+            in_d0: f.get_or_default(keys.wiegand[2]).map(&addr),
+            in_d1: f.get_or_default(keys.wiegand[3]).map(&addr),
+        },
     }
 }
 
@@ -480,6 +576,9 @@ fn gpio_trigger(_: &Fields) -> TriggerConfig {
 }
 fn socket_trigger(f: &Fields) -> TriggerConfig {
     TriggerConfig::Socket(SocketTriggerConfig::build(f))
+}
+fn wiegand_trigger(_: &Fields) -> TriggerConfig {
+    TriggerConfig::Wiegand
 }
 
 pub(super) const CAMERA: Device<CameraConfig> = Device {
@@ -553,6 +652,11 @@ pub(super) const TRIGGER: Device<TriggerConfig> = Device {
             keys: socket::ALL,
             build: socket_trigger,
         },
+        Kind {
+            name: "wiegand",
+            keys: &[],
+            build: wiegand_trigger,
+        },
     ],
 };
 
@@ -572,15 +676,17 @@ pub(super) const API: Plain = Plain::new("api", api::ALL);
 pub(super) const SESSION: Plain = Plain::new("session", session::ALL);
 pub(super) const LOG: Plain = Plain::new("log", log::ALL);
 pub(super) const METRICS: Plain = Plain::new("metrics", metrics::ALL);
+pub(super) const READER: Plain = Plain::new("reader", reader::ALL);
 
 /// The tables of the file, in the order of the documented example.
-pub(super) const TABLES: [&str; 8] = [
+pub(super) const TABLES: [&str; 9] = [
     API.table,
     SESSION.table,
     CAMERA.table,
     DISPLAY.table,
     GPIO.table,
     TRIGGER.table,
+    READER.table,
     LOG.table,
     METRICS.table,
 ];
@@ -596,7 +702,7 @@ pub(super) fn keys_of_table(table: &str) -> Vec<&'static str> {
         }
         v
     }
-    if let Some(p) = [API, SESSION, LOG, METRICS]
+    if let Some(p) = [API, SESSION, READER, LOG, METRICS]
         .into_iter()
         .find(|p| p.table == table)
     {

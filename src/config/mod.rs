@@ -32,8 +32,8 @@ use crate::secret::ApiKey;
 pub use crate::trigger::SimTriggerOptions;
 pub use key_file::{CaError, KeyError, KeySource, CREDENTIAL_NAME, PACKAGED_KEY_PATH};
 pub use keys::{
-    ApiConfig, LogConfig, MetricsConfig, SessionConfig, SocketTriggerConfig, V4l2CameraConfig,
-    DEFAULT_BASE_URL, DEFAULT_FIRST_FRAME_AFTER,
+    ApiConfig, LogConfig, MetricsConfig, ReaderConfig, SessionConfig, SocketTriggerConfig,
+    V4l2CameraConfig, DEFAULT_BASE_URL, DEFAULT_FIRST_FRAME_AFTER,
 };
 
 use checker::Checker;
@@ -58,6 +58,8 @@ pub struct Config {
     pub gpio: GpioConfig,
     /// `[trigger]`: what starts a check.
     pub trigger: TriggerConfig,
+    /// `[reader]`: the card reader's output to an access-control panel.
+    pub reader: ReaderConfig,
     /// `[log]`.
     pub log: LogConfig,
     /// `[metrics]`: the Prometheus textfile for node_exporter.
@@ -127,6 +129,10 @@ impl Config {
         {
             tracing::warn!(target: "livegate::daemon", "[camera], [display], [gpio] and [trigger] changes take effect after a restart (systemctl restart livegate)");
         }
+        if running.reader != self.reader {
+            tracing::warn!(target: "livegate::daemon", "[reader] changes take effect after a restart (systemctl restart livegate)");
+        }
+        self.reader = running.reader.clone();
         self.camera = running.camera.clone();
         self.display = running.display.clone();
         self.gpio = running.gpio.clone();
@@ -195,6 +201,9 @@ pub enum TriggerConfig {
     Gpio,
     /// `kind = "socket"`: `livegate ctl start|status|cancel` on a local Unix socket.
     Socket(SocketTriggerConfig),
+    /// `kind = "wiegand"`: a card reader on `[gpio]`'s `wiegand_in_*` lines; a good
+    /// card starts a session.
+    Wiegand,
 }
 
 /// One problem found in a configuration file.
@@ -281,6 +290,7 @@ impl Config {
         let session = plain(&mut ck, &keys::SESSION);
         let log = plain(&mut ck, &keys::LOG);
         let metrics = plain(&mut ck, &keys::METRICS);
+        let reader = plain(&mut ck, &keys::READER);
         let (camera, _) = ck.check_device(&keys::CAMERA, get(keys::CAMERA.table));
         let (display, display_keys) = ck.check_device(&keys::DISPLAY, get(keys::DISPLAY.table));
         let (gpio, gpio_keys) = ck.check_device(&keys::GPIO, get(keys::GPIO.table));
@@ -301,6 +311,7 @@ impl Config {
             display,
             gpio,
             trigger,
+            reader: ReaderConfig::build(&reader),
             log: LogConfig::build(&log),
             metrics: MetricsConfig::build(&metrics),
         };
@@ -309,6 +320,7 @@ impl Config {
         if errors.is_empty() {
             ck.cross_checks(&cfg, &api, &session);
             ck.hardware_checks(&cfg, &display_keys, &gpio_keys, &trigger_keys);
+            ck.reader_checks(&cfg, &reader, &gpio_keys, &trigger_keys);
         }
         let checked = ck.finish();
         (cfg, checked)
@@ -333,10 +345,13 @@ impl Config {
 
     /// A one-line summary for `check-config` (the metrics file only when one is set).
     pub fn summary(&self) -> String {
-        let metrics = match &self.metrics.textfile {
+        let mut metrics = match &self.metrics.textfile {
             Some(p) => format!(", metrics {}", p.display()),
             None => String::new(),
         };
+        if self.reader.output != "none" {
+            metrics = format!(", reader {}{metrics}", self.reader.output);
+        }
         format!(
             "api {} (mode {}), action timeout {:?}, camera {}, display {}, gpio {}, trigger {}{}",
             crate::secret::show_url(&self.api.base_url, None),
@@ -386,6 +401,7 @@ impl TriggerConfig {
             TriggerConfig::Sim(_) => "sim",
             TriggerConfig::Gpio => "gpio",
             TriggerConfig::Socket(_) => "socket",
+            TriggerConfig::Wiegand => "wiegand",
         }
     }
 }
@@ -446,6 +462,7 @@ impl Default for Config {
             display: DisplayConfig::Sim(SimDisplayOptions::defaults()),
             gpio: GpioConfig::Sim(SimGpioOptions::defaults()),
             trigger: TriggerConfig::Sim(SimTriggerOptions::defaults()),
+            reader: ReaderConfig::defaults(),
             log: LogConfig::defaults(),
             metrics: MetricsConfig::defaults(),
         }

@@ -56,7 +56,8 @@ fn word_lists() {
     assert_eq!(one_of(&["a", "b", "c"]), "\"a\", \"b\" or \"c\"");
     assert_eq!(
         table_list(),
-        "[api], [session], [camera], [display], [gpio], [trigger], [log], [metrics]"
+        "[api], [session], [camera], [display], [gpio], [trigger], [reader], [log], \
+         [metrics]"
     );
 }
 
@@ -172,7 +173,7 @@ fn every_line_key_is_in_its_kind() {
         .iter()
         .find(|k| k.name == "rppal")
         .expect("rppal");
-    assert_eq!(rppal.keys.len(), 19);
+    assert_eq!(rppal.keys.len(), 23);
 }
 
 #[test]

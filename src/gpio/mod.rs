@@ -44,6 +44,41 @@ pub struct GpioLines<A> {
     pub exit: Option<InputOptions<A>>,
     /// The door contact, when wired.
     pub door: Option<DoorOptions<A>>,
+    /// The Wiegand lines (to a panel, from a card reader), when wired.
+    pub wiegand: WiegandPins<A>,
+}
+
+/// The Wiegand lines of a `[gpio]` table: D0 and D1 out to an access-control
+/// panel's reader port, D0 and D1 in from a card reader; each unset by default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WiegandPins<A> {
+    pub out_d0: Option<A>,
+    pub out_d1: Option<A>,
+    pub in_d0: Option<A>,
+    pub in_d1: Option<A>,
+}
+
+impl<A> Default for WiegandPins<A> {
+    fn default() -> Self {
+        WiegandPins {
+            out_d0: None,
+            out_d1: None,
+            in_d0: None,
+            in_d1: None,
+        }
+    }
+}
+
+impl<A> WiegandPins<A> {
+    /// D0 and D1 to the panel, when both are set.
+    pub fn output(&self) -> Option<(&A, &A)> {
+        self.out_d0.as_ref().zip(self.out_d1.as_ref())
+    }
+
+    /// D0 and D1 from the card reader, when both are set.
+    pub fn input(&self) -> Option<(&A, &A)> {
+        self.in_d0.as_ref().zip(self.in_d1.as_ref())
+    }
 }
 
 impl<A: Clone> GpioLines<A> {
@@ -60,15 +95,20 @@ impl<A: Clone> GpioLines<A> {
 }
 
 impl<A> GpioLines<A> {
-    /// Every line in use, in the order gate, fail, trigger, exit, door (`None` for
-    /// an input not wired).
-    pub fn lines(&self) -> [Option<&A>; 5] {
+    /// Every line in use, in the order gate, fail, trigger, exit, door, Wiegand
+    /// out D0, D1, Wiegand in D0, D1 (`None` for a line not wired).
+    pub fn lines(&self) -> [Option<&A>; 9] {
+        let w = &self.wiegand;
         [
             Some(&self.gate.line),
             Some(&self.fail.line),
             self.trigger.as_ref().map(|i| &i.line),
             self.exit.as_ref().map(|i| &i.line),
             self.door.as_ref().map(|d| &d.line),
+            w.out_d0.as_ref(),
+            w.out_d1.as_ref(),
+            w.in_d0.as_ref(),
+            w.in_d1.as_ref(),
         ]
     }
 }
@@ -92,9 +132,23 @@ mod tests {
             trigger: None,
             exit: None,
             door: None,
+            wiegand: WiegandPins::default(),
         };
         assert_eq!(g.inputs(), None, "no input configured");
-        assert_eq!(g.lines(), [Some(&17), Some(&27), None, None, None]);
+        assert_eq!(
+            g.lines(),
+            [
+                Some(&17),
+                Some(&27),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None
+            ]
+        );
         g.trigger = Some(InputOptions {
             line: 22,
             pull: Pull::Down,
