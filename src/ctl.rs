@@ -540,6 +540,7 @@ async fn respond(shared: &Shared, req: Request) -> CtlAnswer {
             let ev = TriggerEvent::Start {
                 source: SOURCE,
                 note: None,
+                card: None,
             };
             if shared.events.send(ev).await.is_err() {
                 return CtlAnswer::not_ready(GateState::Stopping);

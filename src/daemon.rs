@@ -25,14 +25,19 @@ use crate::api::{AigenClient, Answer, ApiError, RequestId};
 use crate::camera::{FrameSlot, FrameSource};
 use crate::display::{Display, Screen};
 use crate::gate::{Gate, GateParams, Output, Start};
-use crate::gatekeeper::Limits;
+use crate::gatekeeper::{Admission, Limits, PerKey};
 use crate::gpio::{self, Relay};
 use crate::metrics::{DegradedPart, Metrics};
+use crate::reader::ReaderOptions;
 use crate::session::{Command, Event, Params, Session, Verdict};
 use crate::trigger::{GateState, Trigger, TriggerEvent};
+use livegate_core::wiegand::Card;
 
 /// How often a failing display is shown its screen again.
 const DISPLAY_RETRY: Duration = Duration::from_secs(5);
+
+/// How many cards the per-card cooldown and lockout remember.
+const CARDS_KEPT: usize = 1024;
 
 /// How many verdicts a [`RunSummary`] keeps (the most recent).
 const VERDICTS_KEPT: usize = 1024;
@@ -81,6 +86,9 @@ pub struct RunOptions {
     pub heartbeat: Option<(Arc<dyn Fn() + Send + Sync>, Duration)>,
     /// Counters and latencies for the fleet (`[metrics]`).
     pub metrics: Option<Arc<Metrics>>,
+    /// The card reader's side (`[reader]`): the output to an access-control panel,
+    /// and how card numbers are shown.
+    pub reader: ReaderOptions,
 }
 
 /// What the shell needs of the configuration: built by it (`Config::daemon_settings`),
@@ -123,6 +131,9 @@ pub enum GateEvent {
         source: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         note: Option<String>,
+        /// The card that started it, as `[reader] show_card` shows it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        card: Option<String>,
     },
     ActionShown {
         session: u64,
@@ -183,6 +194,12 @@ pub enum GateEvent {
     DoorHeldOpen {
         secs: u64,
     },
+    /// A card as the (simulated) panel read it off the output.
+    CardOut {
+        output: &'static str,
+        card: String,
+        bits: u8,
+    },
 }
 
 /// Counts of a finished run.
@@ -219,6 +236,8 @@ struct Active {
     /// The service's `response_id` of its last answer (cleaned by `Answer::parse`),
     /// for the audit line: what the vendor's support asks for.
     last_response_id: Option<String>,
+    /// The card that started the session (`[trigger] kind = "wiegand"`).
+    card: Option<Card>,
 }
 
 /// Hands events to the observer and counts them in the metrics, from the loop and
@@ -305,6 +324,10 @@ struct Shell {
     status: Option<StatusSink>,
     last_status: String,
     display_failing: Arc<AtomicBool>,
+    /// The panel output and how cards are shown.
+    reader: ReaderOptions,
+    /// Cooldown and lockout per card, besides the device's.
+    cards: PerKey<Card>,
 }
 
 /// Runs the gate until shutdown (or `max_sessions`). Relays are at their safe level
@@ -369,6 +392,8 @@ pub async fn run(
         door_held_open_after: opts.door_held_open_after,
         status: opts.status,
         last_status: String::new(),
+        reader: opts.reader,
+        cards: PerKey::new(&settings.limits, CARDS_KEPT),
     };
     sh.show(Screen::Idle);
     sh.report_status();
@@ -509,6 +534,7 @@ impl Shell {
         self.gate_policy
             .reconfigure(&gate_params(&r.settings, self.door_held_open_after));
         self.client = r.client;
+        self.cards.reconfigure(&r.settings.limits);
         info!(summary = %r.settings.summary, "configuration reloaded");
         self.settings = r.settings;
     }
@@ -542,14 +568,19 @@ impl Shell {
                 info!(open, "door contact");
                 self.gate_policy.door(open, now.into_std());
             }
-            TriggerEvent::Start { source, note } => {
+            TriggerEvent::Start { source, note, card } => {
+                if !self.card_admitted(card.as_ref(), source, now) {
+                    return;
+                }
                 let limit_reached = max_sessions.is_some_and(|n| self.summary.sessions >= n);
                 let mut out = Vec::new();
                 let start = self
                     .gate_policy
                     .request_start(now.into_std(), limit_reached, &mut out);
                 match start {
-                    Start::Admit { session } => self.start_session(now, session, source, note),
+                    Start::Admit { session } => {
+                        self.start_session(now, session, source, note, card)
+                    }
                     Start::Busy => debug!(source, "trigger ignored: a session is in progress"),
                     Start::LimitReached => debug!(source, "trigger ignored: session limit reached"),
                     Start::CoolingDown { secs_left } => {
@@ -578,18 +609,22 @@ impl Shell {
         number: u64,
         source: &'static str,
         note: Option<String>,
+        card: Option<Card>,
     ) {
         self.summary.sessions = number;
+        let shown = card.map(|c| self.reader.shown.show(&c));
         info!(
             session = number,
             source,
             note = note.as_deref().map(crate::untrusted::clean),
+            card = shown.as_deref(),
             "session started"
         );
         self.emit(GateEvent::SessionStarted {
             session: number,
             source: source.to_owned(),
             note,
+            card: shown,
         });
         self.emitter.metrics(|m| m.session_started());
         let (session, cmds) = Session::start(self.settings.params.clone(), now.into_std());
@@ -602,6 +637,7 @@ impl Shell {
             last_seq: None,
             actions: Vec::new(),
             last_response_id: None,
+            card,
         });
         self.execute(cmds);
     }
@@ -613,6 +649,7 @@ impl Shell {
         let now = Instant::now().into_std();
         let mut out = Vec::new();
         if let Some(v) = self.active.as_ref().and_then(|a| a.session.verdict()) {
+            let card = self.active.as_ref().and_then(|a| a.card);
             if let Some(a) = self.active.take() {
                 if let Some(h) = a.inflight {
                     h.abort();
@@ -626,6 +663,7 @@ impl Shell {
             if v == Verdict::Pass {
                 self.summary.passes += 1;
             }
+            self.record_card(now, v, card);
             self.gate_policy.session_over(now, v, &mut out);
         }
         self.gate_policy.poll(now, &mut out);
@@ -761,6 +799,8 @@ impl Shell {
                     };
                     let request_id = a_request_id(a);
                     let actions = (!a.actions.is_empty()).then(|| a.actions.join(","));
+                    let card = a.card;
+                    let shown = card.map(|c| self.reader.shown.show(&c));
                     // The audit line: one per session, no image, no key, no empty field.
                     info!(
                         target: "livegate::audit",
@@ -774,6 +814,7 @@ impl Shell {
                         duration_ms = ms(took),
                         restarts = a.session.restarts(),
                         response_id = a.last_response_id.as_deref(),
+                        card = shown.as_deref(),
                         "session over"
                     );
                     self.emitter.metrics(|m| {
@@ -788,7 +829,68 @@ impl Shell {
                         duration_ms: ms(took),
                         restarts: a.session.restarts(),
                     });
+                    self.card_to_panel(number, v, card);
                 }
+            }
+        }
+    }
+}
+
+/// The card reader's side: per-card admission, the card to the panel.
+impl Shell {
+    /// A session's card may start it: neither cooling down nor locked out on its
+    /// own account (the device's limits are asked next). Refusals are told.
+    fn card_admitted(&mut self, card: Option<&Card>, source: &'static str, now: Instant) -> bool {
+        let Some(card) = card else {
+            return true;
+        };
+        let now = now.into_std();
+        let (reason, until) = match self.cards.admit(card, now) {
+            Admission::Admit => return true,
+            Admission::CoolingDown { until } => ("card_cooldown", until),
+            Admission::LockedOut { until } => ("card_locked_out", until),
+        };
+        let secs_left = until.saturating_duration_since(now).as_secs_f64().ceil() as u64;
+        info!(source, card = %self.reader.shown.show(card), reason, secs_left, "card refused");
+        self.emit(GateEvent::Refused { reason, secs_left });
+        false
+    }
+
+    /// Counts a finished session against its card.
+    fn record_card(&mut self, now: std::time::Instant, v: Verdict, card: Option<Card>) {
+        let Some(card) = card else {
+            return;
+        };
+        if let Some(until) = self.cards.record(&card, now, v) {
+            let secs = until.saturating_duration_since(now).as_secs();
+            warn!(card = %self.reader.shown.show(&card), secs, "too many failed attempts with this card: card locked out");
+        }
+    }
+
+    /// Sends the verdict's card to the panel, if any: on a pass the session's card
+    /// (in line) or the fixed one, on a deny only the configured deny card. A
+    /// failed send is logged; it never changes the verdict or the relays.
+    fn card_to_panel(&self, session: u64, v: Verdict, card: Option<Card>) {
+        let Some(panel) = &self.reader.panel else {
+            return;
+        };
+        let pass = v == Verdict::Pass;
+        let Some(out) = panel.card_for(pass, card) else {
+            if pass {
+                warn!(
+                    session,
+                    "pass without a card to send: nothing goes to the panel"
+                );
+            }
+            return;
+        };
+        let shown = self.reader.shown.show(&out);
+        match panel.out.send(&out) {
+            Ok(()) => {
+                info!(session, output = panel.out.kind(), card = %shown, pass, "card sent to the panel")
+            }
+            Err(e) => {
+                warn!(session, output = panel.out.kind(), card = %shown, pass, error = %e, "card NOT sent to the panel")
             }
         }
     }

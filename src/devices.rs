@@ -17,14 +17,19 @@ use crate::daemon::Devices;
 use crate::display::sim::{SimDisplay, SimDisplayHandle};
 use crate::display::ssd1306::{Oled, OledOptions};
 use crate::display::{Display, DisplayError, Screen};
+use crate::gpio::edges::EdgePairAddr;
 use crate::gpio::input::{spawn_inputs, GpioTrigger};
 use crate::gpio::line::LineAddr;
 use crate::gpio::output::claim_outputs;
 use crate::gpio::sim::SimRelay;
 use crate::gpio::{GpioError, GpioLines, Relay};
+use crate::reader::osdp::{self, Osdp, OsdpOptions};
+use crate::reader::wiegand::{CardTrigger, Sender};
+use crate::reader::{CardOutput, CardShown, OnPass, PanelOutput, ReaderOptions};
 #[cfg(feature = "sim")]
 use crate::trigger::{Cast, SimTrigger};
 use crate::trigger::{GateState, Trigger, TriggerEvent};
+use livegate_core::wiegand::{Card, Format, Timing};
 
 /// Why the devices could not be set up. The relays are safe whatever happened.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +42,9 @@ pub enum DeviceError {
     /// check refuses it first; this is the backstop).
     #[error("{0}: kind = \"sim\" needs livegate built with the sim feature (the default)")]
     NotBuilt(&'static str),
+    /// `[reader]` cannot be set up (a card, a key, the output).
+    #[error("[reader]: {0}")]
+    Reader(String),
 }
 
 /// The devices, and what the daemon needs beside them.
@@ -47,6 +55,9 @@ pub struct Built {
     /// The simulated relays, when `[gpio] kind = "sim"`.
     pub sim_relays: Option<(SimRelay, SimRelay)>,
     pub display: Option<SimDisplayHandle>,
+    /// The output to an access-control panel and how cards are shown (`[reader]`;
+    /// a simulation sets its own).
+    pub reader: ReaderOptions,
 }
 
 /// OLED options from `[display] kind = "ssd1306"`.
@@ -124,6 +135,181 @@ fn gpio_trigger<A: LineAddr>(lines: &GpioLines<A>) -> Result<Option<Box<dyn Trig
     Ok(Some(Box::new(GpioTrigger::new(rx))))
 }
 
+/// The card reader on the `wiegand_in_*` lines of `lines`, as a trigger.
+fn card_trigger<A: EdgePairAddr>(
+    lines: &GpioLines<A>,
+    params: livegate_core::wiegand::DecoderParams,
+    shown: CardShown,
+) -> Result<Box<dyn Trigger>, DeviceError> {
+    let Some((d0, d1)) = lines.wiegand.input() else {
+        return Err(DeviceError::Reader(
+            "[trigger] kind = \"wiegand\" needs both wiegand_in_* lines of [gpio]".into(),
+        ));
+    };
+    let source = crate::reader::wiegand::open_reader(d0, d1)?;
+    Ok(Box::new(CardTrigger {
+        source,
+        params,
+        shown,
+    }))
+}
+
+/// How card numbers are shown, from `[reader] show_card` (the hash key read from
+/// its file, which must be closed to other users).
+pub fn card_shown(cfg: &Config) -> Result<CardShown, DeviceError> {
+    let r = &cfg.reader;
+    let key = match (&r.show_card_key_file, r.show_card.as_str()) {
+        (Some(path), "hash") => {
+            let shown = path.display();
+            if let Ok(Some(mode)) = crate::safefile::open_to_others(path) {
+                return Err(DeviceError::Reader(format!(
+                    "the card hash key {shown} can be read by other users (mode {mode:04o}): chmod 600 it"
+                )));
+            }
+            Some(std::fs::read(path).map_err(|e| {
+                DeviceError::Reader(format!("cannot read the card hash key {shown}: {e}"))
+            })?)
+        }
+        _ => None,
+    };
+    CardShown::from_word(&r.show_card, key.as_deref()).ok_or_else(|| {
+        DeviceError::Reader(format!(
+            "show_card = {:?} needs show_card_key_file",
+            r.show_card
+        ))
+    })
+}
+
+/// The Wiegand format, pulse and interval of `[reader]`.
+pub fn wiegand_format(cfg: &Config) -> Result<(Format, Timing), DeviceError> {
+    let r = &cfg.reader;
+    let format = Format::parse(&r.format)
+        .ok_or_else(|| DeviceError::Reader(format!("format {:?} is not 26 or 34", r.format)))?;
+    let timing =
+        Timing::new(r.pulse, r.interval).map_err(|e| DeviceError::Reader(e.to_string()))?;
+    Ok((format, timing))
+}
+
+/// What a pass and a deny send (`on_pass`, `fixed_card`, `deny_card`).
+pub fn panel_cards(cfg: &Config) -> Result<(OnPass, Option<Card>), DeviceError> {
+    let r = &cfg.reader;
+    let (format, _) = wiegand_format(cfg)?;
+    let parse =
+        |text: &str| Card::parse(format, text).map_err(|e| DeviceError::Reader(e.to_string()));
+    let on_pass = match (r.on_pass.as_str(), &r.fixed_card) {
+        ("fixed", Some(c)) => OnPass::Fixed(parse(c)?),
+        ("fixed", None) => {
+            return Err(DeviceError::Reader(
+                "on_pass = \"fixed\" needs fixed_card".into(),
+            ))
+        }
+        _ => OnPass::Card,
+    };
+    let on_deny = r.deny_card.as_deref().map(parse).transpose()?;
+    Ok((on_pass, on_deny))
+}
+
+/// The OSDP reader's options from `[reader]`: the key from `osdp_key_file`, else
+/// the systemd credential `osdp-key`; `None` when there is neither.
+pub fn osdp_options(cfg: &Config) -> Result<OsdpOptions, DeviceError> {
+    let r = &cfg.reader;
+    let key = match (&r.osdp_key_file, osdp::credential_path()) {
+        (Some(path), _) => Some(osdp::read_key(path, false)),
+        (None, Some(cred)) if cred.exists() => Some(osdp::read_key(&cred, true)),
+        (None, _) => None,
+    }
+    .transpose()
+    .map_err(|e| DeviceError::Reader(e.to_string()))?;
+    Ok(OsdpOptions::new(
+        &r.osdp_port,
+        r.osdp_baud,
+        r.osdp_address,
+        key,
+    ))
+}
+
+/// `[reader]` opened for `livegate run`: the output to the panel (the Wiegand
+/// lines claimed at idle and their sender thread, or the OSDP reader on its port)
+/// and how cards are shown. OSDP refuses to run without the site's key: a card
+/// never goes to a panel in the clear when OSDP's secure channel was asked for.
+pub fn reader(cfg: &Config) -> Result<ReaderOptions, DeviceError> {
+    let shown = card_shown(cfg)?;
+    let out: Box<dyn CardOutput> = match cfg.reader.output.as_str() {
+        "wiegand" => {
+            let (_, timing) = wiegand_format(cfg)?;
+            let inverted = cfg.reader.inverted;
+            let lines = match &cfg.gpio {
+                GpioConfig::Rppal(g) => wiegand_sender(g, inverted, timing)?,
+                GpioConfig::Cdev(g) => wiegand_sender(g, inverted, timing)?,
+                GpioConfig::Sim(_) => {
+                    return Err(DeviceError::Reader(
+                        "output = \"wiegand\" needs the wiegand_out_* lines of [gpio]".into(),
+                    ))
+                }
+            };
+            Box::new(lines)
+        }
+        "osdp" => {
+            let opts = osdp_options(cfg)?;
+            if opts.key.is_none() {
+                return Err(DeviceError::Reader(
+                    "output = \"osdp\" needs the secure-channel key: osdp_key_file, or the \
+                     systemd credential osdp-key"
+                        .into(),
+                ));
+            }
+            let (reader, commands) =
+                Osdp::start(opts).map_err(|e| DeviceError::Reader(e.to_string()))?;
+            log_panel_commands(commands);
+            Box::new(reader)
+        }
+        _ => return Ok(ReaderOptions { panel: None, shown }),
+    };
+    let (on_pass, on_deny) = panel_cards(cfg)?;
+    Ok(ReaderOptions {
+        panel: Some(PanelOutput {
+            out,
+            on_pass,
+            on_deny,
+        }),
+        shown,
+    })
+}
+
+/// The Wiegand output lines of `lines`, claimed at idle, with their sender thread.
+fn wiegand_sender<A: LineAddr>(
+    lines: &GpioLines<A>,
+    inverted: bool,
+    timing: Timing,
+) -> Result<Sender, DeviceError> {
+    let Some((d0, d1)) = lines.wiegand.output() else {
+        return Err(DeviceError::Reader(
+            "output = \"wiegand\" needs both wiegand_out_* lines of [gpio]".into(),
+        ));
+    };
+    let claimed = crate::reader::wiegand::claim_lines(d0, d1, inverted)?;
+    Sender::spawn(claimed, timing, crate::reader::wiegand::Monotonic, true)
+        .map_err(|e| DeviceError::Reader(format!("cannot start the Wiegand sender: {e}")))
+}
+
+/// The panel's commands (LED, buzzer, text, output) are logged: this build shows
+/// no panel text on the OLED.
+fn log_panel_commands(mut commands: mpsc::Receiver<crate::reader::osdp::PanelCommand>) {
+    let spawned = std::thread::Builder::new()
+        .name("osdp-commands".into())
+        .spawn(move || {
+            while let Some(cmd) = commands.blocking_recv() {
+                tracing::info!(
+                    command = %crate::commission::osdp::describe_command(&cmd),
+                    "OSDP panel command (logged only)"
+                );
+            }
+        });
+    if let Err(e) = spawned {
+        warn!(error = %e, "cannot watch the panel's OSDP commands");
+    }
+}
+
 /// Builds every device named by `cfg`: what `livegate run` does. Simulated kinds
 /// (with the `sim` feature) play the configuration's own performer.
 pub fn build(cfg: &Config) -> Result<Built, DeviceError> {
@@ -136,6 +322,8 @@ pub fn build(cfg: &Config) -> Result<Built, DeviceError> {
 pub struct Simulated {
     pub cast: Cast,
     pub panel: Option<Box<dyn Display>>,
+    /// The card every simulated visitor shows (in-line mode), if any.
+    pub card: Option<Card>,
 }
 
 /// Builds every device named by `cfg`, with the visitors and panel of a simulation.
@@ -151,20 +339,21 @@ type Simulated = std::convert::Infallible;
 fn build_devices(cfg: &Config, sim: Option<Simulated>) -> Result<Built, DeviceError> {
     // 1. Outputs, at their inactive level, before anything else.
     let (gate, fail, sim_relays) = claim_relays(cfg)?;
+    let simulated = sim.is_some();
 
     // 2. Inputs and triggers.
     let (screen_tx, screen_rx) = watch::channel(Screen::Idle);
     #[cfg(feature = "sim")]
     let (visitor_tx, visitor_rx) = watch::channel::<Option<Visitor>>(None);
     #[cfg(feature = "sim")]
-    let (cast, panel) = match sim {
-        Some(Simulated { cast, panel }) => (cast, panel),
+    let (cast, panel, card) = match sim {
+        Some(Simulated { cast, panel, card }) => (cast, panel, card),
         None => {
             let performer = match &cfg.camera {
                 CameraConfig::Sim(c) => c.performer,
                 CameraConfig::V4l2(_) => crate::camera::Performer::Pass,
             };
-            (Cast::All(performer), None)
+            (Cast::All(performer), None, None)
         }
     };
     #[cfg(not(feature = "sim"))]
@@ -190,17 +379,39 @@ fn build_devices(cfg: &Config, sim: Option<Simulated>) -> Result<Built, DeviceEr
                 reaction,
                 cast,
                 visitor: visitor_tx,
+                card,
             }));
         }
         // The inputs above already carry the trigger input.
         TriggerConfig::Gpio => {}
-        TriggerConfig::Wiegand => {}
+        TriggerConfig::Wiegand => {
+            let shown = card_shown(cfg)?;
+            let params = livegate_core::wiegand::DecoderParams::default();
+            let trigger: Box<dyn Trigger> = match &cfg.gpio {
+                GpioConfig::Rppal(g) => card_trigger(g, params, shown)?,
+                GpioConfig::Cdev(g) => card_trigger(g, params, shown)?,
+                GpioConfig::Sim(_) => {
+                    return Err(DeviceError::Reader(
+                        "[trigger] kind = \"wiegand\" needs the wiegand_in_* lines of [gpio]"
+                            .into(),
+                    ))
+                }
+            };
+            triggers.push(trigger);
+        }
         TriggerConfig::Socket(_) => {
             if let Some(opts) = socket_options(cfg) {
                 triggers.push(Box::new(SocketTrigger::bind(&opts)?));
             }
         }
     }
+
+    // 2b. The output to the panel (its lines claimed at idle), for `run` only.
+    let reader = if simulated {
+        ReaderOptions::default()
+    } else {
+        reader(cfg)?
+    };
 
     // 3. The display: a missing panel never stops the gate.
     let (display, handle): (Box<dyn Display>, Option<SimDisplayHandle>) = match &cfg.display {
@@ -247,6 +458,7 @@ fn build_devices(cfg: &Config, sim: Option<Simulated>) -> Result<Built, DeviceEr
         door_held_open_after,
         sim_relays,
         display: handle,
+        reader,
     })
 }
 

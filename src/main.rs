@@ -75,6 +75,11 @@ enum Cmd {
         /// The simulated panel's size in pixels.
         #[arg(long, value_enum, default_value_t = PanelArg::Size128x64)]
         panel: PanelArg,
+        /// In-line mode: every visitor shows this card (NUMBER or FACILITY:NUMBER,
+        /// in [reader] format) to a simulated card reader; after a pass the same
+        /// card leaves on the simulated Wiegand output ("card out ...").
+        #[arg(long, value_name = "CARD")]
+        card: Option<String>,
     },
     /// Check a configuration file: every problem with its line and column.
     CheckConfig {
@@ -252,9 +257,10 @@ fn main() -> ExitCode {
             api_url,
             png_dir,
             panel,
+            card,
         } => report(runtime().and_then(|rt| {
             rt.block_on(simulate(
-                config, sessions, performer, events, api_url, png_dir, panel,
+                config, sessions, performer, events, api_url, png_dir, panel, card,
             ))
         })),
         Cmd::SafeOutputs { config } => report(safe_outputs(&config)),
@@ -718,6 +724,7 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
             status: Some(status),
             heartbeat: Some((Arc::new(move || heartbeat.beat()), tick)),
             metrics: metrics.as_ref().map(|(m, _, _)| m.clone()),
+            reader: built.reader,
         },
     )
     .await?;
@@ -818,6 +825,8 @@ fn reload_on_sighup(
 }
 
 #[cfg(feature = "sim")]
+// The command's options as clap parsed them, one each.
+#[allow(clippy::too_many_arguments)]
 async fn simulate(
     config: Option<PathBuf>,
     sessions: u64,
@@ -826,6 +835,7 @@ async fn simulate(
     api_url: Option<String>,
     png_dir: Option<PathBuf>,
     panel: PanelArg,
+    card: Option<String>,
 ) -> anyhow::Result<()> {
     let cfg = match &config {
         Some(p) => load(p)?,
@@ -839,6 +849,13 @@ async fn simulate(
     if sessions == 0 {
         bail!("--sessions must be at least 1");
     }
+    let card = match card {
+        Some(text) => {
+            let (format, _) = livegate::devices::wiegand_format(&cfg)?;
+            Some(livegate_core::wiegand::Card::parse(format, &text).context("--card")?)
+        }
+        None => None,
+    };
     let cast = match performer {
         PerformerArg::Mix => Cast::Cycle(Performer::ALL.to_vec()),
         PerformerArg::Pass => Cast::All(Performer::Pass),
@@ -901,7 +918,7 @@ async fn simulate(
             }
         })
     };
-    let sim = Simulation::new(cfg, endpoint, cast, Some(panel)).await?;
+    let sim = Simulation::in_line(cfg, endpoint, cast, Some(panel), card).await?;
     let shutdown = shutdown_on_signals(Arc::new(livegate::notify::Notifier::disabled()))?;
     let (summary, _) = sim
         .run(Some(sessions), Some(observer), Some(shutdown))

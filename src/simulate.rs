@@ -11,8 +11,11 @@ use crate::daemon::{self, Devices, Observer, RunOptions, RunSummary};
 use crate::display::sim::{SimDisplay, SimDisplayHandle};
 use crate::display::{Display, DisplayError, Screen};
 use crate::gpio::sim::SimRelay;
+use crate::reader::wiegand::SimOutput;
+use crate::reader::{CardShown, PanelOutput, ReaderOptions};
 use crate::standin::{Standin, StandinOptions};
 use crate::trigger::Cast;
+use livegate_core::wiegand::{Card, Read};
 
 /// Why a simulation could not start.
 #[derive(Debug, thiserror::Error)]
@@ -51,12 +54,14 @@ pub fn sim_devices(
     cast: Cast,
     panel: Box<dyn Display>,
     display: SimDisplayHandle,
+    card: Option<Card>,
 ) -> Result<SimDevices, SimError> {
     let built = crate::devices::build_simulated(
         &cfg.simulated(),
         crate::devices::Simulated {
             cast,
             panel: Some(panel),
+            card,
         },
     )?;
     let (gate, fail) = built.sim_relays.ok_or(SimError::NotSimulated("relays"))?;
@@ -83,6 +88,8 @@ pub struct Simulation {
     client: AigenClient,
     standin: Option<Standin>,
     sim: SimDevices,
+    /// In-line mode: the card every visitor shows, passed on after a pass.
+    card: Option<Card>,
 }
 
 impl Simulation {
@@ -92,6 +99,20 @@ impl Simulation {
         endpoint: Endpoint,
         cast: Cast,
         panel: Option<Box<dyn Display>>,
+    ) -> Result<Simulation, SimError> {
+        Self::in_line(cfg, endpoint, cast, panel, None).await
+    }
+
+    /// [`Simulation::new`] in in-line mode when `card` is set: every visitor shows
+    /// `card` to a simulated card reader, and a pass sends it on through the
+    /// simulated twin of the Wiegand output (read back as a panel would: the
+    /// `card_out` event, [`SimOutcome::cards_out`]).
+    pub async fn in_line(
+        cfg: Config,
+        endpoint: Endpoint,
+        cast: Cast,
+        panel: Option<Box<dyn Display>>,
+        card: Option<Card>,
     ) -> Result<Simulation, SimError> {
         let (client, standin) = match endpoint {
             Endpoint::Standin(opts) => {
@@ -118,12 +139,13 @@ impl Simulation {
         let silent = SimDisplay::default();
         let handle = silent.handle();
         let panel = panel.unwrap_or_else(|| Box::new(silent));
-        let sim = sim_devices(&cfg, cast, panel, handle)?;
+        let sim = sim_devices(&cfg, cast, panel, handle, card)?;
         Ok(Simulation {
             cfg,
             client,
             standin,
             sim,
+            card,
         })
     }
 
@@ -156,7 +178,10 @@ impl Simulation {
             client,
             standin,
             sim,
+            card,
         } = self;
+        let cards_out: CardsOut = Arc::default();
+        let reader = sim_reader(&cfg, card.is_some(), observer.clone(), cards_out.clone())?;
         let SimDevices {
             devices,
             gate,
@@ -177,6 +202,7 @@ impl Simulation {
                 screen_tx: Some(screen_tx),
                 door_held_open_after: None,
                 metrics: Some(metrics.clone()),
+                reader,
                 ..Default::default()
             },
         )
@@ -194,6 +220,7 @@ impl Simulation {
                 display,
                 api_requests: requests,
                 metrics,
+                cards_out: cards_out.lock().map(|c| c.clone()).unwrap_or_default(),
             },
         ))
     }
@@ -210,6 +237,47 @@ pub struct SimOutcome {
     pub api_requests: Vec<crate::standin::Recorded>,
     /// What the fleet metrics counted.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Each frame the simulated panel read off the Wiegand output, in order.
+    pub cards_out: Vec<Read>,
+}
+
+type CardsOut = Arc<std::sync::Mutex<Vec<Read>>>;
+
+/// The card settings of a simulation: `[reader]`'s, with its output (Wiegand or
+/// OSDP alike) played on the simulated twin of the Wiegand lines whenever the
+/// configuration has one or the visitors show a card (`in_line`).
+fn sim_reader(
+    cfg: &Config,
+    in_line: bool,
+    observer: Option<Observer>,
+    cards_out: CardsOut,
+) -> Result<ReaderOptions, SimError> {
+    let shown = crate::devices::card_shown(cfg)?;
+    if !in_line && cfg.reader.output == "none" {
+        return Ok(ReaderOptions { panel: None, shown });
+    }
+    let (_, timing) = crate::devices::wiegand_format(cfg)?;
+    let (on_pass, on_deny) = crate::devices::panel_cards(cfg)?;
+    let out = SimOutput::new(timing, move |read: Read| {
+        if let (Some(o), Ok(card)) = (&observer, &read.card) {
+            o(&daemon::GateEvent::CardOut {
+                output: "wiegand",
+                card: CardShown::Full.show(card),
+                bits: read.bits.len(),
+            });
+        }
+        if let Ok(mut c) = cards_out.lock() {
+            c.push(read);
+        }
+    });
+    Ok(ReaderOptions {
+        panel: Some(PanelOutput {
+            out: Box::new(out),
+            on_pass,
+            on_deny,
+        }),
+        shown,
+    })
 }
 
 pub use crate::display::term::{Console, Tone};
@@ -271,9 +339,17 @@ impl Display for ConsolePanel {
 pub fn describe(e: &daemon::GateEvent) -> Option<String> {
     use daemon::GateEvent as E;
     Some(match e {
-        E::SessionStarted { session, note, .. } => format!(
-            "session {session} started{}",
-            note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()
+        E::SessionStarted {
+            session,
+            note,
+            card,
+            ..
+        } => format!(
+            "session {session} started{}{}",
+            note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default(),
+            card.as_ref()
+                .map(|c| format!(", card in {c}"))
+                .unwrap_or_default()
         ),
         E::ActionShown {
             step, total, words, ..
@@ -320,5 +396,6 @@ pub fn describe(e: &daemon::GateEvent) -> Option<String> {
             format!("request-to-exit ({source}): gate opened without a check")
         }
         E::DoorHeldOpen { secs } => format!("door held open for {secs} s"),
+        E::CardOut { card, .. } => format!("card out {card}"),
     })
 }

@@ -144,7 +144,8 @@ async fn start_when_ready_sends_the_event_and_answers_busy() {
         ev,
         TriggerEvent::Start {
             source: "socket",
-            note: None
+            note: None,
+            card: None
         }
     );
     assert_eq!(r.events.try_recv(), Err(TryRecvError::Empty));

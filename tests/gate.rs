@@ -611,6 +611,7 @@ fn start_event() -> livegate::trigger::TriggerEvent {
     livegate::trigger::TriggerEvent::Start {
         source: "script",
         note: None,
+        card: None,
     }
 }
 

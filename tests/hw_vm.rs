@@ -881,7 +881,8 @@ async fn gpio_sim_an_edge_from_outside_starts_a_session_and_bounce_is_filtered()
         trigger_event(&events[0]),
         Some(TriggerEvent::Start {
             source: "gpio",
-            note: None
+            note: None,
+            card: None
         })
     );
 
@@ -921,7 +922,8 @@ async fn gpio_sim_an_edge_from_outside_starts_a_session_and_bounce_is_filtered()
                 trigger_event(&events[0]),
                 Some(TriggerEvent::Start {
                     source: "gpio",
-                    note: None
+                    note: None,
+                    card: None
                 })
             );
             fast = true;

@@ -308,6 +308,7 @@ pub fn trigger_event(ev: &InputEvent) -> Option<TriggerEvent> {
         (InputName::Trigger, true) => Some(TriggerEvent::Start {
             source: "gpio",
             note: None,
+            card: None,
         }),
         (InputName::Exit, true) => Some(TriggerEvent::Exit { source: "gpio" }),
         (InputName::Door, open) => Some(TriggerEvent::Door { open }),
@@ -546,7 +547,8 @@ mod tests {
             trigger_event(&ev(InputName::Trigger, true)),
             Some(TriggerEvent::Start {
                 source: "gpio",
-                note: None
+                note: None,
+                card: None
             })
         );
         assert_eq!(trigger_event(&ev(InputName::Trigger, false)), None);
@@ -591,7 +593,8 @@ mod tests {
             vec![
                 TriggerEvent::Start {
                     source: "gpio",
-                    note: None
+                    note: None,
+                    card: None
                 },
                 TriggerEvent::Door { open: true }
             ]

@@ -358,6 +358,102 @@ pub fn listen<S: EdgeSource>(
     Ok(())
 }
 
+/// The simulated twin of the output lines: each frame is played as the edges the
+/// real lines would make (on a virtual clock) into the core's [`Decoder`], as a
+/// panel would read them, and what was read goes to `received`.
+pub struct SimOutput {
+    timing: Timing,
+    received: Box<dyn Fn(Read) + Send + Sync>,
+}
+
+impl SimOutput {
+    pub fn new(timing: Timing, received: impl Fn(Read) + Send + Sync + 'static) -> Self {
+        SimOutput {
+            timing,
+            received: Box::new(received),
+        }
+    }
+
+    /// The frame `bits` as a panel's decoder reads it off the lines.
+    pub fn play(bits: Bits, timing: Timing) -> Option<Read> {
+        let params = DecoderParams::default();
+        let mut decoder = Decoder::new(params);
+        let start = Instant::now();
+        let mut read = None;
+        for p in wiegand::schedule(bits, timing) {
+            read = read.or(decoder.edge(p.line, true, start + p.low));
+            read = read.or(decoder.edge(p.line, false, start + p.high));
+        }
+        let end = start + wiegand::duration(bits, timing) + params.end_gap;
+        read.or_else(|| decoder.poll(end))
+    }
+}
+
+impl super::CardOutput for SimOutput {
+    fn kind(&self) -> &'static str {
+        "wiegand"
+    }
+
+    fn send(&self, card: &wiegand::Card) -> Result<(), String> {
+        let read = Self::play(card.encode(), self.timing)
+            .ok_or_else(|| "the simulated panel read no frame".to_owned())?;
+        (self.received)(read);
+        Ok(())
+    }
+}
+
+/// `[trigger] kind = "wiegand"`: a card reader's frames from `source`; a good card
+/// starts a session, a bad frame is logged (without its bits) and ignored.
+pub struct CardTrigger<S: EdgeSource> {
+    pub source: S,
+    pub params: DecoderParams,
+    pub shown: super::CardShown,
+}
+
+impl<S: EdgeSource> crate::trigger::Trigger for CardTrigger<S> {
+    fn spawn(
+        self: Box<Self>,
+        events: tokio::sync::mpsc::Sender<crate::trigger::TriggerEvent>,
+        _state: tokio::sync::watch::Receiver<crate::trigger::GateState>,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::task::spawn_blocking(move || {
+            let CardTrigger {
+                source,
+                params,
+                shown,
+            } = *self;
+            let open = events.clone();
+            let r = listen(
+                source,
+                params,
+                || !open.is_closed(),
+                |read| match read.card {
+                    Ok(card) => {
+                        tracing::debug!(card = %shown.show(&card), "card read");
+                        let start = crate::trigger::TriggerEvent::Start {
+                            source: "wiegand",
+                            note: None,
+                            card: Some(card),
+                        };
+                        if events.try_send(start).is_err() {
+                            tracing::warn!(card = %shown.show(&card), "card read while the daemon is busy: ignored");
+                        }
+                    }
+                    Err(e) => tracing::warn!(
+                        bits = read.bits.len(),
+                        glitches = read.glitches,
+                        error = %e,
+                        "Wiegand frame from the card reader ignored"
+                    ),
+                },
+            );
+            if let Err(e) = r {
+                tracing::error!(error = %e, "the card reader's lines failed: no card starts a session until a restart");
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,6 +528,23 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn the_simulated_twin_reads_back_the_card_sent() {
+        use crate::reader::CardOutput;
+        let got: Arc<Mutex<Vec<Read>>> = Arc::default();
+        let seen = got.clone();
+        let twin = SimOutput::new(Timing::DEFAULT, move |r| seen.lock().unwrap().push(r));
+        for card in [
+            Card::new(Format::W26, 0, 12345).unwrap(),
+            Card::new(Format::W34, 65535, 1).unwrap(),
+        ] {
+            twin.send(&card).unwrap();
+            let r = got.lock().unwrap().pop().unwrap();
+            assert_eq!(r.card, Ok(card));
+            assert_eq!(r.bits, card.encode());
+        }
     }
 
     #[test]

@@ -16,10 +16,12 @@ pub struct SimTriggerOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TriggerEvent {
     /// Someone wants to enter. `source` names the trigger; `note` is free text for
-    /// the log (the simulated performer, say).
+    /// the log (the simulated performer, say); `card` the card shown to a card
+    /// reader (`[trigger] kind = "wiegand"`), which the session then carries.
     Start {
         source: &'static str,
         note: Option<String>,
+        card: Option<livegate_core::wiegand::Card>,
     },
     /// Abort the session in progress.
     Cancel { source: &'static str },

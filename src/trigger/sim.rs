@@ -37,6 +37,8 @@ pub struct SimTrigger {
     pub reaction: Duration,
     pub cast: Cast,
     pub visitor: watch::Sender<Option<Visitor>>,
+    /// The card every visitor shows (in-line mode in simulation), if any.
+    pub card: Option<livegate_core::wiegand::Card>,
 }
 
 impl Trigger for SimTrigger {
@@ -62,6 +64,7 @@ impl Trigger for SimTrigger {
                 let start = TriggerEvent::Start {
                     source: "sim",
                     note: Some(format!("performer={}", performer.as_str())),
+                    card: self.card,
                 };
                 if events.send(start).await.is_err() {
                     return;

@@ -1,0 +1,130 @@
+//! In-line mode end to end in simulation: a card shown to the simulated card
+//! reader starts the check, and the same card leaves on the simulated twin of the
+//! Wiegand output (read back with the core's decoder, as a panel would) only after
+//! a pass. Real time against the stand-in, as in `tests/gate.rs`.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use livegate::config::{Config, Performer};
+use livegate::daemon::{GateEvent, Observer};
+use livegate::simulate::{Endpoint, SimOutcome, Simulation};
+use livegate::standin::StandinOptions;
+use livegate::trigger::Cast;
+use livegate_core::wiegand::{Card, Format};
+
+mod common;
+use common::fast::fast_config;
+
+async fn in_line(
+    cfg: Config,
+    performer: Performer,
+    card: Card,
+    sessions: u64,
+) -> (SimOutcome, Vec<GateEvent>) {
+    let sim = Simulation::in_line(
+        cfg,
+        Endpoint::Standin(StandinOptions::default()),
+        Cast::All(performer),
+        None,
+        Some(card),
+    )
+    .await
+    .expect("simulation starts");
+    let events: Arc<Mutex<Vec<GateEvent>>> = Arc::default();
+    let sink = events.clone();
+    let obs: Observer = Arc::new(move |e: &GateEvent| sink.lock().unwrap().push(e.clone()));
+    let (_, outcome) = tokio::time::timeout(
+        Duration::from_secs(120),
+        sim.run(Some(sessions), Some(obs), None),
+    )
+    .await
+    .expect("the run ends")
+    .expect("the run succeeds");
+    let events = events.lock().unwrap().clone();
+    (outcome, events)
+}
+
+fn cards_out(events: &[GateEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            GateEvent::CardOut { card, bits, .. } => Some(format!("{card}/{bits}")),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pass_sends_the_same_card_on_after_the_verdict() {
+    let card = Card::new(Format::W26, 0, 12345).unwrap();
+    let (out, events) = in_line(fast_config(), Performer::Pass, card, 1).await;
+    assert_eq!(out.cards_out.len(), 1, "{events:#?}");
+    assert_eq!(out.cards_out[0].card, Ok(card));
+    assert_eq!(cards_out(&events), ["0:12345/26"]);
+    // The card in, shown only as show_card says (last 4 digits by default).
+    let started = events
+        .iter()
+        .find_map(|e| match e {
+            GateEvent::SessionStarted { card, .. } => Some(card.clone()),
+            _ => None,
+        })
+        .expect("a session started");
+    assert_eq!(started.as_deref(), Some("…2345"));
+    // The card leaves after the pass, never before.
+    let verdict = events
+        .iter()
+        .position(|e| {
+            matches!(
+                e,
+                GateEvent::Verdict {
+                    verdict: "pass",
+                    ..
+                }
+            )
+        })
+        .expect("a pass");
+    let sent = events
+        .iter()
+        .position(|e| matches!(e, GateEvent::CardOut { .. }))
+        .expect("the card left");
+    assert!(verdict < sent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spoof_sends_nothing() {
+    let card = Card::new(Format::W26, 7, 4242).unwrap();
+    let (out, events) = in_line(fast_config(), Performer::Spoof, card, 1).await;
+    assert!(events.iter().any(|e| matches!(
+        e,
+        GateEvent::Verdict {
+            verdict: "deny",
+            ..
+        }
+    )));
+    assert!(out.cards_out.is_empty(), "{:?}", out.cards_out);
+    assert!(cards_out(&events).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deny_sends_only_the_configured_deny_card() {
+    let mut cfg = fast_config();
+    cfg.reader.deny_card = Some("1:1".into());
+    cfg.reader.format = "34".into();
+    let card = Card::new(Format::W34, 300, 60000).unwrap();
+    let (out, events) = in_line(cfg, Performer::Fail, card, 1).await;
+    assert_eq!(cards_out(&events), ["1:1/34"]);
+    assert_eq!(out.cards_out.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standalone_reader_sends_its_fixed_card_on_a_pass() {
+    let mut cfg = fast_config();
+    cfg.reader.output = "wiegand".into();
+    cfg.reader.on_pass = "fixed".into();
+    cfg.reader.fixed_card = Some("18:500".into());
+    cfg.reader.show_card = "full".into();
+    let card = Card::new(Format::W26, 0, 1).unwrap();
+    let (_, events) = in_line(cfg, Performer::Pass, card, 1).await;
+    assert_eq!(cards_out(&events), ["18:500/26"]);
+}
