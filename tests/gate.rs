@@ -1088,3 +1088,42 @@ mod watchdog {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// A session started by a card counts against that card too: the same card again
+/// within the cooldown is refused on its own account (`card_cooldown`), before the
+/// device's limits are asked; the card is shown only per `show_card` (last 4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_is_refused_on_its_own_cooldown() {
+    use livegate_core::wiegand::{Card, Format};
+    let card = Card::new(Format::W26, 3, 48765).unwrap();
+    let with_card = || livegate::trigger::TriggerEvent::Start {
+        source: "wiegand",
+        note: None,
+        card: Some(card),
+    };
+    let mut cfg = fast_config();
+    cfg.session.cooldown = Duration::from_secs(30);
+    let steps = vec![
+        Step::Send(with_card()),
+        Step::UntilGate(gate_pulsed),
+        Step::Send(with_card()),
+    ];
+    let (summary, _gate, _fail, events, _) =
+        run_scripted(cfg, steps, None, |e| matches!(e, GateEvent::Refused { .. })).await;
+    let events = events_only(&events);
+    assert_eq!(summary.sessions, 1);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        GateEvent::SessionStarted { card: Some(c), .. } if c == "…8765"
+    )));
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            GateEvent::Refused {
+                reason: "card_cooldown",
+                ..
+            }
+        )),
+        "{events:#?}"
+    );
+}
