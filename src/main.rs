@@ -177,6 +177,38 @@ enum TestCmd {
         #[arg(long, default_value_t = 1)]
         runs: u32,
     },
+    /// Wiegand: send one card to the panel, or show the cards a reader sends.
+    Wiegand {
+        #[command(subcommand)]
+        way: WiegandCmd,
+    },
+    /// Answers the panel as the configured OSDP reader for a while and shows what
+    /// it receives; with --card, reports that card once the link is up.
+    Osdp {
+        /// How long to answer the panel, in seconds.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// A card to report (NUMBER or FACILITY:NUMBER, in [reader] format).
+        #[arg(long, value_name = "CARD")]
+        card: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum WiegandCmd {
+    /// Sends one frame on the wiegand_out_* lines of [gpio] and prints its bits.
+    Out {
+        /// The card (NUMBER or FACILITY:NUMBER, in [reader] format).
+        #[arg(long, value_name = "CARD")]
+        card: String,
+    },
+    /// Shows each frame read on the wiegand_in_* lines of [gpio], live, until
+    /// Ctrl-C or --seconds.
+    In {
+        /// Stop after this many seconds.
+        #[arg(long)]
+        seconds: Option<u64>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -513,8 +545,110 @@ async fn commission(path: PathBuf, what: TestCmd) -> anyhow::Result<()> {
             };
             commission::api::test_api(opts, &sequence, requests, &mut out).await?;
         }
+        TestCmd::Wiegand { way } => test_wiegand(&cfg, way).await?,
+        TestCmd::Osdp { seconds, card } => {
+            let card = parse_card(&cfg, card.as_deref())?;
+            let opts = livegate::devices::osdp_options(&cfg)?;
+            let stop = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            let listen = std::time::Duration::from_secs(seconds);
+            commission::osdp::test_osdp(opts, listen, card, &mut out, stop).await?;
+        }
     }
     Ok(())
+}
+
+/// A card given on the command line, in the configured format.
+fn parse_card(
+    cfg: &Config,
+    text: Option<&str>,
+) -> anyhow::Result<Option<livegate_core::wiegand::Card>> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let (format, _) = livegate::devices::wiegand_format(cfg)?;
+    Ok(Some(
+        livegate_core::wiegand::Card::parse(format, text).context("--card")?,
+    ))
+}
+
+/// `livegate test wiegand out|in` on the lines of `[gpio]`.
+async fn test_wiegand(cfg: &Config, way: WiegandCmd) -> anyhow::Result<()> {
+    use livegate::commission::wiegand::{test_wiegand_in, test_wiegand_out};
+    use livegate::config::GpioConfig;
+    let (_, timing) = livegate::devices::wiegand_format(cfg)?;
+    let inverted = cfg.reader.inverted;
+    let shown = livegate::devices::card_shown(cfg)?;
+    let gpio = cfg.gpio.clone();
+    let way_word = match &way {
+        WiegandCmd::Out { .. } => "out",
+        WiegandCmd::In { .. } => "in",
+    };
+    let missing = move || {
+        anyhow::anyhow!(
+            "no Wiegand {way_word} lines in [gpio]: set kind = \"rppal\" with \
+             wiegand_{way_word}_d0_pin and wiegand_{way_word}_d1_pin (or kind = \"cdev\" with \
+             wiegand_{way_word}_d0_line and wiegand_{way_word}_d1_line)"
+        )
+    };
+    match way {
+        WiegandCmd::Out { card } => {
+            let Some(card) = parse_card(cfg, Some(&card))? else {
+                bail!("--card is needed");
+            };
+            tokio::task::spawn_blocking(move || {
+                let mut out = std::io::stdout();
+                match &gpio {
+                    GpioConfig::Rppal(g) => match g.wiegand.output() {
+                        Some((d0, d1)) => {
+                            Ok(test_wiegand_out(d0, d1, inverted, timing, card, &mut out)?)
+                        }
+                        None => Err(missing()),
+                    },
+                    GpioConfig::Cdev(g) => match g.wiegand.output() {
+                        Some((d0, d1)) => {
+                            Ok(test_wiegand_out(d0, d1, inverted, timing, card, &mut out)?)
+                        }
+                        None => Err(missing()),
+                    },
+                    GpioConfig::Sim(_) => Err(missing()),
+                }
+            })
+            .await
+            .context("the Wiegand test stopped")?
+        }
+        WiegandCmd::In { seconds } => {
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let on_ctrl_c = stop.clone();
+            tokio::spawn(async move {
+                let _ = tokio::signal::ctrl_c().await;
+                on_ctrl_c.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+            let seconds = seconds.map(std::time::Duration::from_secs);
+            tokio::task::spawn_blocking(move || {
+                let mut out = std::io::stdout();
+                match &gpio {
+                    GpioConfig::Rppal(g) => match g.wiegand.input() {
+                        Some((d0, d1)) => {
+                            test_wiegand_in(d0, d1, &shown, seconds, &stop, &mut out)?
+                        }
+                        None => return Err(missing()),
+                    },
+                    GpioConfig::Cdev(g) => match g.wiegand.input() {
+                        Some((d0, d1)) => {
+                            test_wiegand_in(d0, d1, &shown, seconds, &stop, &mut out)?
+                        }
+                        None => return Err(missing()),
+                    },
+                    GpioConfig::Sim(_) => return Err(missing()),
+                };
+                Ok(())
+            })
+            .await
+            .context("the Wiegand test stopped")?
+        }
+    }
 }
 
 /// `[api]` with the key and the extra CA read in, and where the key was found.

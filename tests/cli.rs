@@ -790,3 +790,59 @@ fn safe_outputs_drives_the_relays_inactive_and_exits() {
     assert!(out.stderr.contains("GPIO needs a Pi"), "{}", out.context());
     out.assert_no_panic();
 }
+
+#[test]
+fn simulate_in_line_passes_the_card_on_only_after_a_pass() {
+    let run = |performer: &str| {
+        let out = livegate(
+            &[
+                "simulate",
+                "--config",
+                FAST,
+                "--sessions",
+                "1",
+                "--performer",
+                performer,
+                "--card",
+                "12345",
+                "--events",
+                "json",
+            ],
+            &[],
+            SIM_LIMIT,
+        );
+        out.assert_code(0);
+        out.assert_no_panic();
+        out
+    };
+    let passed = run("pass");
+    let evs = events(&passed);
+    let started = of_kind(&evs, "session_started");
+    assert_eq!(started[0]["card"], "…2345", "{}", passed.context());
+    let out = of_kind(&evs, "card_out");
+    assert_eq!(out.len(), 1, "{}", passed.context());
+    assert_eq!(out[0]["card"], "0:12345");
+    assert_eq!(out[0]["bits"], 26);
+    let spoofed = run("spoof");
+    assert!(
+        of_kind(&events(&spoofed), "card_out").is_empty(),
+        "{}",
+        spoofed.context()
+    );
+}
+
+#[test]
+fn test_wiegand_without_lines_says_which_keys() {
+    let out = livegate(
+        &["test", "wiegand", "out", "--card", "1:2", "--config", FAST],
+        &[],
+        QUICK,
+    );
+    out.assert_code(1);
+    assert!(
+        out.stderr
+            .contains("set kind = \"rppal\" with wiegand_out_d0_pin and wiegand_out_d1_pin"),
+        "{}",
+        out.context()
+    );
+}

@@ -7,3 +7,4 @@ pub mod display;
 pub mod gpio;
 pub mod osdp;
 pub mod presence;
+pub mod wiegand;
