@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building livegate needs on a Debian / Raspberry Pi OS machine;
-# with --tests, also what the tests need beside the build (the face detector's test
-# photographs, fetched from PyPI into target/test-pictures).
+# with --tests, also what the tests need beside the build (socat and python3-venv for
+# the OSDP panel, the face detector's test photographs from PyPI).
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 
 # libclang-dev: the v4l crate generates its bindings with bindgen at build time.
 # pkg-config and a C compiler: ring (TLS) builds a little C and assembly.
-"$(dirname "$0")/apt-need.sh" libclang-dev pkg-config gcc
+# git: libosdp-sys's build script runs git for its version header (OSDP).
+"$(dirname "$0")/apt-need.sh" libclang-dev pkg-config gcc git
 
 command -v cargo >/dev/null || {
   echo "setup: cargo not found: install Rust (https://rustup.rs) first" >&2
@@ -15,5 +16,7 @@ command -v cargo >/dev/null || {
 }
 
 if [ "${1:-}" = "--tests" ]; then
+  # socat and python3-venv: tests/osdp.rs runs libosdp's Python panel on a pty pair.
+  "$(dirname "$0")/apt-need.sh" socat python3-venv
   "$(dirname "$0")/test-pictures.sh"
 fi

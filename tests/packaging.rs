@@ -166,11 +166,22 @@ fn the_unit_runs_the_packaged_binary_as_a_notify_service_with_the_key_as_a_crede
     assert_eq!(unit_values("ExecReload"), ["/bin/kill -HUP $MAINPID"]);
     assert_eq!(unit_values("Restart"), ["on-failure"]);
     assert_eq!(unit_values("User"), ["livegate"]);
-    assert_eq!(unit_values("SupplementaryGroups"), ["video i2c gpio"]);
+    assert_eq!(
+        unit_values("SupplementaryGroups"),
+        ["video i2c gpio dialout"]
+    );
     assert_eq!(
         unit_values("LoadCredential"),
-        ["aigen-key:/etc/livegate/aigen-key"]
+        [
+            "aigen-key:/etc/livegate/aigen-key",
+            "osdp-key:/etc/livegate/osdp-key"
+        ]
     );
+    // The OSDP reader's serial adapters, and its key's credential name (src/reader/osdp.rs).
+    let devices = unit_values("DeviceAllow");
+    assert!(devices.iter().any(|d| d == "char-ttyUSB rw"), "{devices:?}");
+    assert!(devices.iter().any(|d| d == "char-ttyACM rw"), "{devices:?}");
+    assert_eq!(livegate::reader::osdp::CREDENTIAL_NAME, "osdp-key");
     // The control socket's default directory (src/ctl.rs) is the runtime directory.
     assert_eq!(unit_values("RuntimeDirectory"), ["livegate"]);
     assert!(livegate::ctl::DEFAULT_PATH.starts_with("/run/livegate/"));
