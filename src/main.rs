@@ -575,48 +575,26 @@ fn parse_card(
 
 /// `livegate test wiegand out|in` on the lines of `[gpio]`.
 async fn test_wiegand(cfg: &Config, way: WiegandCmd) -> anyhow::Result<()> {
-    use livegate::commission::wiegand::{test_wiegand_in, test_wiegand_out};
+    use livegate::commission::wiegand::{test_in_on, test_out_on, WiegandTestError};
     use livegate::config::GpioConfig;
     let (_, timing) = livegate::devices::wiegand_format(cfg)?;
     let inverted = cfg.reader.inverted;
     let shown = livegate::devices::card_shown(cfg)?;
     let gpio = cfg.gpio.clone();
-    let way_word = match &way {
-        WiegandCmd::Out { .. } => "out",
-        WiegandCmd::In { .. } => "in",
-    };
-    let missing = move || {
-        anyhow::anyhow!(
-            "no Wiegand {way_word} lines in [gpio]: set kind = \"rppal\" with \
-             wiegand_{way_word}_d0_pin and wiegand_{way_word}_d1_pin (or kind = \"cdev\" with \
-             wiegand_{way_word}_d0_line and wiegand_{way_word}_d1_line)"
-        )
-    };
-    match way {
+    let done = match way {
         WiegandCmd::Out { card } => {
             let Some(card) = parse_card(cfg, Some(&card))? else {
                 bail!("--card is needed");
             };
             tokio::task::spawn_blocking(move || {
-                let mut out = std::io::stdout();
+                let out = &mut std::io::stdout();
                 match &gpio {
-                    GpioConfig::Rppal(g) => match g.wiegand.output() {
-                        Some((d0, d1)) => {
-                            Ok(test_wiegand_out(d0, d1, inverted, timing, card, &mut out)?)
-                        }
-                        None => Err(missing()),
-                    },
-                    GpioConfig::Cdev(g) => match g.wiegand.output() {
-                        Some((d0, d1)) => {
-                            Ok(test_wiegand_out(d0, d1, inverted, timing, card, &mut out)?)
-                        }
-                        None => Err(missing()),
-                    },
-                    GpioConfig::Sim(_) => Err(missing()),
+                    GpioConfig::Rppal(g) => test_out_on(g, inverted, timing, card, out),
+                    GpioConfig::Cdev(g) => test_out_on(g, inverted, timing, card, out),
+                    GpioConfig::Sim(_) => Err(WiegandTestError::NoLines("out")),
                 }
             })
             .await
-            .context("the Wiegand test stopped")?
         }
         WiegandCmd::In { seconds } => {
             let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -627,28 +605,18 @@ async fn test_wiegand(cfg: &Config, way: WiegandCmd) -> anyhow::Result<()> {
             });
             let seconds = seconds.map(std::time::Duration::from_secs);
             tokio::task::spawn_blocking(move || {
-                let mut out = std::io::stdout();
+                let out = &mut std::io::stdout();
                 match &gpio {
-                    GpioConfig::Rppal(g) => match g.wiegand.input() {
-                        Some((d0, d1)) => {
-                            test_wiegand_in(d0, d1, &shown, seconds, &stop, &mut out)?
-                        }
-                        None => return Err(missing()),
-                    },
-                    GpioConfig::Cdev(g) => match g.wiegand.input() {
-                        Some((d0, d1)) => {
-                            test_wiegand_in(d0, d1, &shown, seconds, &stop, &mut out)?
-                        }
-                        None => return Err(missing()),
-                    },
-                    GpioConfig::Sim(_) => return Err(missing()),
-                };
-                Ok(())
+                    GpioConfig::Rppal(g) => test_in_on(g, &shown, seconds, &stop, out),
+                    GpioConfig::Cdev(g) => test_in_on(g, &shown, seconds, &stop, out),
+                    GpioConfig::Sim(_) => Err(WiegandTestError::NoLines("in")),
+                }
+                .map(|_| ())
             })
             .await
-            .context("the Wiegand test stopped")?
         }
-    }
+    };
+    Ok(done.context("the Wiegand test stopped")??)
 }
 
 /// `[api]` with the key and the extra CA read in, and where the key was found.

@@ -399,10 +399,12 @@ async fn shutdown_mid_session_cancels_with_everything_off() {
     let (tx, rx) = watch::channel(false);
     let (obs, events) = recorder();
     let stopper: Observer = Arc::new(move |e: &GateEvent| {
+        // Recorded before the stop is asked for: the run may end (and its events be
+        // read) before this task would get to record it.
+        obs(e);
         if matches!(e, GateEvent::FrameSent { .. }) {
             tx.send_replace(true);
         }
-        obs(e);
     });
     let (summary, out) = tokio::time::timeout(
         Duration::from_secs(60),

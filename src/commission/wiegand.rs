@@ -8,7 +8,7 @@ use livegate_core::wiegand::{Card, DecoderParams, Read, Timing};
 
 use crate::gpio::edges::EdgePairAddr;
 use crate::gpio::line::LineAddr;
-use crate::gpio::GpioError;
+use crate::gpio::{GpioError, GpioLines};
 use crate::reader::wiegand::{claim_lines, listen, open_reader, send_frame, EdgeSource, Monotonic};
 use crate::reader::CardShown;
 
@@ -21,8 +21,43 @@ pub enum WiegandTestError {
     Line(String),
     #[error("the card reader's lines failed: {0}")]
     Listen(String),
+    #[error(
+        "no Wiegand {0} lines in [gpio]: set kind = \"rppal\" with wiegand_{0}_d0_pin and \
+         wiegand_{0}_d1_pin (or kind = \"cdev\" with wiegand_{0}_d0_line and wiegand_{0}_d1_line)"
+    )]
+    NoLines(&'static str),
     #[error("cannot write the report: {0}")]
     Write(#[from] std::io::Error),
+}
+
+/// [`test_wiegand_out`] on the `wiegand_out_*` lines of a `[gpio]` table.
+pub fn test_out_on<A: LineAddr + std::fmt::Display>(
+    lines: &GpioLines<A>,
+    inverted: bool,
+    timing: Timing,
+    card: Card,
+    w: &mut dyn Write,
+) -> Result<(), WiegandTestError> {
+    let (d0, d1) = lines
+        .wiegand
+        .output()
+        .ok_or(WiegandTestError::NoLines("out"))?;
+    test_wiegand_out(d0, d1, inverted, timing, card, w)
+}
+
+/// [`test_wiegand_in`] on the `wiegand_in_*` lines of a `[gpio]` table.
+pub fn test_in_on<A: EdgePairAddr + std::fmt::Display>(
+    lines: &GpioLines<A>,
+    shown: &CardShown,
+    seconds: Option<Duration>,
+    stop: &std::sync::atomic::AtomicBool,
+    w: &mut dyn Write,
+) -> Result<usize, WiegandTestError> {
+    let (d0, d1) = lines
+        .wiegand
+        .input()
+        .ok_or(WiegandTestError::NoLines("in"))?;
+    test_wiegand_in(d0, d1, shown, seconds, stop, w)
 }
 
 /// The two lines of a Wiegand pair, in words.

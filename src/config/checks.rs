@@ -5,7 +5,7 @@
 //! its input.
 
 use super::checker::{Checker, DeviceKeys};
-use super::decl::{Fields, Named, Span, Spec, Val};
+use super::decl::{Fields, Key, Named, Span, Spec, Val};
 use super::keys::{self, CDEV_LINES, RPPAL_LINES};
 use super::words::show;
 use super::{CdevGpioConfig, Config, DisplayConfig, GpioConfig, TriggerConfig};
@@ -626,22 +626,13 @@ impl Checker<'_> {
                 );
             }
         }
-        if sends
-            && reader.ok(keys::reader::on_pass)
-            && r.on_pass == "fixed"
-            && r.fixed_card.is_none()
-            && reader.ok(keys::reader::fixed_card)
-        {
-            if let Some(span) = reader.span(keys::reader::on_pass) {
-                self.report(
-                    &span,
-                    "reader.on_pass",
-                    "\"fixed\" needs reader.fixed_card, which is not set; valid: fixed_card = \
-                     \"FACILITY:NUMBER\" in [reader], or on_pass = \"card\""
-                        .to_owned(),
-                );
-            }
-        }
+        self.word_needs(
+            reader,
+            keys::reader::on_pass,
+            "fixed",
+            keys::reader::fixed_card,
+            "fixed_card = \"FACILITY:NUMBER\" in [reader], or on_pass = \"card\"",
+        );
         if let (Some(format), true) = (Format::parse(&r.format), reader.ok(keys::reader::format)) {
             for key in [keys::reader::fixed_card, keys::reader::deny_card] {
                 let (Some(text), Some(span)) = (reader.get(key).flatten(), reader.span(key)) else {
@@ -659,22 +650,14 @@ impl Checker<'_> {
                 }
             }
         }
-        if reader.ok(keys::reader::show_card)
-            && r.show_card == "hash"
-            && r.show_card_key_file.is_none()
-            && reader.ok(keys::reader::show_card_key_file)
-        {
-            if let Some(span) = reader.span(keys::reader::show_card) {
-                self.report(
-                    &span,
-                    "reader.show_card",
-                    "\"hash\" needs reader.show_card_key_file, which is not set; valid: \
-                     show_card_key_file = the path of a file of random bytes closed to other \
-                     users, or show_card = \"last4\""
-                        .to_owned(),
-                );
-            }
-        }
+        self.word_needs(
+            reader,
+            keys::reader::show_card,
+            "hash",
+            keys::reader::show_card_key_file,
+            "show_card_key_file = the path of a file of random bytes closed to other users, \
+             or show_card = \"last4\"",
+        );
         for key in [
             keys::reader::show_card_key_file,
             keys::reader::osdp_key_file,
@@ -693,6 +676,32 @@ impl Checker<'_> {
                     ),
                 );
             }
+        }
+    }
+
+    /// `[reader] choice = word` needs the key `needed`, which the file does not set:
+    /// said at `choice`'s line.
+    fn word_needs(
+        &mut self,
+        reader: &Fields,
+        choice: Key<String>,
+        word: &str,
+        needed: impl Named,
+        valid: &str,
+    ) {
+        let chosen = reader.get(choice).is_some_and(|w| w == word);
+        if !chosen || reader.span(needed).is_some() || !reader.ok(needed) {
+            return;
+        }
+        if let Some(span) = reader.span(choice) {
+            self.report(
+                &span,
+                &format!("reader.{}", choice.name()),
+                format!(
+                    "\"{word}\" needs reader.{}, which is not set; valid: {valid}",
+                    needed.key_name()
+                ),
+            );
         }
     }
 }
