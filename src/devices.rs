@@ -166,9 +166,11 @@ pub fn card_shown(cfg: &Config) -> Result<CardShown, DeviceError> {
                     "the card hash key {shown} can be read by other users (mode {mode:04o}): chmod 600 it"
                 )));
             }
-            Some(std::fs::read(path).map_err(|e| {
-                DeviceError::Reader(format!("cannot read the card hash key {shown}: {e}"))
-            })?)
+            Some(
+                crate::safefile::read_regular(path, crate::safefile::MAX_KEY_BYTES).map_err(
+                    |e| DeviceError::Reader(format!("cannot read the card hash key {shown}: {e}")),
+                )?,
+            )
         }
         _ => None,
     };

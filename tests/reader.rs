@@ -128,3 +128,44 @@ async fn a_standalone_reader_sends_its_fixed_card_on_a_pass() {
     let (_, events) = in_line(cfg, Performer::Pass, card, 1).await;
     assert_eq!(cards_out(&events), ["18:500/26"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hashed_card_is_shown_as_its_mark_and_an_open_key_file_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("livegate-reader-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("card-hash-key");
+    std::fs::write(&key, b"a site's random bytes").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut cfg = fast_config();
+    cfg.reader.show_card = "hash".into();
+    cfg.reader.show_card_key_file = Some(key.clone());
+    let card = Card::new(Format::W26, 5, 31337).unwrap();
+    let (_, events) = in_line(cfg.clone(), Performer::Pass, card, 1).await;
+    let shown = events
+        .iter()
+        .find_map(|e| match e {
+            GateEvent::SessionStarted { card, .. } => card.clone(),
+            _ => None,
+        })
+        .expect("the card is shown");
+    assert!(shown.starts_with('#') && shown.len() == 17, "{shown}");
+    assert!(!shown.contains("31337"));
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = Simulation::in_line(
+        cfg,
+        Endpoint::Standin(StandinOptions::default()),
+        Cast::All(Performer::Pass),
+        None,
+        Some(card),
+    )
+    .await;
+    let sim = refused.expect("the devices are built; the key is read when the run starts");
+    let err = sim.run(Some(1), None, None).await.err().expect("refused");
+    assert!(
+        err.to_string().contains("can be read by other users"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
