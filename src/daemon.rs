@@ -851,7 +851,14 @@ impl Shell {
             Admission::LockedOut { until } => ("card_locked_out", until),
         };
         let secs_left = until.saturating_duration_since(now).as_secs_f64().ceil() as u64;
-        info!(source, card = %self.reader.shown.show(card), reason, secs_left, "card refused");
+        let shown = self.reader.shown.show(card);
+        // As for the device: a cooldown refusal is routine (a card held to the
+        // reader), a lockout is worth the journal.
+        if reason == "card_locked_out" {
+            info!(source, card = %shown, secs_left, "card refused: locked out");
+        } else {
+            debug!(source, card = %shown, secs_left, "card refused: cooling down");
+        }
         self.emit(GateEvent::Refused { reason, secs_left });
         false
     }
