@@ -256,7 +256,8 @@ pub fn reader(cfg: &Config) -> Result<ReaderOptions, DeviceError> {
             if opts.key.is_none() {
                 return Err(DeviceError::Reader(
                     "output = \"osdp\" needs the secure-channel key: osdp_key_file, or the \
-                     systemd credential osdp-key"
+                     systemd credential osdp-key (the drop-in LoadCredential=osdp-key:/etc/livegate/osdp-key, \
+                     README \"For access-control panels\")"
                         .into(),
                 ));
             }

@@ -172,10 +172,9 @@ fn the_unit_runs_the_packaged_binary_as_a_notify_service_with_the_key_as_a_crede
     );
     assert_eq!(
         unit_values("LoadCredential"),
-        [
-            "aigen-key:/etc/livegate/aigen-key",
-            "osdp-key:/etc/livegate/osdp-key"
-        ]
+        ["aigen-key:/etc/livegate/aigen-key"],
+        "only the API key: the OSDP key's credential is a drop-in of OSDP sites, \
+         since a missing LoadCredential= file fails the unit"
     );
     // The OSDP reader's serial adapters, and its key's credential name (src/reader/osdp.rs).
     let devices = unit_values("DeviceAllow");
