@@ -475,26 +475,23 @@ fn sequence_url(
     url
 }
 
-/// `{"request_id":<id as received>,"image":"<base64>"}` in one allocation sized for it.
+/// `{"request_id":<id as received>,"image":"<base64>"}` in one allocation sized for
+/// it, the base64 written straight into it (no zero-filled scratch, no second copy).
 pub fn frame_body(request_id: &RequestId, jpeg: &[u8]) -> Result<Bytes, String> {
-    let id = serde_json::to_vec(request_id).map_err(|e| format!("cannot write request_id: {e}"))?;
+    let id =
+        serde_json::to_string(request_id).map_err(|e| format!("cannot write request_id: {e}"))?;
     let b64_len = base64::encoded_len(jpeg.len(), true)
         .ok_or_else(|| format!("a frame of {} bytes is too large", jpeg.len()))?;
-    const HEAD: &[u8] = b"{\"request_id\":";
-    const MID: &[u8] = b",\"image\":\"";
-    const TAIL: &[u8] = b"\"}";
-    let mut out = Vec::with_capacity(HEAD.len() + id.len() + MID.len() + b64_len + TAIL.len());
-    out.extend_from_slice(HEAD);
-    out.extend_from_slice(&id);
-    out.extend_from_slice(MID);
-    let start = out.len();
-    out.resize(start + b64_len, 0);
-    let written = base64::engine::general_purpose::STANDARD
-        .encode_slice(jpeg, &mut out[start..])
-        .map_err(|e| format!("cannot encode the frame: {e}"))?;
-    out.truncate(start + written);
-    out.extend_from_slice(TAIL);
-    Ok(Bytes::from(out))
+    const HEAD: &str = "{\"request_id\":";
+    const MID: &str = ",\"image\":\"";
+    const TAIL: &str = "\"}";
+    let mut out = String::with_capacity(HEAD.len() + id.len() + MID.len() + b64_len + TAIL.len());
+    out.push_str(HEAD);
+    out.push_str(&id);
+    out.push_str(MID);
+    base64::engine::general_purpose::STANDARD.encode_string(jpeg, &mut out);
+    out.push_str(TAIL);
+    Ok(Bytes::from(out.into_bytes()))
 }
 
 /// Checks the base URL: it parses, is https (http only when allowed) and holds no key
