@@ -78,9 +78,9 @@ fn frame_pipeline(c: &mut Criterion) {
     let yuyv = rgb_to_yuyv(&rgb, W);
     let request_id = RequestId::Text("8c6d0a7e-3c1b-4f7e-9a51-0b6f2d1e9c44".into());
 
-    let mut pass = FrameEncoder::new(granted(PixelFormat::Mjpeg), output(false));
-    let mut convert = FrameEncoder::new(granted(PixelFormat::Yuyv), output(false));
-    let mut mirror = FrameEncoder::new(granted(PixelFormat::Mjpeg), output(true));
+    let pass = FrameEncoder::new(granted(PixelFormat::Mjpeg), output(false));
+    let convert = FrameEncoder::new(granted(PixelFormat::Yuyv), output(false));
+    let mirror = FrameEncoder::new(granted(PixelFormat::Mjpeg), output(true));
     let (Ok(passed), Ok(converted)) = (pass.encode(&jpeg), convert.encode(&yuyv)) else {
         panic!("the pipeline fails on the test scene");
     };

@@ -1077,7 +1077,22 @@ fn spawn_post(
     emitter: Emitter,
 ) -> JoinHandle<Done> {
     tokio::spawn(async move {
-        let frame = match tokio::time::timeout(wait, slot.next_fresh(after_seq, not_before)).await {
+        // The frame is converted here, just before it is sent; one that cannot be
+        // (a corrupt camera JPEG) is skipped for the next, within the same wait.
+        let fresh = async {
+            let mut after = after_seq;
+            loop {
+                let f = slot.next_fresh(after, not_before).await?;
+                match f.jpeg() {
+                    Ok(jpeg) => return Some((f, jpeg)),
+                    Err(error) => {
+                        warn!(session, seq = f.seq, %error, "frame skipped: cannot convert it");
+                        after = Some(f.seq);
+                    }
+                }
+            }
+        };
+        let (frame, jpeg) = match tokio::time::timeout(wait, fresh).await {
             Ok(Some(f)) => f,
             _ => {
                 warn!(session, state = ?slot.state(), "no fresh frame from the camera");
@@ -1089,13 +1104,13 @@ fn spawn_post(
         };
         let t = Instant::now();
         let age = t.saturating_duration_since(frame.captured_at);
-        let r = client.verify(&request_id, &frame.jpeg).await;
+        let r = client.verify(&request_id, &jpeg).await;
         let latency = t.elapsed();
-        debug!(session, request_id = %request_id, bytes = frame.jpeg.len(), latency_ms = ms(latency), frame_age_ms = ms(age), "frame sent");
+        debug!(session, request_id = %request_id, bytes = jpeg.len(), latency_ms = ms(latency), frame_age_ms = ms(age), "frame sent");
         emitter.emit(GateEvent::FrameSent {
             session,
             request_id: request_id.to_string(),
-            bytes: frame.jpeg.len(),
+            bytes: jpeg.len(),
             latency_ms: ms(latency),
             frame_age_ms: ms(age),
         });

@@ -177,7 +177,7 @@ async fn vivid_frames_arrive_in_the_slot_with_increasing_seq() {
         .expect("a frame within 60 s")
         .unwrap_or_else(|| panic!("camera unavailable: {:?}", slot.state()));
         assert_eq!((frame.width, frame.height), (640, 480));
-        decode_jpeg(&frame.jpeg, 640, 480);
+        decode_jpeg(&frame.jpeg().expect("a JPEG"), 640, 480);
         if let Some(prev) = last {
             assert!(frame.seq > prev, "seq {} after {prev}", frame.seq);
         }
@@ -387,8 +387,11 @@ async fn wait_for(
             start.elapsed() < within,
             "{what}: not within {within:?} (state {:?}, latest {:?})",
             slot.state(),
-            slot.latest()
-                .map(|f| (f.seq, f.jpeg.len(), jpeg_info(&f.jpeg).map(|i| i.size)))
+            slot.latest().map(|f| (
+                f.seq,
+                f.raw_len(),
+                f.jpeg().map(|j| jpeg_info(&j).map(|i| i.size))
+            ))
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -406,7 +409,8 @@ async fn loopback_writer_gone_mid_stream_is_reported_and_reopened() {
     let task = cam.spawn(slot.clone());
     let is_from = |set: &[Vec<u8>], s: &FrameSlot| {
         s.state() == CameraState::Streaming
-            && s.latest().is_some_and(|f| set.iter().any(|j| *j == f.jpeg))
+            && s.latest()
+                .is_some_and(|f| f.jpeg().is_ok_and(|jpeg| set.iter().any(|j| *j == jpeg)))
     };
     wait_for(
         &slot,

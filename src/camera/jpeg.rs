@@ -16,9 +16,11 @@
 use std::borrow::Cow;
 use std::io::Cursor;
 
-use image::codecs::jpeg::JpegEncoder;
+use bytes::Bytes;
 use image::imageops::FilterType;
-use image::{ExtendedColorType, ImageReader, Limits, RgbImage};
+use image::{ImageReader, Limits, RgbImage};
+
+use super::encode;
 
 /// Which pixel format family the configuration asks for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -415,7 +417,10 @@ impl OutputSpec {
 pub enum Route {
     /// The camera's JPEG, checked (and given the standard DHT if it lacks one).
     PassThrough,
-    /// Decode the camera's JPEG, transform, re-encode.
+    /// Mirror and rotate the camera's JPEG losslessly in the DCT domain (no decode,
+    /// no re-encode); decoded and re-encoded only when its sides are not whole MCUs.
+    Lossless,
+    /// Decode the camera's JPEG, scale, transform, re-encode.
     DecodeJpeg,
     /// Convert YUV to RGB, transform, encode.
     ConvertRaw,
@@ -454,6 +459,13 @@ pub fn plan(granted: &Granted, out: &OutputSpec) -> Plan {
             Route::PassThrough,
             "the camera's JPEG frames are sent unchanged".to_owned(),
         ),
+        PixelFormat::Mjpeg if same_size => (
+            Route::Lossless,
+            format!(
+                "the camera's JPEG frames are transformed losslessly ({}), without re-encoding",
+                why.join(", ")
+            ),
+        ),
         PixelFormat::Mjpeg => (
             Route::DecodeJpeg,
             format!(
@@ -464,7 +476,7 @@ pub fn plan(granted: &Granted, out: &OutputSpec) -> Plan {
         ),
         raw => {
             let mut what = format!(
-                "{} frames are converted and encoded to JPEG at quality {}",
+                "{} frames are encoded to 4:2:0 JPEG at quality {} when sent",
                 raw.name(),
                 out.quality
             );
@@ -741,6 +753,32 @@ fn default_stride(format: PixelFormat, width: u32) -> usize {
     }
 }
 
+/// The bytes a raw frame of `format` at `width`x`height` needs (`stride`: bytes per
+/// line of the first plane, 0 for the format's minimum).
+pub fn raw_need(
+    format: PixelFormat,
+    width: u32,
+    height: u32,
+    stride: u32,
+) -> Result<usize, FrameError> {
+    if width == 0 || height == 0 {
+        return Err(FrameError::Size(width, height));
+    }
+    let (w, h) = (width as usize, height as usize);
+    let stride = (stride as usize).max(default_stride(format, width));
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    Ok(match format {
+        PixelFormat::Mjpeg => return Err(FrameError::Decode("MJPEG is not raw".into())),
+        // The last line needs only its pixels, not its padding.
+        PixelFormat::Yuyv | PixelFormat::Uyvy => stride * (h - 1) + cw * 4,
+        PixelFormat::Nv12 => stride * h + stride * (ch - 1) + cw * 2,
+        PixelFormat::Yu12 => {
+            let cs = stride.div_ceil(2).max(cw);
+            stride * h + cs * ch + cs * (ch - 1) + cw
+        }
+    })
+}
+
 /// Converts one raw YUV frame (`stride` bytes per line of the first plane, 0 for
 /// the format's minimum) into packed RGB in `out` (resized to `width * height * 3`).
 pub fn convert_to_rgb(
@@ -751,23 +789,10 @@ pub fn convert_to_rgb(
     stride: u32,
     out: &mut Vec<u8>,
 ) -> Result<(), FrameError> {
-    if width == 0 || height == 0 {
-        return Err(FrameError::Size(width, height));
-    }
+    let need = raw_need(format, width, height, stride)?;
     let (w, h) = (width as usize, height as usize);
-    let min_stride = default_stride(format, width);
-    let stride = (stride as usize).max(min_stride);
+    let stride = (stride as usize).max(default_stride(format, width));
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-    let need = match format {
-        PixelFormat::Mjpeg => return Err(FrameError::Decode("MJPEG is not raw".into())),
-        // The last line needs only its pixels, not its padding.
-        PixelFormat::Yuyv | PixelFormat::Uyvy => stride * (h - 1) + cw * 4,
-        PixelFormat::Nv12 => stride * h + stride * (ch - 1) + cw * 2,
-        PixelFormat::Yu12 => {
-            let cs = stride.div_ceil(2).max(cw);
-            stride * h + cs * ch + cs * (ch - 1) + cw
-        }
-    };
     if raw.len() < need {
         return Err(FrameError::Short {
             got: raw.len(),
@@ -910,29 +935,21 @@ impl std::fmt::Debug for Encoded {
     }
 }
 
-/// Turns the frames of one granted format into the JPEG sent, following [`plan`];
-/// keeps its scratch buffers from frame to frame.
+/// Turns the frames of one granted format into the JPEG sent, following [`plan`].
+/// Holds no per-frame state (scratch buffers are per thread), so frames can share
+/// one behind an `Arc` and be converted only when they are sent.
+#[derive(Debug)]
 pub struct FrameEncoder {
     granted: Granted,
     out: OutputSpec,
     plan: Plan,
-    rgb: Vec<u8>,
-    turned: Vec<u8>,
-    last_len: usize,
 }
 
 impl FrameEncoder {
     /// An encoder for frames of `granted`, producing `out`.
     pub fn new(granted: Granted, out: OutputSpec) -> Self {
         let plan = plan(&granted, &out);
-        FrameEncoder {
-            granted,
-            out,
-            plan,
-            rgb: Vec::new(),
-            turned: Vec::new(),
-            last_len: 0,
-        }
+        FrameEncoder { granted, out, plan }
     }
 
     /// The route taken, and why.
@@ -940,38 +957,116 @@ impl FrameEncoder {
         &self.plan
     }
 
-    /// One frame as the driver delivered it (`raw`: the used bytes of the buffer).
-    pub fn encode(&mut self, raw: &[u8]) -> Result<Encoded, FrameError> {
+    /// Width and height of the JPEG sent.
+    pub fn out_size(&self) -> (u32, u32) {
+        self.out.out_size()
+    }
+
+    /// The cheap check done on every captured frame (no decoding, no encoding):
+    /// an MJPEG frame is one JPEG with a scan; a raw frame is long enough.
+    /// Returns the bytes to keep (an MJPEG frame without its trailing padding).
+    pub fn check<'a>(&self, raw: &'a [u8]) -> Result<&'a [u8], FrameError> {
+        match self.granted.format {
+            PixelFormat::Mjpeg => {
+                let jpeg = check_jpeg(raw)?;
+                jpeg_info(jpeg)?;
+                Ok(jpeg)
+            }
+            format => {
+                let g = self.granted;
+                let need = raw_need(format, g.width, g.height, g.stride)?;
+                if raw.len() < need {
+                    return Err(FrameError::Short {
+                        got: raw.len(),
+                        need,
+                    });
+                }
+                Ok(raw)
+            }
+        }
+    }
+
+    /// One frame as the driver delivered it, as the JPEG to send. A passed-through
+    /// MJPEG frame is a slice of `raw` (no copy).
+    pub fn convert(&self, raw: &Bytes) -> Result<Bytes, FrameError> {
+        Ok(match self.convert_slice(raw)? {
+            Cow::Borrowed(jpeg) => raw.slice_ref(jpeg),
+            Cow::Owned(jpeg) => Bytes::from(jpeg),
+        })
+    }
+
+    /// [`FrameEncoder::convert`] of a borrowed frame, as an [`Encoded`].
+    pub fn encode(&self, raw: &[u8]) -> Result<Encoded, FrameError> {
+        let (width, height) = self.out_size();
+        Ok(Encoded {
+            jpeg: self.convert_slice(raw)?.into_owned(),
+            width,
+            height,
+        })
+    }
+
+    fn convert_slice<'a>(&self, raw: &'a [u8]) -> Result<Cow<'a, [u8]>, FrameError> {
         match self.plan.route {
-            Route::PassThrough => {
+            Route::PassThrough | Route::Lossless => {
                 let jpeg = check_jpeg(raw)?;
                 let info = jpeg_info(jpeg)?;
+                let fixed = with_dht(jpeg, &info);
                 match info.size {
                     // A frame of another size than negotiated: take the long way.
                     Some(size) if size != (self.out.width, self.out.height) => {
-                        self.decode_jpeg(&with_dht(jpeg, &info))
+                        Ok(Cow::Owned(self.decode_jpeg(&fixed)?))
                     }
-                    _ => Ok(Encoded {
-                        jpeg: with_dht(jpeg, &info).into_owned(),
-                        width: self.out.width,
-                        height: self.out.height,
-                    }),
+                    _ if self.plan.route == Route::PassThrough => Ok(fixed),
+                    _ => match encode::lossless(
+                        &fixed,
+                        needs_flip(self.out.mirror),
+                        self.out.rotation,
+                    )? {
+                        Some(turned) => Ok(Cow::Owned(turned)),
+                        None => Ok(Cow::Owned(self.decode_jpeg(&fixed)?)),
+                    },
                 }
             }
             Route::DecodeJpeg => {
                 let jpeg = check_jpeg(raw)?;
                 let fixed = ensure_dht(jpeg)?;
-                self.decode_jpeg(&fixed)
+                Ok(Cow::Owned(self.decode_jpeg(&fixed)?))
             }
-            Route::ConvertRaw => {
-                let g = self.granted;
-                convert_to_rgb(g.format, raw, g.width, g.height, g.stride, &mut self.rgb)?;
-                self.finish(g.width, g.height)
-            }
+            Route::ConvertRaw => Ok(Cow::Owned(self.convert_raw(raw)?)),
         }
     }
 
-    fn decode_jpeg(&mut self, jpeg: &[u8]) -> Result<Encoded, FrameError> {
+    fn convert_raw(&self, raw: &[u8]) -> Result<Vec<u8>, FrameError> {
+        let g = self.granted;
+        let need = raw_need(g.format, g.width, g.height, g.stride)?;
+        if raw.len() < need {
+            return Err(FrameError::Short {
+                got: raw.len(),
+                need,
+            });
+        }
+        if !self.plan.scale && encode::planes_fit(g.format, g.width, g.height) {
+            let stride = (g.stride as usize).max(default_stride(g.format, g.width));
+            let jpeg = PLANES.with(|cell| {
+                let mut planes = cell.borrow_mut();
+                encode::to_planes(g.format, raw, g.width, g.height, stride, &mut planes)?;
+                encode::encode_planes(&planes, g.width, g.height, self.out.quality)
+            })?;
+            if !self.out.transforms() {
+                return Ok(jpeg);
+            }
+            if let Some(turned) =
+                encode::lossless(&jpeg, needs_flip(self.out.mirror), self.out.rotation)?
+            {
+                return Ok(turned);
+            }
+        }
+        let mut rgb = Vec::new();
+        convert_to_rgb(g.format, raw, g.width, g.height, g.stride, &mut rgb)?;
+        self.finish(rgb, g.width, g.height)
+    }
+
+    fn decode_jpeg(&self, jpeg: &[u8]) -> Result<Vec<u8>, FrameError> {
         let mut reader = ImageReader::with_format(Cursor::new(jpeg), image::ImageFormat::Jpeg);
         let mut limits = Limits::default();
         limits.max_image_width = Some(8192);
@@ -983,44 +1078,36 @@ impl FrameEncoder {
             .map_err(|e| FrameError::Decode(e.to_string()))?
             .into_rgb8();
         let (w, h) = img.dimensions();
-        self.rgb = img.into_raw();
-        self.finish(w, h)
+        self.finish(img.into_raw(), w, h)
     }
 
-    /// Scales (if needed) the RGB picture in `self.rgb`, transforms and encodes it.
-    fn finish(&mut self, width: u32, height: u32) -> Result<Encoded, FrameError> {
-        let (mut w, mut h) = (width, height);
+    /// Scales (if needed) an RGB picture, transforms and encodes it (4:2:0).
+    fn finish(&self, rgb: Vec<u8>, width: u32, height: u32) -> Result<Vec<u8>, FrameError> {
+        let (mut w, mut h, mut rgb) = (width, height, rgb);
         if (w, h) != (self.out.width, self.out.height) {
-            let img = RgbImage::from_raw(w, h, std::mem::take(&mut self.rgb))
-                .ok_or(FrameError::Size(w, h))?;
+            let img = RgbImage::from_raw(w, h, rgb).ok_or(FrameError::Size(w, h))?;
             let scaled = scale_cover(img, self.out.width, self.out.height)?;
             (w, h) = scaled.dimensions();
-            self.rgb = scaled.into_raw();
+            rgb = scaled.into_raw();
         }
-        let (pixels, w, h) = if self.out.transforms() {
+        if self.out.transforms() {
+            let mut turned = Vec::new();
             let (tw, th) = transform_rgb(
-                &self.rgb,
+                &rgb,
                 w,
                 h,
                 needs_flip(self.out.mirror),
                 self.out.rotation,
-                &mut self.turned,
+                &mut turned,
             );
-            (&self.turned, tw, th)
-        } else {
-            (&self.rgb, w, h)
-        };
-        let mut jpeg = Vec::with_capacity(self.last_len + self.last_len / 8 + 1024);
-        JpegEncoder::new_with_quality(&mut jpeg, self.out.quality.clamp(1, 100))
-            .encode(pixels, w, h, ExtendedColorType::Rgb8)
-            .map_err(|e| FrameError::Encode(e.to_string()))?;
-        self.last_len = jpeg.len();
-        Ok(Encoded {
-            jpeg,
-            width: w,
-            height: h,
-        })
+            return encode::encode_rgb(&turned, tw, th, self.out.quality);
+        }
+        encode::encode_rgb(&rgb, w, h, self.out.quality)
     }
+}
+
+thread_local! {
+    static PLANES: std::cell::RefCell<encode::Planes> = std::cell::RefCell::new(encode::Planes::default());
 }
 
 #[cfg(test)]
@@ -1273,9 +1360,9 @@ mod tests {
         #[rustfmt::skip]
         let cases = [
             (Mjpeg, VGA, spec(640, 480, false, R0), PassThrough, false),
-            (Mjpeg, VGA, spec(640, 480, true, R0), DecodeJpeg, false),
-            (Mjpeg, VGA, spec(640, 480, false, R90), DecodeJpeg, false),
-            (Mjpeg, VGA, spec(640, 480, false, R180), DecodeJpeg, false),
+            (Mjpeg, VGA, spec(640, 480, true, R0), Lossless, false),
+            (Mjpeg, VGA, spec(640, 480, false, R90), Lossless, false),
+            (Mjpeg, VGA, spec(640, 480, false, R180), Lossless, false),
             (Mjpeg, HD, spec(640, 480, false, R0), DecodeJpeg, true),
             (Yuyv, VGA, spec(640, 480, false, R0), ConvertRaw, false),
             (Yuyv, QVGA, spec(640, 480, true, R270), ConvertRaw, true),
@@ -1297,7 +1384,12 @@ mod tests {
         );
         assert_eq!(
             plan(&granted(Yuyv, 640, 480), &spec(640, 480, false, R0)).reason,
-            "YUYV frames are converted and encoded to JPEG at quality 80"
+            "YUYV frames are encoded to 4:2:0 JPEG at quality 80 when sent"
+        );
+        assert_eq!(
+            plan(&granted(Mjpeg, 640, 480), &spec(640, 480, true, R0)).reason,
+            "the camera's JPEG frames are transformed losslessly (flip the mirrored picture), \
+             without re-encoding"
         );
     }
 
@@ -1326,7 +1418,7 @@ mod tests {
 
     fn encode_rgb(img: &RgbImage, q: u8) -> Vec<u8> {
         let mut out = Vec::new();
-        JpegEncoder::new_with_quality(&mut out, q)
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, q)
             .encode_image(img)
             .unwrap();
         out
@@ -1579,7 +1671,7 @@ mod tests {
     #[test]
     fn yuyv_frames_encode_to_jpeg_of_the_right_size_and_orientation() {
         let g = granted(PixelFormat::Yuyv, 64, 48);
-        let mut enc = FrameEncoder::new(g, spec(64, 48, false, Rotation::R0));
+        let enc = FrameEncoder::new(g, spec(64, 48, false, Rotation::R0));
         let raw = yuyv_frame(64, 48);
         let first = enc.encode(&raw).unwrap();
         assert_eq!((first.width, first.height), (64, 48));
@@ -1589,11 +1681,11 @@ mod tests {
         // Again with the same scratch buffers: the same bytes.
         assert_eq!(enc.encode(&raw).unwrap(), first);
 
-        let mut mirrored = FrameEncoder::new(g, spec(64, 48, true, Rotation::R0));
+        let mirrored = FrameEncoder::new(g, spec(64, 48, true, Rotation::R0));
         let img = decode(&mirrored.encode(&raw).unwrap().jpeg).unwrap();
         assert!(luma_at(&img, 2, 24) > 235 && luma_at(&img, 61, 24) < 20);
 
-        let mut turned = FrameEncoder::new(g, spec(64, 48, false, Rotation::R90));
+        let turned = FrameEncoder::new(g, spec(64, 48, false, Rotation::R90));
         let out = turned.encode(&raw).unwrap();
         assert_eq!((out.width, out.height), (48, 64));
         let img = decode(&out.jpeg).unwrap();
@@ -1602,7 +1694,7 @@ mod tests {
         assert!(luma_at(&img, 24, 2) < 20 && luma_at(&img, 24, 61) > 235);
 
         // Granted smaller than configured: scaled up to it.
-        let mut scaled = FrameEncoder::new(
+        let scaled = FrameEncoder::new(
             granted(PixelFormat::Yuyv, 32, 24),
             spec(64, 48, false, Rotation::R0),
         );
@@ -1614,11 +1706,138 @@ mod tests {
         ));
     }
 
+    /// The (horizontal, vertical) sampling factors of each component in the SOF.
+    fn sampling(jpeg: &[u8]) -> Vec<(u8, u8)> {
+        let mut pos = 2;
+        loop {
+            let marker = jpeg[pos + 1];
+            let len = usize::from(u16::from_be_bytes([jpeg[pos + 2], jpeg[pos + 3]]));
+            if marker == 0xC0 || marker == 0xC2 {
+                let n = usize::from(jpeg[pos + 9]);
+                return (0..n)
+                    .map(|i| {
+                        let f = jpeg[pos + 11 + 3 * i];
+                        (f >> 4, f & 15)
+                    })
+                    .collect();
+            }
+            pos += 2 + len;
+        }
+    }
+
+    /// The quantisation table segments, in order.
+    fn dqt(jpeg: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut pos = 2;
+        while jpeg[pos + 1] != 0xDA {
+            let len = usize::from(u16::from_be_bytes([jpeg[pos + 2], jpeg[pos + 3]]));
+            if jpeg[pos + 1] == 0xDB {
+                out.extend_from_slice(&jpeg[pos..pos + 2 + len]);
+            }
+            pos += 2 + len;
+        }
+        out
+    }
+
+    #[test]
+    fn raw_frames_are_encoded_4_2_0_in_full_range() {
+        let g = granted(PixelFormat::Yuyv, 64, 48);
+        let out = FrameEncoder::new(g, spec(64, 48, false, Rotation::R0))
+            .encode(&yuyv_frame(64, 48))
+            .unwrap();
+        assert_eq!(sampling(&out.jpeg), [(2, 2), (1, 1), (1, 1)]);
+        // Studio black (16) and white (235) become full-range black and white.
+        let img = decode(&out.jpeg).unwrap();
+        assert!(luma_at(&img, 2, 24) < 6 && luma_at(&img, 61, 24) > 249);
+        // The same picture as UYVY, NV12 and YU12: the same JPEG.
+        let yuyv = yuyv_frame(64, 48);
+        let uyvy: Vec<u8> = yuyv
+            .chunks_exact(4)
+            .flat_map(|m| [m[1], m[0], m[3], m[2]])
+            .collect();
+        let luma: Vec<u8> = yuyv.iter().step_by(2).copied().collect();
+        let mut nv12 = luma.clone();
+        nv12.extend(std::iter::repeat_n(128, 64 * 24));
+        let mut yu12 = luma;
+        yu12.extend(std::iter::repeat_n(128, 32 * 24 * 2));
+        for (format, raw) in [
+            (PixelFormat::Uyvy, uyvy),
+            (PixelFormat::Nv12, nv12),
+            (PixelFormat::Yu12, yu12),
+        ] {
+            let enc = FrameEncoder::new(granted(format, 64, 48), spec(64, 48, false, Rotation::R0));
+            assert_eq!(enc.encode(&raw).unwrap().jpeg, out.jpeg, "{format:?}");
+        }
+    }
+
+    #[test]
+    fn mjpeg_mirror_and_rotation_are_lossless() {
+        let jpeg = encode::encode_rgb(test_rgb(64, 48).as_raw(), 64, 48, 80).unwrap();
+        let g = granted(PixelFormat::Mjpeg, 64, 48);
+        let flip = FrameEncoder::new(g, spec(64, 48, true, Rotation::R0));
+        let out = flip.encode(&jpeg).unwrap();
+        // Not re-encoded: the same quantisation tables, the pixels mirrored.
+        assert_eq!(dqt(&out.jpeg), dqt(&jpeg));
+        let (a, b) = (decode(&jpeg).unwrap(), decode(&out.jpeg).unwrap());
+        for (x, y) in [(0, 0), (5, 7), (40, 30), (63, 47)] {
+            let (p, q) = (a.get_pixel(x, y).0, b.get_pixel(63 - x, y).0);
+            assert!(p.iter().zip(q).all(|(p, q)| p.abs_diff(q) <= 2), "{x},{y}");
+        }
+        let turn = FrameEncoder::new(g, spec(64, 48, true, Rotation::R90));
+        let out = turn.encode(&jpeg).unwrap();
+        assert_eq!((out.width, out.height), (48, 64));
+        assert_eq!(decode(&out.jpeg).unwrap().dimensions(), (48, 64));
+        // The tables are transposed with the picture, not recomputed.
+        let sorted = |mut v: Vec<u8>| {
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(sorted(dqt(&out.jpeg)), sorted(dqt(&jpeg)));
+        // Sides that are not whole 16-pixel MCUs: decoded, turned and re-encoded.
+        let odd = encode::encode_rgb(test_rgb(60, 44).as_raw(), 60, 44, 80).unwrap();
+        let enc = FrameEncoder::new(
+            granted(PixelFormat::Mjpeg, 60, 44),
+            spec(60, 44, true, Rotation::R0),
+        );
+        let out = enc.encode(&odd).unwrap();
+        let img = decode(&out.jpeg).unwrap();
+        assert_eq!(img.dimensions(), (60, 44));
+        assert!(img.get_pixel(2, 20).0[0] > 200 && img.get_pixel(57, 20).0[0] < 50);
+    }
+
+    #[test]
+    fn a_passed_through_frame_is_the_captured_bytes_not_a_copy() {
+        let jpeg = encode::encode_rgb(test_rgb(64, 48).as_raw(), 64, 48, 80).unwrap();
+        let mut padded = jpeg.clone();
+        padded.extend_from_slice(&[0; 16]);
+        let raw = Bytes::from(padded);
+        let enc = FrameEncoder::new(
+            granted(PixelFormat::Mjpeg, 64, 48),
+            spec(64, 48, false, Rotation::R0),
+        );
+        assert_eq!(enc.check(&raw).unwrap(), &jpeg[..]);
+        let out = enc.convert(&raw).unwrap();
+        assert_eq!(out, jpeg);
+        assert_eq!(out.as_ptr(), raw.as_ptr());
+        // A raw frame too short for its size fails the capture-time check.
+        let yuyv = FrameEncoder::new(
+            granted(PixelFormat::Yuyv, 64, 48),
+            spec(64, 48, false, Rotation::R0),
+        );
+        assert_eq!(
+            yuyv.check(&[0; 100]),
+            Err(FrameError::Short {
+                got: 100,
+                need: 64 * 48 * 2
+            })
+        );
+    }
+
     #[test]
     fn mjpeg_frames_pass_through_or_are_reencoded() {
         let jpeg = encode_rgb(&test_rgb(64, 48), 80);
         let g = granted(PixelFormat::Mjpeg, 64, 48);
-        let mut pass = FrameEncoder::new(g, spec(64, 48, false, Rotation::R0));
+        let pass = FrameEncoder::new(g, spec(64, 48, false, Rotation::R0));
         assert_eq!(pass.plan().route, Route::PassThrough);
         let mut padded = jpeg.clone();
         padded.extend_from_slice(&[0; 64]);
@@ -1638,8 +1857,8 @@ mod tests {
         let out = pass.encode(&big).unwrap();
         assert_eq!(decode(&out.jpeg).unwrap().dimensions(), (64, 48));
 
-        let mut flip = FrameEncoder::new(g, spec(64, 48, true, Rotation::R0));
-        assert_eq!(flip.plan().route, Route::DecodeJpeg);
+        let flip = FrameEncoder::new(g, spec(64, 48, true, Rotation::R0));
+        assert_eq!(flip.plan().route, Route::Lossless);
         let out = flip.encode(&strip_dht(&jpeg)).unwrap();
         let img = decode(&out.jpeg).unwrap();
         assert_eq!(img.dimensions(), (64, 48));

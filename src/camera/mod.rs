@@ -3,6 +3,7 @@
 //! Frames are biometric data: [`Frame`] has no `Debug` that prints its bytes, and
 //! nothing in livegate writes one to disk or to a log.
 
+pub mod encode;
 pub mod jpeg;
 /// The synthetic scene the simulated camera draws and the stand-in reads (in the
 /// `livegate-standin` crate).
@@ -68,10 +69,15 @@ pub struct SimCameraOptions {
     pub jpeg_quality: u8,
 }
 
-/// One captured image, JPEG-encoded.
+/// One captured image, kept as the camera delivered it: MJPEG bytes or a raw YUV
+/// buffer. It becomes the JPEG sent only when [`Frame::jpeg`] is called, that is when
+/// a session is about to post it: no frame is encoded while nobody is at the gate.
 #[derive(Clone)]
 pub struct Frame {
-    pub jpeg: Bytes,
+    data: Bytes,
+    /// How `data` becomes the JPEG sent; `None` when `data` already is it.
+    encoder: Option<Arc<jpeg::FrameEncoder>>,
+    /// Width and height of the JPEG sent.
     pub width: u32,
     pub height: u32,
     /// Increases by one per frame of one capture task.
@@ -79,10 +85,56 @@ pub struct Frame {
     pub captured_at: Instant,
 }
 
+impl Frame {
+    /// A frame that already is the JPEG to send (the simulated camera's).
+    pub fn from_jpeg(jpeg: Bytes, width: u32, height: u32, seq: u64, captured_at: Instant) -> Self {
+        Frame {
+            data: jpeg,
+            encoder: None,
+            width,
+            height,
+            seq,
+            captured_at,
+        }
+    }
+
+    /// A frame as the driver delivered it, to be converted by `encoder` when sent.
+    pub fn raw(
+        data: Bytes,
+        encoder: Arc<jpeg::FrameEncoder>,
+        seq: u64,
+        captured_at: Instant,
+    ) -> Self {
+        let (width, height) = encoder.out_size();
+        Frame {
+            data,
+            encoder: Some(encoder),
+            width,
+            height,
+            seq,
+            captured_at,
+        }
+    }
+
+    /// The JPEG to send, converted now (passed-through MJPEG: the same bytes, no copy).
+    pub fn jpeg(&self) -> Result<Bytes, jpeg::FrameError> {
+        match &self.encoder {
+            None => Ok(self.data.clone()),
+            Some(enc) => enc.convert(&self.data),
+        }
+    }
+
+    /// Bytes held: the camera's frame as delivered.
+    pub fn raw_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
 impl std::fmt::Debug for Frame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Frame")
-            .field("bytes", &self.jpeg.len())
+            .field("bytes", &self.data.len())
+            .field("raw", &self.encoder.is_some())
             .field("width", &self.width)
             .field("height", &self.height)
             .field("seq", &self.seq)

@@ -250,13 +250,7 @@ impl SimCamera {
             match jpeg {
                 Ok(jpeg) => {
                     cache = Some((subject, jpeg.clone()));
-                    slot.publish(Frame {
-                        jpeg,
-                        width: self.width,
-                        height: self.height,
-                        seq,
-                        captured_at: now,
-                    });
+                    slot.publish(Frame::from_jpeg(jpeg, self.width, self.height, seq, now));
                     seq += 1;
                     if failing.take().is_some() {
                         tracing::info!("simulated camera streams again");
@@ -434,7 +428,7 @@ mod tests {
     }
 
     fn seen(frame: &Frame) -> Seen {
-        scene::read(&frame.jpeg).unwrap()
+        scene::read(&frame.jpeg().unwrap()).unwrap()
     }
 
     #[tokio::test(start_paused = true)]

@@ -238,7 +238,7 @@ pub struct OpenCamera {
     stream: Option<MmapStream<'static>>,
     device: Option<Device>,
     info: CameraInfo,
-    encoder: FrameEncoder,
+    encoder: Arc<FrameEncoder>,
     timeout: Duration,
 }
 
@@ -339,7 +339,7 @@ impl OpenCamera {
             stream: None,
             device: Some(dev),
             info,
-            encoder,
+            encoder: Arc::new(encoder),
             timeout: frame_timeout(wanted.fps),
         })
     }
@@ -360,6 +360,15 @@ impl OpenCamera {
     /// Reads one frame and turns it into the JPEG to send. The outer error is the
     /// device's (reopen); the inner one is this frame's (skip it).
     pub fn next_frame(&mut self) -> Result<Result<Encoded, FrameError>, V4l2Error> {
+        let encoder = Arc::clone(&self.encoder);
+        self.next_raw()
+            .map(|frame| frame.and_then(|raw| encoder.encode(&raw)))
+    }
+
+    /// Reads one frame and keeps it as delivered (checked cheaply, not converted):
+    /// the capture thread's way. The outer error is the device's (reopen); the inner
+    /// one is this frame's (skip it).
+    pub fn next_raw(&mut self) -> Result<Result<Bytes, FrameError>, V4l2Error> {
         shielded(|| {
             let (raw, error) = dequeue(&mut self.stream, self.device.as_ref(), self.timeout)?;
             if error {
@@ -367,8 +376,14 @@ impl OpenCamera {
                     "the driver flagged the frame as corrupted".into(),
                 )));
             }
-            Ok(self.encoder.encode(raw))
+            // The one copy: out of the driver's buffer, which goes back to it.
+            Ok(self.encoder.check(raw).map(Bytes::copy_from_slice))
         })
+    }
+
+    /// How this camera's frames become the JPEG sent.
+    pub fn encoder(&self) -> &Arc<FrameEncoder> {
+        &self.encoder
     }
 }
 
@@ -629,16 +644,15 @@ fn stream_session(
         if stop.load(Ordering::Acquire) {
             return Ok(());
         }
-        match cam.next_frame()? {
-            Ok(enc) => {
+        match cam.next_raw()? {
+            Ok(raw) => {
                 bad = 0;
-                slot.publish(Frame {
-                    jpeg: Bytes::from(enc.jpeg),
-                    width: enc.width,
-                    height: enc.height,
-                    seq: *seq,
-                    captured_at: tokio::time::Instant::now(),
-                });
+                slot.publish(Frame::raw(
+                    raw,
+                    Arc::clone(cam.encoder()),
+                    *seq,
+                    tokio::time::Instant::now(),
+                ));
                 *seq += 1;
                 if !*streamed {
                     *streamed = true;
