@@ -5,6 +5,7 @@
 
 pub mod encode;
 pub mod jpeg;
+pub mod replay;
 /// The synthetic scene the simulated camera draws and the stand-in reads (in the
 /// `livegate-standin` crate).
 #[cfg(feature = "sim")]
