@@ -7,11 +7,14 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tracing::warn;
 
+use crate::camera::replay::{ReplayCamera, ReplayOptions};
 #[cfg(feature = "sim")]
 use crate::camera::sim::{SimCamera, Visitor};
 use crate::camera::v4l2::{V4l2Camera, V4l2Options};
 use crate::camera::FrameSource;
-use crate::config::{CameraConfig, Config, DisplayConfig, GpioConfig, TriggerConfig};
+use crate::config::{
+    CameraConfig, Config, DisplayConfig, GpioConfig, ReplayCameraConfig, TriggerConfig,
+};
 use crate::ctl::{SocketOptions, SocketTrigger};
 use crate::daemon::Devices;
 use crate::display::sim::{SimDisplay, SimDisplayHandle};
@@ -85,6 +88,19 @@ pub fn camera_options(cfg: &Config) -> Option<V4l2Options> {
         rotation: c.rotation,
         ..V4l2Options::default()
     })
+}
+
+/// Replay camera options from `[camera] kind = "replay"`.
+pub fn replay_options(c: &ReplayCameraConfig) -> ReplayOptions {
+    ReplayOptions {
+        dir: c.path.clone(),
+        width: c.width,
+        height: c.height,
+        fps: c.fps,
+        jpeg_quality: c.jpeg_quality,
+        mirror: c.mirror,
+        rotation: c.rotation,
+    }
 }
 
 /// Socket options from `[trigger] kind = "socket"`.
@@ -354,7 +370,7 @@ fn build_devices(cfg: &Config, sim: Option<Simulated>) -> Result<Built, DeviceEr
         None => {
             let performer = match &cfg.camera {
                 CameraConfig::Sim(c) => c.performer,
-                CameraConfig::V4l2(_) => crate::camera::Performer::Pass,
+                CameraConfig::V4l2(_) | CameraConfig::Replay(_) => crate::camera::Performer::Pass,
             };
             (Cast::All(performer), None, None)
         }
@@ -375,7 +391,7 @@ fn build_devices(cfg: &Config, sim: Option<Simulated>) -> Result<Built, DeviceEr
         TriggerConfig::Sim(t) => {
             let reaction = match &cfg.camera {
                 CameraConfig::Sim(c) => c.reaction,
-                CameraConfig::V4l2(_) => Duration::from_millis(1500),
+                CameraConfig::V4l2(_) | CameraConfig::Replay(_) => Duration::from_millis(1500),
             };
             triggers.push(Box::new(SimTrigger {
                 arrival: t.arrival,
@@ -442,6 +458,7 @@ fn build_devices(cfg: &Config, sim: Option<Simulated>) -> Result<Built, DeviceEr
             return Err(DeviceError::NotBuilt("camera"));
         }
         CameraConfig::V4l2(_) => Box::new(V4l2Camera::new(camera_options(cfg).unwrap_or_default())),
+        CameraConfig::Replay(c) => Box::new(ReplayCamera::new(replay_options(c))),
     };
 
     let door_held_open_after = match &cfg.gpio {

@@ -439,7 +439,7 @@ fn bad_choice_with_suggestion() {
 fn kind_that_does_not_exist() {
     assert_eq!(
         problem("[camera]\nkind = \"usb\"\n"),
-        "livegate.toml:2:8: camera.kind: \"usb\" is not valid; valid: \"sim\" or \"v4l2\""
+        "livegate.toml:2:8: camera.kind: \"usb\" is not valid; valid: \"sim\", \"v4l2\" or \"replay\""
     );
     assert_eq!(
         problem("[display]\nkind = \"ssd1309\"\n"),
@@ -1164,7 +1164,7 @@ fn keys_of_the_other_camera_kind() {
     );
     assert_eq!(
         problem("[camera]\nmirror = true\n"),
-        "livegate.toml:2:1: camera.mirror: applies only to kind = \"v4l2\"; valid keys in \
+        "livegate.toml:2:1: camera.mirror: applies only to kind = \"v4l2\" or kind = \"replay\"; valid keys in \
          [camera] with kind = \"sim\": kind, performer, reaction, fps, width, height, \
          jpeg_quality"
     );

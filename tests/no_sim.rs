@@ -25,7 +25,7 @@ fn a_sim_kind_needs_the_sim_feature() {
         problems(&text),
         vec![
             "livegate.toml:2:8: camera.kind: \"sim\" needs livegate built with the sim feature \
-             (the default); valid: \"v4l2\""
+             (the default); valid: \"v4l2\" or \"replay\""
         ]
     );
 }
@@ -38,7 +38,7 @@ fn every_sim_kind_is_named_where_it_is_written() {
         problems(text),
         vec![
             "livegate.toml:2:8: camera.kind: \"sim\" needs livegate built with the sim feature \
-             (the default); valid: \"v4l2\"",
+             (the default); valid: \"v4l2\" or \"replay\"",
             "livegate.toml:4:8: display.kind: \"sim\" needs livegate built with the sim feature \
              (the default); valid: \"ssd1306\"",
             "livegate.toml:6:8: gpio.kind: \"sim\" needs livegate built with the sim feature \
@@ -83,6 +83,6 @@ fn an_unknown_kind_does_not_offer_sim() {
     let text = HARDWARE.replace("kind = \"v4l2\"", "kind = \"usb\"");
     assert_eq!(
         problems(&text),
-        vec!["livegate.toml:2:8: camera.kind: \"usb\" is not valid; valid: \"v4l2\""]
+        vec!["livegate.toml:2:8: camera.kind: \"usb\" is not valid; valid: \"v4l2\" or \"replay\""]
     );
 }

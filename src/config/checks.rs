@@ -8,7 +8,7 @@ use super::checker::{Checker, DeviceKeys};
 use super::decl::{Fields, Key, Named, Span, Spec, Val};
 use super::keys::{self, CDEV_LINES, RPPAL_LINES};
 use super::words::show;
-use super::{CdevGpioConfig, Config, DisplayConfig, GpioConfig, TriggerConfig};
+use super::{CameraConfig, CdevGpioConfig, Config, DisplayConfig, GpioConfig, TriggerConfig};
 use crate::actions::Part;
 use crate::gpio::header;
 use crate::gpio::line::{Bcm, LineSpec};
@@ -524,6 +524,30 @@ impl Checker<'_> {
 }
 
 impl Checker<'_> {
+    /// `[camera] kind = "replay"`: the directory exists and holds frames of the
+    /// configured size (reported at `path`, or at `width` for a `.yuyv` of another
+    /// size).
+    pub(super) fn replay_checks(&mut self, cfg: &Config, camera: &DeviceKeys) {
+        let CameraConfig::Replay(c) = &cfg.camera else {
+            return;
+        };
+        let Err(e) = crate::camera::replay::list_frames(&c.path, c.width, c.height) else {
+            return;
+        };
+        let f = &camera.fields;
+        let at = match e {
+            crate::camera::replay::ReplayError::WrongSize { .. } => f
+                .span(keys::replay::width)
+                .map(|s| (s, "camera.width"))
+                .or_else(|| f.span(keys::replay::path).map(|s| (s, "camera.path"))),
+            _ => f.span(keys::replay::path).map(|s| (s, "camera.path")),
+        };
+        let at = at.or_else(|| camera.kind.clone().map(|s| (s, "camera.kind")));
+        if let Some((span, key)) = at {
+            self.report(&span, key, e.to_string());
+        }
+    }
+
     /// `[reader]` against itself, `[gpio]` and `[trigger]`: the Wiegand lines each
     /// output or input needs (both of a pair), a card source for `on_pass = "card"`,
     /// the cards against the format, and key files closed to other users.

@@ -164,6 +164,32 @@ table! {
 }
 
 table! {
+    /// `[camera] kind = "replay"`: a directory of recorded frames (`*.jpg`/`*.jpeg`
+    /// as an MJPEG camera delivers them, `*.yuyv` packed YUYV of `width x height x 2`
+    /// bytes), played in name order, looping, at `fps`: the same path as a V4L2
+    /// camera after the driver (built into `ReplayOptions` by
+    /// `devices::replay_options`, with `left_is` for the session).
+    pub struct ReplayCameraConfig in replay {
+        /// The directory of frames (a relative path is read from the working directory).
+        path: PathBuf = PathBuf::from("frames"), rule::path(false);
+        /// Frame width in pixels (a `.yuyv` file is exactly `width x height x 2`).
+        width: u32 = 640, rule::int(160, 1920);
+        /// Frame height in pixels.
+        height: u32 = 480, rule::int(120, 1080);
+        /// Frames per second played.
+        fps: u32 = 10, rule::int(1, 30);
+        /// JPEG quality when frames are encoded here (not for JPEG frames passed through).
+        jpeg_quality: u8 = 80, rule::int(30, 95);
+        /// The recorded picture is mirrored: flip it back before it is sent.
+        mirror: bool = false, rule::boolean();
+        /// Rotate the picture clockwise by this much before it is sent.
+        rotation: Rotation = Rotation::R0, rule::rotation();
+        /// Whose left a "left" action means.
+        left_is: LeftIs = LeftIs::Person, rule::choice();
+    }
+}
+
+table! {
     for SimDisplayOptions in sim_display {
         /// Print the panel in the terminal.
         terminal: bool = true, rule::boolean();
@@ -553,6 +579,9 @@ fn sim_camera(f: &Fields) -> CameraConfig {
 fn v4l2_camera(f: &Fields) -> CameraConfig {
     CameraConfig::V4l2(V4l2CameraConfig::build(f))
 }
+fn replay_camera(f: &Fields) -> CameraConfig {
+    CameraConfig::Replay(ReplayCameraConfig::build(f))
+}
 fn sim_display(f: &Fields) -> DisplayConfig {
     DisplayConfig::Sim(SimDisplayOptions::build(f))
 }
@@ -593,6 +622,11 @@ pub(super) const CAMERA: Device<CameraConfig> = Device {
             name: "v4l2",
             keys: v4l2::ALL,
             build: v4l2_camera,
+        },
+        Kind {
+            name: "replay",
+            keys: replay::ALL,
+            build: replay_camera,
         },
     ],
 };

@@ -32,8 +32,8 @@ use crate::secret::ApiKey;
 pub use crate::trigger::SimTriggerOptions;
 pub use key_file::{CaError, KeyError, KeySource, CREDENTIAL_NAME, PACKAGED_KEY_PATH};
 pub use keys::{
-    ApiConfig, LogConfig, MetricsConfig, ReaderConfig, SessionConfig, SocketTriggerConfig,
-    V4l2CameraConfig, DEFAULT_BASE_URL, DEFAULT_FIRST_FRAME_AFTER,
+    ApiConfig, LogConfig, MetricsConfig, ReaderConfig, ReplayCameraConfig, SessionConfig,
+    SocketTriggerConfig, V4l2CameraConfig, DEFAULT_BASE_URL, DEFAULT_FIRST_FRAME_AFTER,
 };
 
 use checker::Checker;
@@ -78,7 +78,13 @@ impl Config {
             session_timeout: self.session.session_timeout,
             swap_sides: matches!(
                 &self.camera,
-                CameraConfig::V4l2(c) if c.left_is == LeftIs::Image
+                CameraConfig::V4l2(V4l2CameraConfig {
+                    left_is: LeftIs::Image,
+                    ..
+                }) | CameraConfig::Replay(ReplayCameraConfig {
+                    left_is: LeftIs::Image,
+                    ..
+                })
             ),
         }
     }
@@ -160,6 +166,8 @@ pub enum CameraConfig {
     Sim(SimCameraOptions),
     /// `kind = "v4l2"`: a USB camera through Video4Linux2.
     V4l2(V4l2CameraConfig),
+    /// `kind = "replay"`: a directory of recorded frames, played in a loop.
+    Replay(ReplayCameraConfig),
 }
 
 /// `[display]`, by `kind`.
@@ -291,7 +299,7 @@ impl Config {
         let log = plain(&mut ck, &keys::LOG);
         let metrics = plain(&mut ck, &keys::METRICS);
         let reader = plain(&mut ck, &keys::READER);
-        let (camera, _) = ck.check_device(&keys::CAMERA, get(keys::CAMERA.table));
+        let (camera, camera_keys) = ck.check_device(&keys::CAMERA, get(keys::CAMERA.table));
         let (display, display_keys) = ck.check_device(&keys::DISPLAY, get(keys::DISPLAY.table));
         let (gpio, gpio_keys) = ck.check_device(&keys::GPIO, get(keys::GPIO.table));
         let (trigger, trigger_keys) = ck.check_device(&keys::TRIGGER, get(keys::TRIGGER.table));
@@ -321,6 +329,7 @@ impl Config {
             ck.cross_checks(&cfg, &api, &session);
             ck.hardware_checks(&cfg, &display_keys, &gpio_keys, &trigger_keys);
             ck.reader_checks(&cfg, &reader, &gpio_keys, &trigger_keys);
+            ck.replay_checks(&cfg, &camera_keys);
         }
         let checked = ck.finish();
         (cfg, checked)
@@ -372,6 +381,7 @@ impl CameraConfig {
         match self {
             CameraConfig::Sim(_) => "sim",
             CameraConfig::V4l2(_) => "v4l2",
+            CameraConfig::Replay(_) => "replay",
         }
     }
 }
@@ -432,7 +442,8 @@ impl Config {
     pub fn simulated(&self) -> Config {
         let d = Config::default();
         let mut c = self.clone();
-        if !matches!(c.camera, CameraConfig::Sim(_)) {
+        // A replay camera stays: recorded frames work in a simulation too.
+        if !matches!(c.camera, CameraConfig::Sim(_) | CameraConfig::Replay(_)) {
             c.camera = d.camera;
         }
         if !matches!(c.display, DisplayConfig::Sim(_)) {

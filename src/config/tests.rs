@@ -431,3 +431,60 @@ fn the_person_is_asked_for_the_other_side_when_left_means_the_image() {
         Some("Turn_left")
     );
 }
+
+#[test]
+fn a_replay_directory_is_checked_with_its_position() {
+    fn problems(text: &str) -> Vec<String> {
+        match Config::parse_partial(text, "t.toml").1 {
+            Ok(()) => Vec::new(),
+            Err(e) => e.to_string().lines().map(str::to_owned).collect(),
+        }
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "livegate-cfg-replay-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = |path: &std::path::Path| {
+        format!(
+            "[camera]\nkind = \"replay\"\npath = \"{}\"\nwidth = 320\nheight = 240\n",
+            path.display()
+        )
+    };
+    let (cfg, ok) = Config::parse_partial(&text(&dir), "t.toml");
+    assert_eq!(
+        problems(&text(&dir)),
+        [format!(
+            "t.toml:3:8: camera.path: no frames in {} (expected *.jpg, *.jpeg or *.yuyv files)",
+            dir.display()
+        )]
+    );
+    assert!(ok.is_err());
+    let CameraConfig::Replay(c) = &cfg.camera else {
+        panic!("{:?}", cfg.camera);
+    };
+    assert_eq!((c.width, c.height, c.fps), (320, 240, 10));
+    std::fs::write(dir.join("0001.yuyv"), vec![128u8; 320 * 240 * 2]).unwrap();
+    assert_eq!(problems(&text(&dir)), Vec::<String>::new());
+    std::fs::write(dir.join("0002.yuyv"), vec![128u8; 100]).unwrap();
+    assert_eq!(
+        problems(&text(&dir)),
+        [format!(
+            "t.toml:4:9: camera.width: {} is 100 bytes; a 320x240 YUYV frame is 153600 bytes \
+             ([camera] width x height x 2)",
+            dir.join("0002.yuyv").display()
+        )]
+    );
+    let gone = dir.join("gone");
+    let p = problems(&text(&gone));
+    assert_eq!(p.len(), 1);
+    assert!(
+        p[0].starts_with(&format!(
+            "t.toml:3:8: camera.path: cannot read the frame directory {}:",
+            gone.display()
+        )),
+        "{p:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
