@@ -145,6 +145,10 @@ enum TestCmd {
         /// Save one frame as JPEG here (a picture of whoever is in front of the camera).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Write every captured frame into this directory, as `[camera] kind = "replay"`
+        /// reads it (biometric pictures: delete them after use).
+        #[arg(long, value_name = "DIR")]
+        record: Option<PathBuf>,
     },
     /// Shows every screen in turn.
     Display {
@@ -439,14 +443,24 @@ async fn commission(path: PathBuf, what: TestCmd) -> anyhow::Result<()> {
         TestCmd::Presence { images, runs } => {
             commission::presence::test_presence(&images, runs, &mut out)?;
         }
-        TestCmd::Camera { frames, out: file } => {
+        TestCmd::Camera {
+            frames,
+            out: file,
+            record,
+        } => {
             let Some(opts) = devices::camera_options(&cfg) else {
                 bail!("[camera] kind is \"sim\": set kind = \"v4l2\" to test a camera");
             };
             tokio::task::spawn_blocking(move || {
                 let mut out = std::io::stdout();
-                commission::camera::test_camera(&opts, frames, file.as_deref(), &mut out)
-                    .map(|_| ())
+                commission::camera::test_camera(
+                    &opts,
+                    frames,
+                    file.as_deref(),
+                    record.as_deref(),
+                    &mut out,
+                )
+                .map(|_| ())
             })
             .await
             .context("the camera test stopped")??;

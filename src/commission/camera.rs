@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::camera::jpeg::{self, FrameError, OfferedFormat, PixelFormat};
-use crate::camera::v4l2::{CameraInfo, OpenCamera, V4l2Error, V4l2Options};
+use crate::camera::v4l2::{CameraInfo, GrantedFormat, OpenCamera, V4l2Error, V4l2Options};
 
 /// Unusable frames in a row after which the test gives up.
 const MAX_BAD_FRAMES: u32 = 30;
@@ -175,10 +175,17 @@ pub fn offered_lines(offered: &[OfferedFormat]) -> Vec<String> {
 /// Check …"). With `out_jpeg`, the first captured frame is written there: only
 /// because the technician explicitly asked for it with `--out`; frames are otherwise
 /// never written anywhere.
+///
+/// With `record`, every captured frame is also written into that directory as a
+/// replay camera reads it (`[camera] kind = "replay"`): MJPEG frames as delivered
+/// (`000000.jpg`, …), YUYV frames of the configured size as packed `.yuyv`, any
+/// other format as the JPEG livegate would send. Only on explicit request; the
+/// output says plainly that these are biometric pictures to delete after use.
 pub fn test_camera(
     opts: &V4l2Options,
     frames: u32,
     out_jpeg: Option<&Path>,
+    record: Option<&Path>,
     w: &mut dyn Write,
 ) -> Result<CameraReport, CameraTestError> {
     let frames = frames.max(1);
@@ -239,6 +246,20 @@ pub fn test_camera(
             return fail(w, error.into());
         }
     }
+    if let Some(dir) = record {
+        std::fs::create_dir_all(dir).map_err(|source| CameraTestError::Save {
+            path: dir.to_owned(),
+            source,
+        })?;
+        writeln!(
+            w,
+            "Recording {frames} frames into {} (--record). These are pictures of whoever \
+             stands in front of the camera: biometric data. Use them only for tests, keep \
+             them private, and delete them after use (rm -r {}).",
+            dir.display(),
+            dir.display()
+        )?;
+    }
     writeln!(w, "Capturing {frames} frames…")?;
     let mut sizes = Vec::with_capacity(frames as usize);
     let mut first_at: Option<Instant> = None;
@@ -247,8 +268,9 @@ pub fn test_camera(
     let mut saved = None;
     let mut bad: u32 = 0;
     while sizes.len() < frames as usize {
-        let frame = match cam.next_frame() {
-            Ok(Ok(frame)) => frame,
+        let encoder = std::sync::Arc::clone(cam.encoder());
+        let raw = match cam.next_raw() {
+            Ok(Ok(raw)) => raw,
             Ok(Err(last)) => {
                 bad += 1;
                 if bad >= MAX_BAD_FRAMES {
@@ -258,6 +280,22 @@ pub fn test_camera(
             }
             Err(error) => return fail(w, error.into()),
         };
+        let frame = match encoder.encode(&raw) {
+            Ok(frame) => frame,
+            Err(last) => {
+                bad += 1;
+                if bad >= MAX_BAD_FRAMES {
+                    return fail(w, CameraTestError::Frames { count: bad, last });
+                }
+                continue;
+            }
+        };
+        if let Some(dir) = record {
+            let (name, bytes) = recorded(sizes.len(), &info.granted, opts, &raw, &frame.jpeg);
+            let path = dir.join(name);
+            std::fs::write(&path, bytes)
+                .map_err(|source| CameraTestError::Save { path, source })?;
+        }
         bad = 0;
         last_at = Instant::now();
         first_at.get_or_insert(last_at);
@@ -280,6 +318,13 @@ pub fn test_camera(
         }
     }
     drop(cam);
+    if let Some(dir) = record {
+        writeln!(
+            w,
+            "Recorded {frames} frames in {}: biometric pictures, delete them after use.",
+            dir.display()
+        )?;
+    }
 
     let fps = measured_fps(frames, last_at - first_at.unwrap_or(last_at));
     let bytes = ByteStats::of(&sizes);
@@ -316,6 +361,42 @@ pub fn test_camera(
     })
 }
 
+/// The file name and bytes of captured frame `index` in a `--record` directory.
+fn recorded<'a>(
+    index: usize,
+    granted: &GrantedFormat,
+    opts: &V4l2Options,
+    raw: &'a [u8],
+    jpeg: &'a [u8],
+) -> (String, std::borrow::Cow<'a, [u8]>) {
+    use std::borrow::Cow;
+    let format = PixelFormat::from_fourcc(granted.fourcc);
+    let (w, h) = (granted.width as usize, granted.height as usize);
+    let line = w * 2;
+    let stride = (granted.stride as usize).max(line);
+    match format {
+        Some(PixelFormat::Mjpeg) => (format!("{index:06}.jpg"), Cow::Borrowed(raw)),
+        Some(PixelFormat::Yuyv)
+            if (granted.width, granted.height) == (opts.width, opts.height)
+                && h > 0
+                && raw.len() >= stride * (h - 1) + line =>
+        {
+            let packed = if stride == line {
+                Cow::Borrowed(&raw[..line * h])
+            } else {
+                Cow::Owned(
+                    (0..h)
+                        .flat_map(|y| &raw[y * stride..y * stride + line])
+                        .copied()
+                        .collect(),
+                )
+            };
+            (format!("{index:06}.yuyv"), packed)
+        }
+        _ => (format!("{index:06}.jpg"), Cow::Borrowed(jpeg)),
+    }
+}
+
 /// Prints the problem verdict and returns the error.
 fn fail(w: &mut dyn Write, error: CameraTestError) -> Result<CameraReport, CameraTestError> {
     writeln!(w, "{error}.")?;
@@ -341,7 +422,7 @@ mod tests {
             ..V4l2Options::default()
         };
         let mut text = Vec::new();
-        let e = test_camera(&opts, 10, Some(&out), &mut text).unwrap_err();
+        let e = test_camera(&opts, 10, Some(&out), None, &mut text).unwrap_err();
         assert!(matches!(e, CameraTestError::Camera { .. }));
         let text = String::from_utf8(text).unwrap();
         let d = device.display();
@@ -428,5 +509,50 @@ mod tests {
                 "H264  H.264: sizes not listed (livegate cannot use it)"
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod record_tests {
+    use super::*;
+
+    fn granted(fourcc: &[u8; 4], width: u32, height: u32, stride: u32) -> GrantedFormat {
+        GrantedFormat {
+            fourcc: *fourcc,
+            width,
+            height,
+            stride,
+            fps: None,
+        }
+    }
+
+    #[test]
+    fn recorded_frames_are_what_a_replay_camera_reads() {
+        let opts = V4l2Options {
+            width: 4,
+            height: 2,
+            ..V4l2Options::default()
+        };
+        let jpeg = b"encoded";
+        // MJPEG: the camera's bytes.
+        let (name, bytes) = recorded(7, &granted(b"MJPG", 4, 2, 0), &opts, b"camera", jpeg);
+        assert_eq!((name.as_str(), &bytes[..]), ("000007.jpg", &b"camera"[..]));
+        // YUYV with line padding: packed to exactly width x height x 2.
+        let raw: Vec<u8> = (0..20).collect();
+        let (name, bytes) = recorded(0, &granted(b"YUYV", 4, 2, 10), &opts, &raw, jpeg);
+        assert_eq!(name, "000000.yuyv");
+        assert_eq!(
+            &bytes[..],
+            [0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15, 16, 17]
+        );
+        assert_eq!(
+            crate::camera::replay::file_format(Path::new(&name)),
+            Some(PixelFormat::Yuyv)
+        );
+        // Another size or format: the JPEG livegate sends.
+        let (name, bytes) = recorded(1, &granted(b"YUYV", 8, 2, 0), &opts, &raw, jpeg);
+        assert_eq!((name.as_str(), &bytes[..]), ("000001.jpg", &jpeg[..]));
+        let (name, _) = recorded(2, &granted(b"NV12", 4, 2, 0), &opts, &raw, jpeg);
+        assert_eq!(name, "000002.jpg");
     }
 }
