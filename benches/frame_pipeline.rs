@@ -107,8 +107,30 @@ fn frame_pipeline(c: &mut Criterion) {
         b.iter(|| convert.encode(black_box(&yuyv)))
     });
     g.throughput(Throughput::Bytes(jpeg.len() as u64));
-    g.bench_function("mjpeg_decode_mirror_reencode_640x480", |b| {
+    g.bench_function("mjpeg_lossless_mirror_640x480", |b| {
         b.iter(|| mirror.encode(black_box(&jpeg)))
+    });
+    // The encoder livegate used before libjpeg-turbo, for the record
+    // (docs/PERFORMANCE.md): YUYV → RGB, then the `image` crate's JPEG encoder (4:4:4, scalar).
+    g.throughput(Throughput::Bytes(yuyv.len() as u64));
+    g.bench_function("yuyv_640x480_image_crate_444_q80", |b| {
+        b.iter(|| {
+            let mut rgb = Vec::new();
+            livegate::camera::jpeg::convert_to_rgb(
+                PixelFormat::Yuyv,
+                black_box(&yuyv),
+                W,
+                H,
+                0,
+                &mut rgb,
+            )
+            .ok();
+            let mut out = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, QUALITY)
+                .encode(&rgb, W, H, image::ExtendedColorType::Rgb8)
+                .ok();
+            out
+        })
     });
     g.bench_function("base64_of_jpeg", |b| {
         b.iter(|| base64::engine::general_purpose::STANDARD.encode(black_box(&jpeg)))
