@@ -84,7 +84,11 @@ fn section<'a>(text: &'a str, table: &str) -> &'a str {
 fn shipped_example_mentions_check_config_and_documents_the_hardware_kinds() {
     assert!(SHIPPED.contains("Check your edits with: livegate check-config"));
     let camera = section(SHIPPED, "camera");
-    assert!(camera.contains("Valid: \"sim\" or \"v4l2\"."), "{camera}");
+    assert!(
+        camera.contains("Valid: \"sim\", \"v4l2\" or \"replay\"."),
+        "{camera}"
+    );
+    assert!(camera.contains("\n#path = \"frames\"\n"), "{camera}");
     assert!(camera.contains("\n#device = \"/dev/video0\"\n"), "{camera}");
     // Whose left an action means, and that a mirrored camera keeps "person".
     assert!(
