@@ -676,9 +676,13 @@ async fn ctl(
     })
 }
 
+/// One thread for all the tasks: a verification step (convert the frame, POST it, read
+/// the answer) then wakes no other thread, about 1 context switch per step instead of
+/// 5–6 with two workers, and 30–40% less CPU (docs/PERFORMANCE.md). What blocks runs
+/// elsewhere: the capture thread, the panel's drawing and file writes
+/// (`spawn_blocking`); the longest stall of the loop is one frame's conversion.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")
