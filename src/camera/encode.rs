@@ -112,11 +112,7 @@ pub fn to_planes(
     };
     match format {
         PixelFormat::Yuyv | PixelFormat::Uyvy => {
-            let (y0, u, y1, v) = if format == PixelFormat::Yuyv {
-                (0, 1, 2, 3)
-            } else {
-                (1, 0, 3, 2)
-            };
+            let (y0, u, y1, v) = format.macropixel();
             for row in 0..ch {
                 let a_at = 2 * row * stride;
                 let b_at = a_at + stride;

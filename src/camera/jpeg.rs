@@ -84,6 +84,16 @@ impl PixelFormat {
         }
     }
 
+    /// Offsets of Y0, U, Y1 and V in a 4-byte macropixel of a packed 4:2:2 format
+    /// (YUYV; UYVY otherwise).
+    pub fn macropixel(self) -> (usize, usize, usize, usize) {
+        if self == PixelFormat::Uyvy {
+            (1, 0, 3, 2)
+        } else {
+            (0, 1, 2, 3)
+        }
+    }
+
     /// Uncompressed YUV (converted to JPEG by livegate).
     pub fn is_raw(self) -> bool {
         self != PixelFormat::Mjpeg
@@ -803,12 +813,7 @@ pub fn convert_to_rgb(
     out.resize(w * h * 3, 0);
     match format {
         PixelFormat::Yuyv | PixelFormat::Uyvy => {
-            // Offsets of Y0, U, Y1, V in a 4-byte macropixel.
-            let (y0, u, y1, v) = if format == PixelFormat::Yuyv {
-                (0, 1, 2, 3)
-            } else {
-                (1, 0, 3, 2)
-            };
+            let (y0, u, y1, v) = format.macropixel();
             for (row, dst) in out.chunks_exact_mut(w * 3).enumerate() {
                 let line = &raw[row * stride..];
                 for (px, chunk) in dst.chunks_mut(6).enumerate() {
