@@ -10,7 +10,7 @@
 //!
 //! Per step: CPU (user + system, getrusage), context switches (voluntary +
 //! involuntary, all threads), bytes posted per frame (the JPEG), and the process's
-//! peak RSS. Instructions per step come from callgrind in the script. A benchmark,
+//! peak RSS (`VmHWM`). Instructions per step come from callgrind in the script. A benchmark,
 //! not a test: nothing here asserts a duration.
 
 use std::io::{BufRead, BufReader, Write};
@@ -58,8 +58,21 @@ fn usage() -> Usage {
     Usage {
         cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
         csw: ru.ru_nvcsw + ru.ru_nivcsw,
-        maxrss_kb: ru.ru_maxrss,
+        maxrss_kb: peak_rss_kb(),
     }
+}
+
+/// `VmHWM` of this process. Not `ru_maxrss`: Linux keeps that across `execve`, so a
+/// process started by `cargo bench` reports cargo's own peak.
+fn peak_rss_kb() -> i64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// One measured run.

@@ -50,9 +50,18 @@ def picture(kind, data, width, height):
     return cv2.cvtColor(yuyv, cv2.COLOR_YUV2BGR_YUYV)
 
 
+def peak_rss_kb():
+    # VmHWM, not ru_maxrss (Linux keeps that across execve: the parent's peak).
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
 def usage():
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime, ru.ru_nvcsw + ru.ru_nivcsw, ru.ru_maxrss
+    return ru.ru_utime + ru.ru_stime, ru.ru_nvcsw + ru.ru_nivcsw, peak_rss_kb()
 
 
 def main():
