@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/apt-need.sh --foreign-arch arm64 rustc-web cargo-web libstd-rust-web-dev:arm64 \
-  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libclang-dev
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libclang-dev cmake
 
 export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc

@@ -158,7 +158,7 @@ build_arm64() {
 build_armhf() {
   say "armhf: armv7 binary with -Zbuild-std (shared/cross-build.md), then cargo deb --no-build"
   scripts/apt-need.sh --foreign-arch armhf rustc-web cargo-web rust-web-src gcc-arm-linux-gnueabihf \
-    libc6-dev-armhf-cross libc6:armhf libgcc-s1:armhf qemu-user libclang-dev
+    libc6-dev-armhf-cross libc6:armhf libgcc-s1:armhf qemu-user libclang-dev cmake
   local triple=armv7-unknown-linux-gnueabihf
   # Its own target dir: RUSTC_BOOTSTRAP and build-std would otherwise invalidate
   # the aarch64 build's host artefacts in target/cross.

@@ -8,7 +8,11 @@ set -euo pipefail
 # libclang-dev: the v4l crate generates its bindings with bindgen at build time.
 # pkg-config and a C compiler: ring (TLS) builds a little C and assembly.
 # git: libosdp-sys's build script runs git for its version header (OSDP).
-"$(dirname "$0")/apt-need.sh" libclang-dev pkg-config gcc git
+# cmake: the turbojpeg crate builds libjpeg-turbo (the JPEG encoder) from its bundled
+# source; nasm: its x86_64 SIMD (ARM's NEON needs only the C compiler).
+simd=()
+[ "$(uname -m)" = x86_64 ] && simd=(nasm)
+"$(dirname "$0")/apt-need.sh" libclang-dev pkg-config gcc git cmake "${simd[@]}"
 
 command -v cargo >/dev/null || {
   echo "setup: cargo not found: install Rust (https://rustup.rs) first" >&2

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 started=$(date +%s)
 scripts/apt-need.sh rustc-web cargo-web rust-web-src gcc-arm-linux-gnueabihf \
-  libc6-dev-armhf-cross qemu-user libclang-dev
+  libc6-dev-armhf-cross qemu-user libclang-dev cmake
 
 triple=armv7-unknown-linux-gnueabihf
 export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
