@@ -547,10 +547,13 @@ fn open_port(port: &Path, baud: u32) -> io::Result<OwnedFd> {
         tio.c_cflag &= !(libc::CSTOPB | libc::PARENB | libc::CRTSCTS);
         tio.c_cc[libc::VMIN] = 0;
         tio.c_cc[libc::VTIME] = 0;
-        if libc::cfsetispeed(&mut tio, sp) != 0
-            || libc::cfsetospeed(&mut tio, sp) != 0
-            || libc::tcsetattr(fd.as_raw_fd(), libc::TCSANOW, &tio) != 0
-        {
+        // The speed goes straight into c_cflag (input speed 0 in CIBAUD: the same as
+        // the output's), as glibc's cfsetospeed does for these rates. The libc
+        // crate binds cfset*speed to versioned glibc symbols, which a static link
+        // (the armv7 and hw-vm builds) cannot resolve.
+        tio.c_cflag &= !(libc::CBAUD | libc::CIBAUD);
+        tio.c_cflag |= sp;
+        if libc::tcsetattr(fd.as_raw_fd(), libc::TCSANOW, &tio) != 0 {
             return Err(io::Error::last_os_error());
         }
         libc::tcflush(fd.as_raw_fd(), libc::TCIOFLUSH);
@@ -1043,6 +1046,30 @@ mod tests {
                 .into_owned();
             (master, PathBuf::from(path))
         }
+    }
+
+    #[test]
+    fn the_port_is_set_raw_8n1_at_each_osdp_rate() {
+        let (_master, port) = pty();
+        for (baud, bits) in [
+            (9600, libc::B9600),
+            (115_200, libc::B115200),
+            (230_400, libc::B230400),
+        ] {
+            let fd = open_port(&port, baud).unwrap();
+            // SAFETY: a plain C struct filled by tcgetattr.
+            let tio = unsafe {
+                let mut tio: libc::termios = std::mem::zeroed();
+                assert_eq!(libc::tcgetattr(fd.as_raw_fd(), &mut tio), 0);
+                tio
+            };
+            assert_eq!(tio.c_cflag & libc::CBAUD, bits, "{baud}");
+            assert_eq!(tio.c_cflag & libc::CIBAUD, 0, "input speed as output's");
+            assert_eq!(tio.c_cflag & libc::CSIZE, libc::CS8);
+            assert_eq!(tio.c_cflag & (libc::PARENB | libc::CSTOPB), 0);
+            assert_eq!(tio.c_lflag & (libc::ICANON | libc::ECHO), 0);
+        }
+        assert!(open_port(&port, 1200).is_err());
     }
 
     fn wait_state(reader: &Osdp, want: impl Fn(LinkState) -> bool) {
