@@ -618,7 +618,10 @@ fn lintian_overrides_are_few_and_each_says_why() {
         .collect();
     assert_eq!(
         tags,
-        ["livegate: initial-upload-closes-no-bugs [usr/share/doc/livegate/changelog.Debian.gz:1]"]
+        [
+            "livegate: initial-upload-closes-no-bugs [usr/share/doc/livegate/changelog.Debian.gz:1]",
+            "livegate: embedded-library libjpeg [usr/bin/livegate]"
+        ]
     );
     assert!(
         overrides.starts_with("# "),
