@@ -234,7 +234,7 @@ impl EdgePairAddr for ChipLine {
             .with_lines(&[a.offset, b.offset])
             .as_input()
             .with_bias(bias_for(pull))
-            .with_edge_detection(EdgeDetection::BothEdges)
+            .with_edge_detection(EdgeDetection::FallingEdge)
             .request()
             .map_err(|e| cdev_error(name, &a, &e))?;
         Ok(CdevEdgePair {

@@ -16,7 +16,10 @@ pub struct PairEdge {
     pub at: Instant,
 }
 
-/// Two lines requested with edge detection on both edges.
+/// Two lines requested with edge detection on the falling edge only. (With both
+/// edges the kernel tells a rising from a falling edge by reading the line in its
+/// interrupt thread, after the fact: a 50 µs pulse is often over by then, and its
+/// edges come out mislabelled. A falling-only request needs no such read.)
 pub trait EdgePair: Send + 'static {
     /// The next edge, or `None` once `timeout` passed.
     fn next(&mut self, timeout: Duration) -> Result<Option<PairEdge>, String>;
@@ -25,7 +28,7 @@ pub trait EdgePair: Send + 'static {
 /// A line address whose backend can watch two lines for edges.
 pub trait EdgePairAddr: LineAddr {
     type Pair: EdgePair;
-    /// Requests `lines` for `name` with `pull`, edges on both sides.
+    /// Requests `lines` for `name` with `pull`, falling edges reported.
     fn claim_edge_pair(
         name: &'static str,
         lines: [&Self; 2],

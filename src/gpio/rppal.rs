@@ -85,7 +85,7 @@ impl EdgePairAddr for Bcm {
         let gpio = Gpio::new().map_err(|e| gpio_error(name, None, e))?;
         let claim = |bcm: &Bcm| -> Result<InputPin, GpioError> {
             let (mut pin, _) = bcm.claim_input(name, pull)?;
-            pin.set_interrupt(Trigger::Both, None)
+            pin.set_interrupt(Trigger::FallingEdge, None)
                 .map_err(|e| gpio_error(name, Some(bcm.0), e))?;
             Ok(pin)
         };

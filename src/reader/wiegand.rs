@@ -306,20 +306,39 @@ pub trait EdgeSource: Send + 'static {
     fn now(&self) -> Instant;
 }
 
-/// A card reader on two lines (D0 then D1) of either backend.
-pub struct PairReader<P: EdgePair>(P);
+/// A card reader on two lines (D0 then D1) of either backend. The kernel reports
+/// only falling edges (see [`EdgePair`]): each is a bit, handed to the decoder as a
+/// pulse of the shortest width a reader sends, so glitch and width checks rest on
+/// the spacing of bits and the frame's parity.
+pub struct PairReader<P: EdgePair> {
+    pair: P,
+    /// The rising edge that closes the last falling one.
+    rise: Option<EdgeAt>,
+}
 
 /// Requests D0 and D1 with pull-ups (a reader's outputs are open collector on many
-/// models; a pull-up does no harm to one that drives) and edges on both sides.
+/// models; a pull-up does no harm to one that drives), falling edges reported.
 pub fn open_reader<A: EdgePairAddr>(d0: &A, d1: &A) -> Result<PairReader<A::Pair>, GpioError> {
-    A::claim_edge_pair("wiegand in", [d0, d1], Pull::Up).map(PairReader)
+    A::claim_edge_pair("wiegand in", [d0, d1], Pull::Up).map(|pair| PairReader { pair, rise: None })
 }
 
 impl<P: EdgePair> EdgeSource for PairReader<P> {
     fn next_edge(&mut self, timeout: Duration) -> Result<Option<EdgeAt>, String> {
-        Ok(self.0.next(timeout)?.map(|e| EdgeAt {
-            line: if e.which == 0 { Line::D0 } else { Line::D1 },
-            low: e.falling,
+        if let Some(rise) = self.rise.take() {
+            return Ok(Some(rise));
+        }
+        let Some(e) = self.pair.next(timeout)? else {
+            return Ok(None);
+        };
+        let line = if e.which == 0 { Line::D0 } else { Line::D1 };
+        self.rise = Some(EdgeAt {
+            line,
+            low: false,
+            at: e.at + Timing::PULSE_MIN,
+        });
+        Ok(Some(EdgeAt {
+            line,
+            low: true,
             at: e.at,
         }))
     }
@@ -642,6 +661,39 @@ mod tests {
             assert!(*e - *s >= timing.pulse());
             assert!(*s - start >= timing.interval() * i as u32);
         }
+    }
+
+    /// Falling edges only, as the kernel reports them for a card reader.
+    struct Falls(std::vec::IntoIter<crate::gpio::edges::PairEdge>);
+    impl EdgePair for Falls {
+        fn next(&mut self, _: Duration) -> Result<Option<crate::gpio::edges::PairEdge>, String> {
+            Ok(self.0.next())
+        }
+    }
+
+    #[test]
+    fn falling_edges_alone_are_read_as_the_card() {
+        let t0 = Instant::now();
+        let card = Card::new(Format::W26, 18, 12345).unwrap();
+        let falls: Vec<_> = wiegand::schedule(card.encode(), Timing::DEFAULT)
+            .map(|p| crate::gpio::edges::PairEdge {
+                which: usize::from(p.line == Line::D1),
+                falling: true,
+                at: t0 + p.low,
+            })
+            .collect();
+        let mut reader = PairReader {
+            pair: Falls(falls.into_iter()),
+            rise: None,
+        };
+        let mut d = Decoder::new(DecoderParams::default());
+        let mut reads = vec![];
+        while let Some(e) = reader.next_edge(Duration::ZERO).unwrap() {
+            reads.extend(d.edge(e.line, e.low, e.at));
+        }
+        reads.extend(d.poll(t0 + Duration::from_secs(1)));
+        assert_eq!(reads.len(), 1);
+        assert_eq!(reads[0].card, Ok(card));
     }
 
     /// A reader's edges, replayed; `now` follows the last edge handed out.
