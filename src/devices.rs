@@ -319,7 +319,7 @@ fn log_panel_commands(mut commands: mpsc::Receiver<crate::reader::osdp::PanelCom
         .spawn(move || {
             while let Some(cmd) = commands.blocking_recv() {
                 tracing::info!(
-                    command = %crate::commission::osdp::describe_command(&cmd),
+                    command = %cmd,
                     "OSDP panel command (logged only)"
                 );
             }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use livegate_core::wiegand::Card;
 
-use crate::reader::osdp::{probe_port, LinkState, Osdp, OsdpError, OsdpOptions, PanelCommand};
+use crate::reader::osdp::{probe_port, LinkState, Osdp, OsdpError, OsdpOptions};
 
 /// Why the test could not run.
 #[derive(Debug, thiserror::Error)]
@@ -106,7 +106,7 @@ pub async fn test_osdp(
                 let Some(cmd) = cmd else { break };
                 seen.commands += 1;
                 stamp(w)?;
-                writeln!(w, "panel: {}", describe_command(&cmd))?;
+                writeln!(w, "panel: {}", cmd)?;
             }
         }
         w.flush()?;
@@ -145,65 +145,6 @@ fn describe_change(was: LinkState, now: LinkState) -> Vec<&'static str> {
     lines
 }
 
-/// One command in words (the panel's text as it came, control characters escaped).
-pub fn describe_command(cmd: &PanelCommand) -> String {
-    match cmd {
-        PanelCommand::Led {
-            led,
-            temporary,
-            permanent,
-            ..
-        } => format!(
-            "LED {led}: temporary {:?}/{:?} ({} ms on, {} ms off, for {} ms, control {}), \
-             permanent {:?}/{:?} (control {})",
-            temporary.on_color,
-            temporary.off_color,
-            temporary.on.as_millis(),
-            temporary.off.as_millis(),
-            temporary.timer.as_millis(),
-            temporary.control,
-            permanent.on_color,
-            permanent.off_color,
-            permanent.control
-        ),
-        PanelCommand::Buzzer {
-            tone,
-            on,
-            off,
-            repeat,
-            ..
-        } => format!(
-            "buzzer: tone {tone}, {} ms on, {} ms off, {repeat} times",
-            on.as_millis(),
-            off.as_millis()
-        ),
-        PanelCommand::Text {
-            temporary,
-            hold,
-            row,
-            column,
-            text,
-            ..
-        } => format!(
-            "text at row {row}, column {column}{}: \"{}\"",
-            if *temporary {
-                format!(" for {} s", hold.as_secs())
-            } else {
-                String::new()
-            },
-            text
-        ),
-        PanelCommand::Output {
-            output,
-            control,
-            timer,
-        } => format!(
-            "output {output}: control {control}, {} ms (livegate has no OSDP outputs)",
-            timer.as_millis()
-        ),
-    }
-}
-
 fn advice(seen: &OsdpSeen, secure: bool, card: bool) -> Vec<String> {
     let mut lines = Vec::new();
     if !seen.online {
@@ -238,6 +179,7 @@ fn advice(seen: &OsdpSeen, secure: bool, card: bool) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reader::osdp::PanelCommand;
 
     #[tokio::test]
     async fn a_missing_port_says_what_to_check() {
@@ -291,7 +233,7 @@ mod tests {
             repeat: 3,
         };
         assert_eq!(
-            describe_command(&buzz),
+            buzz.to_string(),
             "buzzer: tone 2, 200 ms on, 100 ms off, 3 times"
         );
         let out = PanelCommand::Output {
@@ -300,7 +242,7 @@ mod tests {
             timer: Duration::from_secs(1),
         };
         assert_eq!(
-            describe_command(&out),
+            out.to_string(),
             "output 0: control 5, 1000 ms (livegate has no OSDP outputs)"
         );
     }

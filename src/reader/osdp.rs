@@ -222,6 +222,72 @@ pub enum PanelCommand {
     },
 }
 
+/// One command in words, for the log and `livegate test osdp` (the panel's text as
+/// it came in, already escaped by [`untrusted::clean`](crate::untrusted::clean)).
+impl std::fmt::Display for PanelCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PanelCommand::Led {
+                led,
+                temporary,
+                permanent,
+                ..
+            } => write!(
+                f,
+                "LED {led}: temporary {:?}/{:?} ({} ms on, {} ms off, for {} ms, control {}), \
+                 permanent {:?}/{:?} (control {})",
+                temporary.on_color,
+                temporary.off_color,
+                temporary.on.as_millis(),
+                temporary.off.as_millis(),
+                temporary.timer.as_millis(),
+                temporary.control,
+                permanent.on_color,
+                permanent.off_color,
+                permanent.control
+            ),
+            PanelCommand::Buzzer {
+                tone,
+                on,
+                off,
+                repeat,
+                ..
+            } => write!(
+                f,
+                "buzzer: tone {tone}, {} ms on, {} ms off, {repeat} times",
+                on.as_millis(),
+                off.as_millis()
+            ),
+            PanelCommand::Text {
+                temporary,
+                hold,
+                row,
+                column,
+                text,
+                ..
+            } => write!(
+                f,
+                "text at row {row}, column {column}{}: \"{}\"",
+                if *temporary {
+                    format!(" for {} s", hold.as_secs())
+                } else {
+                    String::new()
+                },
+                text
+            ),
+            PanelCommand::Output {
+                output,
+                control,
+                timer,
+            } => write!(
+                f,
+                "output {output}: control {control}, {} ms (livegate has no OSDP outputs)",
+                timer.as_millis()
+            ),
+        }
+    }
+}
+
 /// The link as the reader thread sees it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LinkState {
