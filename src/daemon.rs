@@ -28,6 +28,7 @@ use crate::gate::{Gate, GateParams, Output, Start};
 use crate::gatekeeper::{Admission, Limits, PerKey};
 use crate::gpio::{self, Relay};
 use crate::metrics::{DegradedPart, Metrics};
+use crate::reader::osdp::PanelCommand;
 use crate::reader::ReaderOptions;
 use crate::session::{Command, Event, Params, Session, Verdict};
 use crate::trigger::{GateState, Trigger, TriggerEvent};
@@ -395,6 +396,7 @@ pub async fn run(
         reader: opts.reader,
         cards: PerKey::new(&settings.limits, CARDS_KEPT),
     };
+    let mut panel_commands = sh.reader.commands.take();
     sh.show(Screen::Idle);
     sh.report_status();
     let result = loop {
@@ -420,6 +422,7 @@ pub async fn run(
                 None => break Err(DaemonError::TriggerGone),
             },
             Some(r) = recv_opt(&mut reload) => sh.on_reload(r),
+            Some(c) = recv_opt(&mut panel_commands) => sh.on_panel_command(c),
             _ = ticker.tick() => {}
         }
         sh.after_turn(&state_tx);
@@ -871,6 +874,27 @@ impl Shell {
         if let Some(until) = self.cards.record(&card, now, v) {
             let secs = until.saturating_duration_since(now).as_secs();
             warn!(card = %self.reader.shown.show(&card), secs, "too many failed attempts with this card: card locked out");
+        }
+    }
+
+    /// A command from the access-control panel (OSDP). Its text goes to the idle
+    /// screen (the core's [`Gate::panel_text`] decides when it shows: never over a
+    /// session, its verdict or a lockout); livegate has no LED, buzzer or output of
+    /// its own to follow, so those are logged.
+    fn on_panel_command(&mut self, cmd: PanelCommand) {
+        if let PanelCommand::Text {
+            temporary,
+            hold,
+            text,
+            ..
+        } = &cmd
+        {
+            info!(command = %cmd, "OSDP panel text for the idle screen");
+            let hold = temporary.then_some(*hold);
+            let now = Instant::now().into_std();
+            self.gate_policy.panel_text(now, text, hold);
+        } else {
+            info!(command = %cmd, "OSDP panel command (logged only: no LED or buzzer here)");
         }
     }
 

@@ -247,11 +247,12 @@ pub fn osdp_options(cfg: &Config) -> Result<OsdpOptions, DeviceError> {
 }
 
 /// `[reader]` opened for `livegate run`: the output to the panel (the Wiegand
-/// lines claimed at idle and their sender thread, or the OSDP reader on its port)
-/// and how cards are shown. OSDP refuses to run without the site's key: a card
+/// lines claimed at idle and their sender thread, or the OSDP reader on its port,
+/// with the panel's commands for the daemon) and how cards are shown. OSDP refuses to run without the site's key: a card
 /// never goes to a panel in the clear when OSDP's secure channel was asked for.
 pub fn reader(cfg: &Config) -> Result<ReaderOptions, DeviceError> {
     let shown = card_shown(cfg)?;
+    let mut panel_commands = None;
     let out: Box<dyn CardOutput> = match cfg.reader.output.as_str() {
         "wiegand" => {
             let (_, timing) = wiegand_format(cfg)?;
@@ -279,10 +280,16 @@ pub fn reader(cfg: &Config) -> Result<ReaderOptions, DeviceError> {
             }
             let (reader, commands) =
                 Osdp::start(opts).map_err(|e| DeviceError::Reader(e.to_string()))?;
-            log_panel_commands(commands);
+            panel_commands = Some(commands);
             Box::new(reader)
         }
-        _ => return Ok(ReaderOptions { panel: None, shown }),
+        _ => {
+            return Ok(ReaderOptions {
+                panel: None,
+                shown,
+                commands: None,
+            })
+        }
     };
     let (on_pass, on_deny) = panel_cards(cfg)?;
     Ok(ReaderOptions {
@@ -292,6 +299,7 @@ pub fn reader(cfg: &Config) -> Result<ReaderOptions, DeviceError> {
             on_deny,
         }),
         shown,
+        commands: panel_commands,
     })
 }
 
@@ -309,24 +317,6 @@ fn wiegand_sender<A: LineAddr>(
     let claimed = crate::reader::wiegand::claim_lines(d0, d1, inverted)?;
     Sender::spawn(claimed, timing, crate::reader::wiegand::Monotonic, true)
         .map_err(|e| DeviceError::Reader(format!("cannot start the Wiegand sender: {e}")))
-}
-
-/// The panel's commands (LED, buzzer, text, output) are logged: this build shows
-/// no panel text on the OLED.
-fn log_panel_commands(mut commands: mpsc::Receiver<crate::reader::osdp::PanelCommand>) {
-    let spawned = std::thread::Builder::new()
-        .name("osdp-commands".into())
-        .spawn(move || {
-            while let Some(cmd) = commands.blocking_recv() {
-                tracing::info!(
-                    command = %cmd,
-                    "OSDP panel command (logged only)"
-                );
-            }
-        });
-    if let Err(e) = spawned {
-        warn!(error = %e, "cannot watch the panel's OSDP commands");
-    }
 }
 
 /// Builds every device named by `cfg`: what `livegate run` does. Simulated kinds
@@ -356,9 +346,15 @@ pub fn build_simulated(cfg: &Config, sim: Simulated) -> Result<Built, DeviceErro
 type Simulated = std::convert::Infallible;
 
 fn build_devices(cfg: &Config, sim: Option<Simulated>) -> Result<Built, DeviceError> {
-    // 1. Outputs, at their inactive level, before anything else.
+    // 1. Outputs, at their inactive level, before anything else: the relays, then
+    // the output to the panel (the Wiegand lines at idle, high), for `run` only.
     let (gate, fail, sim_relays) = claim_relays(cfg)?;
     let simulated = sim.is_some();
+    let reader = if simulated {
+        ReaderOptions::default()
+    } else {
+        reader(cfg)?
+    };
 
     // 2. Inputs and triggers.
     let (screen_tx, screen_rx) = watch::channel(Screen::Idle);
@@ -424,13 +420,6 @@ fn build_devices(cfg: &Config, sim: Option<Simulated>) -> Result<Built, DeviceEr
             }
         }
     }
-
-    // 2b. The output to the panel (its lines claimed at idle), for `run` only.
-    let reader = if simulated {
-        ReaderOptions::default()
-    } else {
-        reader(cfg)?
-    };
 
     // 3. The display: a missing panel never stops the gate.
     let (display, handle): (Box<dyn Display>, Option<SimDisplayHandle>) = match &cfg.display {

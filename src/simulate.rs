@@ -254,7 +254,11 @@ fn sim_reader(
 ) -> Result<ReaderOptions, SimError> {
     let shown = crate::devices::card_shown(cfg)?;
     if !in_line && cfg.reader.output == "none" {
-        return Ok(ReaderOptions { panel: None, shown });
+        return Ok(ReaderOptions {
+            panel: None,
+            shown,
+            commands: None,
+        });
     }
     let (_, timing) = crate::devices::wiegand_format(cfg)?;
     let (on_pass, on_deny) = crate::devices::panel_cards(cfg)?;
@@ -277,6 +281,7 @@ fn sim_reader(
             on_deny,
         }),
         shown,
+        commands: None,
     })
 }
 

@@ -5,6 +5,13 @@
 //! [`Gate::poll_timeout`] when to call [`Gate::poll`] next, and carries out the
 //! [`Output`]s.
 //!
+//! An access-control panel's text (OSDP, [`Gate::panel_text`]) takes the idle
+//! screen's place, and only its place: a session's screens, its verdict and the
+//! lockout countdown come first, and text that arrives meanwhile waits for them
+//! (while its time runs). It lasts until the next session, the next text, or the
+//! end of its hold when the panel gave one (a temporary text; the permanent one
+//! comes back after it).
+//!
 //! The session itself is [`crate::session::Session`]; the shell starts one when
 //! [`Gate::request_start`] admits it and tells the gate its verdict with
 //! [`Gate::session_over`].
@@ -147,6 +154,10 @@ pub struct Gate {
     /// When the verdict screen ends / the cooldown or lockout countdown moves on.
     housekeeping: Option<Instant>,
     last_verdict: Option<Verdict>,
+    /// The panel's permanent text, until the next session or text.
+    panel_text: Option<String>,
+    /// The panel's temporary text and when it ends.
+    panel_temporary: Option<(String, Instant)>,
 }
 
 impl Gate {
@@ -159,6 +170,8 @@ impl Gate {
             in_session: None,
             housekeeping: None,
             last_verdict: None,
+            panel_text: None,
+            panel_temporary: None,
         }
     }
 
@@ -204,6 +217,9 @@ impl Gate {
             Admission::Admit => {
                 self.started += 1;
                 self.in_session = Some(self.started);
+                // The panel's text lasts until the next session.
+                self.panel_text = None;
+                self.panel_temporary = None;
                 Start::Admit {
                     session: self.started,
                 }
@@ -245,13 +261,39 @@ impl Gate {
         }
     }
 
+    /// The access-control panel asks at `now` for `text` on the idle screen (OSDP):
+    /// for `hold` (a temporary text; the permanent one comes back after it) or,
+    /// with `None`, until the next session or text. `text` must already be cleaned
+    /// (`untrusted::clean`, where it entered); it is clipped here. An empty text
+    /// clears what it would replace. Shown by the next [`Gate::poll`] that finds
+    /// nothing else to show.
+    pub fn panel_text(&mut self, now: Instant, text: &str, hold: Option<Duration>) {
+        let text = crate::screen::clip_panel_text(text.trim());
+        let text = (!text.is_empty()).then_some(text);
+        match hold {
+            Some(hold) => {
+                self.panel_temporary = text.map(|t| (t, now.checked_add(hold).unwrap_or(now)))
+            }
+            None => {
+                self.panel_text = text;
+                self.panel_temporary = None;
+            }
+        }
+    }
+
+    /// What the idle screen shows: the panel's temporary text while it lasts, else its permanent text, else [`Screen::Idle`].
+    fn idle_screen(&self) -> Screen {
+        match (&self.panel_temporary, &self.panel_text) {
+            (Some((text, _)), _) | (None, Some(text)) => Screen::PanelText { text: text.clone() },
+            (None, None) => Screen::Idle,
+        }
+    }
+
     /// When [`Gate::poll`] has something to do next, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let door = self.door.as_ref().and_then(DoorWatch::deadline);
-        match (self.housekeeping, door) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let text = self.panel_temporary.as_ref().map(|(_, end)| *end);
+        [self.housekeeping, door, text].into_iter().flatten().min()
     }
 
     /// Moves the gate on to `now`: a door alarm that is due; once nothing is pending
@@ -266,6 +308,14 @@ impl Gate {
         // cooldown while the verdict was still up): it is never asked for again.
         if self.housekeeping.is_some_and(|t| t <= now) {
             self.housekeeping = None;
+        }
+        // So is the end of the panel's temporary text, shown or not.
+        if self
+            .panel_temporary
+            .as_ref()
+            .is_some_and(|(_, end)| *end <= now)
+        {
+            self.panel_temporary = None;
         }
         if self.in_session.is_some() || self.housekeeping.is_some() {
             return;
@@ -285,7 +335,7 @@ impl Gate {
         } else if let Admission::CoolingDown { until } = self.keeper.admit(now) {
             self.housekeeping = Some(until);
         } else {
-            out.push(Output::Show(Screen::Idle));
+            out.push(Output::Show(self.idle_screen()));
         }
     }
 
@@ -658,5 +708,138 @@ mod tests {
         d.gate.reconfigure(&p);
         assert_eq!(d.state(s(200)), GateState::LockedOut);
         assert_eq!(d.start(s(200)), Start::LockedOut { secs_left: 111 });
+    }
+
+    fn panel(text: &str) -> Screen {
+        Screen::PanelText { text: text.into() }
+    }
+
+    impl Driver {
+        fn text(&mut self, at: Duration, text: &str, hold: Option<Duration>) {
+            self.gate.panel_text(self.t0 + at, text, hold);
+        }
+
+        /// The screens shown, each when it first replaced another (the shell skips
+        /// a screen already shown).
+        fn screens(&self) -> Vec<(Duration, Screen)> {
+            let mut shown: Vec<(Duration, Screen)> = Vec::new();
+            for (t, o) in &self.log {
+                if let Output::Show(s) = o {
+                    if shown.last().is_none_or(|(_, last)| last != s) {
+                        shown.push((*t, s.clone()));
+                    }
+                }
+            }
+            shown
+        }
+    }
+
+    #[test]
+    fn the_panels_text_takes_the_idle_screens_place_until_the_next_session() {
+        let mut d = Driver::new(None);
+        d.run_until(s(0));
+        d.text(s(1), "WELCOME", None);
+        d.run_until(s(1));
+        assert_eq!(d.last_screen(), Some(&panel("WELCOME")));
+        // The next text replaces it.
+        d.text(s(2), "  SEE DESK  ", None);
+        d.run_until(s(2));
+        assert_eq!(d.last_screen(), Some(&panel("SEE DESK")));
+        assert_eq!(d.gate.poll_timeout(), None, "a permanent text asks no wake");
+        // A session ends it: the idle screen after the verdict is the plain one.
+        assert_eq!(d.start(s(3)), Start::Admit { session: 1 });
+        d.over(s(4), Verdict::Pass);
+        d.run_until(s(20));
+        assert_eq!(d.last_screen(), Some(&Screen::Idle));
+        // An empty text clears the panel's text.
+        d.text(s(21), "HELLO", None);
+        d.run_until(s(21));
+        d.text(s(22), " ", None);
+        d.run_until(s(22));
+        assert_eq!(d.last_screen(), Some(&Screen::Idle));
+    }
+
+    #[test]
+    fn text_during_a_session_waits_for_the_verdict_screen_to_end() {
+        let mut d = Driver::new(None);
+        d.run_until(s(0));
+        d.start(s(1));
+        d.log.clear();
+        d.text(s(2), "DOOR 4", None);
+        d.run_until(s(6));
+        assert_eq!(d.screens(), [], "nothing over the session's screens");
+        // The verdict stays its 5 s, then the panel's text, not the plain idle.
+        d.over(s(7), Verdict::Pass);
+        d.run_until(ms(11_999));
+        assert_eq!(d.screens(), [], "nothing over the verdict");
+        d.run_until(s(12));
+        assert_eq!(d.screens(), [(s(12), panel("DOOR 4"))]);
+    }
+
+    #[test]
+    fn a_temporary_text_lasts_its_hold_then_the_permanent_one_comes_back() {
+        let mut d = Driver::new(None);
+        d.text(s(0), "DOOR 4", None);
+        d.run_until(s(0));
+        d.text(s(1), "CARD OK", Some(s(3)));
+        d.run_until(s(1));
+        assert_eq!(d.gate.poll_timeout(), Some(d.t0 + s(4)));
+        d.run_until(s(10));
+        assert_eq!(
+            d.screens(),
+            [
+                (s(0), panel("DOOR 4")),
+                (s(1), panel("CARD OK")),
+                (s(4), panel("DOOR 4")),
+            ]
+        );
+        assert_eq!(d.gate.poll_timeout(), None);
+        // A temporary text alone ends on the plain idle screen.
+        d.text(s(11), "", None);
+        d.text(s(11), "WAIT", Some(s(2)));
+        d.log.clear();
+        d.run_until(s(11));
+        d.run_until(s(20));
+        assert_eq!(d.screens(), [(s(11), panel("WAIT")), (s(13), Screen::Idle)]);
+    }
+
+    #[test]
+    fn the_lockout_comes_before_the_panels_text_and_a_hold_ends_unseen() {
+        let mut d = Driver::new(None);
+        d.start(s(0));
+        d.over(s(1), NOT_VERIFIED);
+        d.start(s(10));
+        d.over(s(11), NOT_VERIFIED);
+        // Locked out until 311 s. A temporary text ends meanwhile: its end is spent
+        // (no wake asked for in the past), and it is never shown.
+        d.text(s(20), "FLASH", Some(s(5)));
+        d.run_until(s(30));
+        assert!(d.gate.poll_timeout().is_some_and(|t| t > d.t0 + s(30)));
+        d.text(s(40), "ASK THE GUARD", None);
+        d.log.clear();
+        d.run_until(s(310));
+        assert!(d
+            .screens()
+            .iter()
+            .all(|(_, s)| matches!(s, Screen::LockedOut { .. })));
+        d.run_until(s(312));
+        assert_eq!(d.last_screen(), Some(&panel("ASK THE GUARD")));
+        assert!(!d.screens().iter().any(|(_, s)| *s == panel("FLASH")));
+    }
+
+    #[test]
+    fn the_panels_text_is_clipped_and_kept_as_cleaned() {
+        let mut d = Driver::new(None);
+        // Cleaned where it entered (the escapes are the text now): not escaped again.
+        d.text(s(0), "HI\\u{1b}[2J", None);
+        d.run_until(s(0));
+        assert_eq!(d.last_screen(), Some(&panel("HI\\u{1b}[2J")));
+        d.text(s(1), &"W".repeat(100), None);
+        d.run_until(s(1));
+        let Some(Screen::PanelText { text }) = d.last_screen() else {
+            panic!("the panel's text is shown");
+        };
+        assert_eq!(text.chars().count(), crate::screen::PANEL_TEXT_CHARS);
+        assert!(text.ends_with("..."));
     }
 }

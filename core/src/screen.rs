@@ -3,12 +3,33 @@
 
 use crate::verdict::DenyReason;
 
+/// The most characters of a panel's text a screen holds (an OSDP text command
+/// carries at most 32 characters; room is left for the visible escapes of
+/// `untrusted::clean`); longer text ends in `...`.
+pub const PANEL_TEXT_CHARS: usize = 64;
+
+/// `text` clipped to [`PANEL_TEXT_CHARS`] characters, ending in `...` when cut (the
+/// panel's fonts are ASCII).
+pub fn clip_panel_text(text: &str) -> String {
+    if text.chars().count() <= PANEL_TEXT_CHARS {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(PANEL_TEXT_CHARS - 3).collect();
+    out.push_str("...");
+    out
+}
+
 /// What the panel shows. Pure data: the session core decides it, a panel draws it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "screen", rename_all = "snake_case")]
 pub enum Screen {
     /// Waiting for someone.
     Idle,
+    /// Waiting for someone, with the text an access-control panel asked the reader
+    /// to show (OSDP): shown instead of [`Screen::Idle`], never over a session's
+    /// screens, its verdict or a lockout ([`crate::gate::Gate::panel_text`]). Cleaned
+    /// where it entered (`untrusted::clean`) and clipped to [`PANEL_TEXT_CHARS`].
+    PanelText { text: String },
     /// A session started; the actions are being fetched.
     GetReady,
     /// The person must perform `action` (the API's raw name; shown as words).
@@ -37,4 +58,22 @@ pub enum Screen {
     LockedOut { secs_left: u32 },
     /// The configuration could not be used.
     ConfigError,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panel_text_is_clipped_to_what_a_screen_holds() {
+        assert_eq!(clip_panel_text("WELCOME"), "WELCOME");
+        let exact = "x".repeat(PANEL_TEXT_CHARS);
+        assert_eq!(clip_panel_text(&exact), exact);
+        let long = "y".repeat(PANEL_TEXT_CHARS + 1);
+        let clipped = clip_panel_text(&long);
+        assert_eq!(clipped.chars().count(), PANEL_TEXT_CHARS);
+        assert!(clipped.ends_with("..."));
+        let json = serde_json::to_string(&Screen::PanelText { text: "HI".into() }).unwrap();
+        assert_eq!(json, r#"{"screen":"panel_text","text":"HI"}"#);
+    }
 }

@@ -250,6 +250,9 @@ fn place(screen: &Screen, size: Size) -> Vec<Element> {
             part("Step up\nto enter", BIG, None),
             part("Look at the camera", SMALL, None),
         ],
+        // The access-control panel's words alone, as big as they fit; a text too
+        // long for the panel ends in "...".
+        Screen::PanelText { text } => vec![part(text, BIG, None)],
         Screen::GetReady if compact => vec![part("Get ready", BIG, None)],
         Screen::GetReady => vec![
             part("Get ready", BIG, None),
@@ -758,6 +761,12 @@ mod tests {
     fn all_screens() -> Vec<Screen> {
         let mut v = vec![
             Screen::Idle,
+            Screen::PanelText {
+                text: "PLEASE SEE THE FRONT DESK".into(),
+            },
+            Screen::PanelText {
+                text: "W".repeat(livegate_core::screen::PANEL_TEXT_CHARS),
+            },
             Screen::GetReady,
             Screen::Verifying,
             Screen::Pass,

@@ -268,6 +268,7 @@ impl SimDisplayHandle {
 pub fn kind(screen: &Screen) -> &'static str {
     match screen {
         Screen::Idle => "idle",
+        Screen::PanelText { .. } => "panel_text",
         Screen::GetReady => "get_ready",
         Screen::Action { .. } => "action",
         Screen::Verifying => "verifying",

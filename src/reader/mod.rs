@@ -65,11 +65,13 @@ impl PanelOutput {
     }
 }
 
-/// The daemon's card settings: the panel output (if any) and how cards are shown.
+/// The daemon's card settings: the panel output (if any), how cards are shown, and
+/// the panel's commands to the reader (OSDP: text for the idle screen, LED, buzzer).
 #[derive(Default)]
 pub struct ReaderOptions {
     pub panel: Option<PanelOutput>,
     pub shown: CardShown,
+    pub commands: Option<tokio::sync::mpsc::Receiver<osdp::PanelCommand>>,
 }
 
 /// How much of a card number logs and audit lines show.
