@@ -90,6 +90,9 @@ pub struct Simulation {
     sim: SimDevices,
     /// In-line mode: the card every visitor shows, passed on after a pass.
     card: Option<Card>,
+    /// The card settings given with [`Simulation::with_reader`], instead of the
+    /// simulated twin of the output.
+    reader: Option<ReaderOptions>,
 }
 
 impl Simulation {
@@ -146,7 +149,15 @@ impl Simulation {
             standin,
             sim,
             card,
+            reader: None,
         })
+    }
+
+    /// Runs with these card settings (a real output to a panel, as `run` opens it:
+    /// `devices::reader`; the panel's commands) instead of the simulated twin.
+    pub fn with_reader(mut self, reader: ReaderOptions) -> Self {
+        self.reader = Some(reader);
+        self
     }
 
     /// The stand-in, to inject faults or read what it saw.
@@ -179,9 +190,13 @@ impl Simulation {
             standin,
             sim,
             card,
+            reader,
         } = self;
         let cards_out: CardsOut = Arc::default();
-        let reader = sim_reader(&cfg, card.is_some(), observer.clone(), cards_out.clone())?;
+        let reader = match reader {
+            Some(r) => r,
+            None => sim_reader(&cfg, card.is_some(), observer.clone(), cards_out.clone())?,
+        };
         let SimDevices {
             devices,
             gate,

@@ -169,3 +169,67 @@ async fn a_hashed_card_is_shown_as_its_mark_and_an_open_key_file_is_refused() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The panel's text (OSDP's text command, as the reader hands it on) shows on the
+/// idle screen: here it arrives while a session runs, so it waits for the verdict
+/// screen to end, then takes the idle screen's place, drawn by the same renderer
+/// as every screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_panels_text_takes_the_idle_screen_after_the_verdict() {
+    use livegate::display::screens::render;
+    use livegate::display::Screen;
+    use livegate::reader::osdp::PanelCommand;
+    use livegate::reader::ReaderOptions;
+
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let sim = Simulation::new(
+        fast_config(),
+        Endpoint::Standin(StandinOptions::default()),
+        Cast::All(Performer::Pass),
+        None,
+    )
+    .await
+    .expect("simulation starts")
+    .with_reader(ReaderOptions {
+        commands: Some(rx),
+        ..Default::default()
+    });
+    // Cleaned where it enters (reader/osdp.rs); an escape stays visible.
+    let text = livegate::untrusted::clean("GATE 2\u{1b}[2J");
+    let sent = text.clone();
+    let obs: Observer = Arc::new(move |e: &GateEvent| {
+        if matches!(e, GateEvent::SessionStarted { .. }) {
+            let _ = tx.try_send(PanelCommand::Text {
+                reader: 0,
+                temporary: false,
+                wrap: false,
+                hold: Duration::ZERO,
+                row: 1,
+                column: 1,
+                text: sent.clone(),
+            });
+        }
+    });
+    let (_, out) =
+        tokio::time::timeout(Duration::from_secs(120), sim.run(Some(1), Some(obs), None))
+            .await
+            .expect("the run ends")
+            .expect("the run succeeds");
+    let want = Screen::PanelText {
+        text: "GATE 2\\u{1b}[2J".into(),
+    };
+    assert_eq!(want, Screen::PanelText { text });
+    let screens = out.display.screens();
+    let pass = screens
+        .iter()
+        .position(|s| *s == Screen::Pass)
+        .expect("the pass shown");
+    let first_text = screens
+        .iter()
+        .position(|s| *s == want)
+        .unwrap_or_else(|| panic!("the panel's text never shown: {screens:?}"));
+    assert!(pass < first_text, "the text over the session: {screens:?}");
+    let (last, fb) = out.display.latest().expect("a screen shown");
+    assert_eq!(last, want, "{screens:?}");
+    assert_eq!(fb, render(&want, 128, 64), "drawn as the renderer draws it");
+}

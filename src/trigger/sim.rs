@@ -17,14 +17,19 @@ pub enum Cast {
     All(Performer),
     /// Visitor `i` plays `list[i % len]`.
     Cycle(Vec<Performer>),
+    /// Visitor `i` plays `list[i]`; nobody comes after the last (the gate stays
+    /// idle until the run is stopped).
+    Once(Vec<Performer>),
 }
 
 impl Cast {
-    pub fn performer(&self, i: u64) -> Performer {
+    /// What visitor `i` plays; `None`: nobody comes any more.
+    pub fn performer(&self, i: u64) -> Option<Performer> {
         match self {
-            Cast::All(p) => *p,
-            Cast::Cycle(list) if !list.is_empty() => list[(i % list.len() as u64) as usize],
-            Cast::Cycle(_) => Performer::Pass,
+            Cast::All(p) => Some(*p),
+            Cast::Cycle(list) if !list.is_empty() => Some(list[(i % list.len() as u64) as usize]),
+            Cast::Cycle(_) => Some(Performer::Pass),
+            Cast::Once(list) => usize::try_from(i).ok().and_then(|i| list.get(i).copied()),
         }
     }
 }
@@ -56,7 +61,11 @@ impl Trigger for SimTrigger {
                 if *state.borrow() != GateState::Ready {
                     continue;
                 }
-                let performer = self.cast.performer(i);
+                let Some(performer) = self.cast.performer(i) else {
+                    // Nobody else comes; the trigger stays (its end would stop the run).
+                    std::future::pending::<()>().await;
+                    return;
+                };
                 self.visitor.send_replace(Some(Visitor {
                     performer,
                     reaction: self.reaction,
