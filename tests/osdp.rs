@@ -10,6 +10,10 @@
 #[path = "common/process.rs"]
 mod process;
 
+#[cfg(feature = "sim")]
+#[path = "common/fast.rs"]
+mod fast;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -223,11 +227,7 @@ impl Bench {
     }
 
     fn reader(&self, key: Option<&str>) -> (Osdp, tokio_mpsc::Receiver<PanelCommand>) {
-        // The reader's log, shown with a failing test's output.
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("info")
-            .with_test_writer()
-            .try_init();
+        log_with_test_output();
         let key = key.map(|k| ScbkKey::parse_hex(k).expect("test key"));
         let mut opts = OsdpOptions::new(&self.pd_port, 115200, ADDRESS, key);
         opts.retry = Duration::from_millis(50);
@@ -277,6 +277,14 @@ impl Bench {
         }
         cards
     }
+}
+
+/// The reader's (and the daemon's) log, shown with a failing test's output.
+fn log_with_test_output() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("info")
+        .with_test_writer()
+        .try_init();
 }
 
 /// Waits until the reader's link state satisfies `want`.
@@ -582,4 +590,168 @@ fn the_commissioning_test_shows_the_link_and_the_commands_and_sends_the_card() {
         assert!(text.contains(want), "{want:?} missing from:\n{text}");
     }
     assert!(!text.contains("944b"), "the key printed:\n{text}");
+}
+
+/// The daemon end to end, as `simulate --card N` runs it (the simulated person and
+/// camera, the stand-in over HTTPS on loopback), with the OSDP reader opened as
+/// `livegate run` opens it (`devices::reader`, the site's key from its file) on one
+/// end of the pty pair and the panel on the other.
+#[cfg(feature = "sim")]
+mod through_the_daemon {
+    use super::*;
+    use livegate::config::Performer;
+    use livegate::daemon::{GateEvent, Observer};
+    use livegate::display::screens::render;
+    use livegate::display::sim::SimDisplayHandle;
+    use livegate::display::Screen;
+    use livegate::simulate::{Endpoint, Simulation};
+    use livegate::standin::StandinOptions;
+    use livegate::trigger::Cast;
+    use std::sync::Arc;
+
+    /// A bound on a whole session under load (as tests/reader.rs allows a run).
+    const SESSION_LIMIT: Duration = Duration::from_secs(120);
+
+    /// The next verdict the daemon told, within the limit.
+    fn next_verdict(events: &mpsc::Receiver<GateEvent>) -> (u64, &'static str) {
+        let until = Instant::now() + SESSION_LIMIT;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match events.recv_timeout(left) {
+                Ok(GateEvent::Verdict {
+                    session, verdict, ..
+                }) => return (session, verdict),
+                Ok(_) => {}
+                Err(e) => panic!("no verdict from the daemon: {e}"),
+            }
+        }
+    }
+
+    /// Waits until the panel (the simulated OLED) shows `want`, then checks its
+    /// pixels against the renderer's.
+    fn wait_shown(display: &SimDisplayHandle, want: &Screen) {
+        let start = Instant::now();
+        loop {
+            if let Some((shown, fb)) = display.latest() {
+                if shown == *want {
+                    assert_eq!(fb, render(want, 128, 64), "drawn as the renderer draws it");
+                    return;
+                }
+            }
+            assert!(
+                start.elapsed() < LIMIT,
+                "{want:?} never shown: {:?}",
+                display.screens()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn a_pass_reports_the_card_a_spoof_nothing_and_the_panels_text_shows_when_idle() {
+        let Some(mut bench) = Bench::start(Some(SITE_KEY)) else {
+            return;
+        };
+        log_with_test_output();
+        let dir = TempDir::new("osdp-daemon");
+        let key_file = dir.write("osdp-key", format!("{SITE_KEY}\n"));
+        std::fs::set_permissions(
+            &key_file,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .expect("chmod the key");
+        let mut cfg = fast::fast_config();
+        cfg.reader.output = "osdp".into();
+        cfg.reader.osdp_port = bench.pd_port.clone();
+        cfg.reader.osdp_baud = 115200;
+        cfg.reader.osdp_address = ADDRESS;
+        cfg.reader.osdp_key_file = Some(key_file.into());
+        let reader = livegate::devices::reader(&cfg).expect("the reader opens as `run` opens it");
+        assert!(
+            reader.commands.is_some(),
+            "the panel's commands go to the daemon"
+        );
+        wait_secure_at_panel(&mut bench);
+
+        // Two visitors show the same card: one passes, one holds up a photo.
+        let card = Card::new(Format::W26, 18, 12345).unwrap();
+        let (events_tx, events) = mpsc::channel();
+        let observer: Observer = Arc::new(move |e: &GateEvent| {
+            let _ = events_tx.send(e.clone());
+        });
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let (display_tx, display_rx) = mpsc::channel();
+        let runner = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let sim = Simulation::in_line(
+                    cfg,
+                    Endpoint::Standin(StandinOptions::default()),
+                    Cast::Once(vec![Performer::Pass, Performer::Spoof]),
+                    None,
+                    Some(card),
+                )
+                .await
+                .expect("simulation starts")
+                .with_reader(reader);
+                let _ = display_tx.send(sim.display().clone());
+                sim.run(None, Some(observer), Some(stop_rx)).await
+            })
+        });
+        let display = display_rx
+            .recv_timeout(LIMIT)
+            .expect("the simulation starts");
+
+        // The pass: the session's card reaches the panel as a card read.
+        assert_eq!(next_verdict(&events), (1, "pass"));
+        let ev = bench
+            .wait_for(LIMIT, |v| v.get("event").is_some())
+            .unwrap_or_else(|| panic!("no card at the panel: {:?}", bench.seen));
+        assert_eq!(event_bits(&ev["event"]), card.encode());
+        // The spoof: nothing more reaches the panel, which keeps polling.
+        assert_eq!(next_verdict(&events), (2, "deny"));
+        let after_deny = bench.card_events(Duration::from_millis(1500));
+        assert!(after_deny.is_empty(), "{after_deny:?}");
+
+        // Nobody else comes: the panel's text takes the idle screen, cleaned.
+        bench.send(json!({
+            "send": "text", "data": "GATE 2\u{1b}[2J", "control_code": 1, "temp_time": 0
+        }));
+        let permanent = Screen::PanelText {
+            text: "GATE 2\\u{1b}[2J".into(),
+        };
+        wait_shown(&display, &permanent);
+        // A temporary text for a second, then the permanent one again.
+        bench.send(json!({ "send": "text", "data": "CARD OK", "temp_time": 1 }));
+        wait_shown(
+            &display,
+            &Screen::PanelText {
+                text: "CARD OK".into(),
+            },
+        );
+        wait_shown(&display, &permanent);
+
+        let _ = stop_tx.send(true);
+        let (summary, _) = runner
+            .join()
+            .expect("the daemon's thread")
+            .expect("the run succeeds");
+        assert_eq!((summary.sessions, summary.passes), (2, 1));
+    }
+
+    /// Waits until the panel reports the secure channel up (the reader's side is up
+    /// first: it answers the last step of the handshake).
+    fn wait_secure_at_panel(bench: &mut Bench) {
+        let up = bench.wait_for(LIMIT, secure_status);
+        assert!(
+            up.is_some(),
+            "the panel saw no secure link: {:?}\n{}",
+            bench.seen,
+            bench.panel_log()
+        );
+    }
 }
