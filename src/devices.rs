@@ -27,7 +27,7 @@ use crate::gpio::output::claim_outputs;
 use crate::gpio::sim::SimRelay;
 use crate::gpio::{GpioError, GpioLines, Relay};
 use crate::reader::osdp::{self, Osdp, OsdpOptions};
-use crate::reader::wiegand::{CardTrigger, Sender};
+use crate::reader::wiegand::{CardTrigger, Sender, WiegandLines};
 use crate::reader::{CardOutput, CardShown, OnPass, PanelOutput, ReaderOptions};
 #[cfg(feature = "sim")]
 use crate::trigger::{Cast, SimTrigger};
@@ -309,14 +309,38 @@ fn wiegand_sender<A: LineAddr>(
     inverted: bool,
     timing: Timing,
 ) -> Result<Sender, DeviceError> {
+    let claimed = claim_wiegand(lines, inverted)?;
+    Sender::spawn(claimed, timing, crate::reader::wiegand::Monotonic, true)
+        .map_err(|e| DeviceError::Reader(format!("cannot start the Wiegand sender: {e}")))
+}
+
+/// The Wiegand output lines of `lines`, claimed at their idle level.
+fn claim_wiegand<A: LineAddr>(
+    lines: &GpioLines<A>,
+    inverted: bool,
+) -> Result<WiegandLines<A::Output>, DeviceError> {
     let Some((d0, d1)) = lines.wiegand.output() else {
         return Err(DeviceError::Reader(
             "output = \"wiegand\" needs both wiegand_out_* lines of [gpio]".into(),
         ));
     };
-    let claimed = crate::reader::wiegand::claim_lines(d0, d1, inverted)?;
-    Sender::spawn(claimed, timing, crate::reader::wiegand::Monotonic, true)
-        .map_err(|e| DeviceError::Reader(format!("cannot start the Wiegand sender: {e}")))
+    Ok(crate::reader::wiegand::claim_lines(d0, d1, inverted)?)
+}
+
+/// `safe-outputs`: the Wiegand output's lines, when `[reader]` drives them, claimed
+/// at their idle level and let go (driven idle once more: nothing a panel reads as
+/// a bit). `Ok(false)`: there are none.
+pub fn rest_wiegand_output(cfg: &Config) -> Result<bool, DeviceError> {
+    if cfg.reader.output != "wiegand" {
+        return Ok(false);
+    }
+    let inverted = cfg.reader.inverted;
+    match &cfg.gpio {
+        GpioConfig::Rppal(g) => drop(claim_wiegand(g, inverted)?),
+        GpioConfig::Cdev(g) => drop(claim_wiegand(g, inverted)?),
+        GpioConfig::Sim(_) => return Ok(false),
+    }
+    Ok(true)
 }
 
 /// Builds every device named by `cfg`: what `livegate run` does. Simulated kinds
@@ -543,5 +567,132 @@ impl Display for LazyOled {
             Some(p) => p.show(screen),
             None => Err(DisplayError::Bus("the panel is not available".into())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpio::input::InputLine;
+    use crate::gpio::line::{Level, Pull};
+    use crate::gpio::output::{OutputLine, OutputOptions};
+    use std::sync::Mutex;
+
+    type Log = Arc<Mutex<Vec<String>>>;
+
+    /// A line of a fake backend that logs what is done to it.
+    #[derive(Clone, Debug)]
+    struct Fake(u8, Log);
+
+    impl PartialEq for Fake {
+        fn eq(&self, other: &Self) -> bool {
+            self.0 == other.0
+        }
+    }
+
+    impl std::fmt::Display for Fake {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "fake {}", self.0)
+        }
+    }
+
+    struct FakeOut(u8, Log);
+
+    impl OutputLine for FakeOut {
+        fn write(&mut self, level: Level) -> Result<(), String> {
+            self.1.lock().unwrap().push(format!("{} {level:?}", self.0));
+            Ok(())
+        }
+    }
+
+    impl Drop for FakeOut {
+        fn drop(&mut self) {
+            self.1.lock().unwrap().push(format!("{} let go", self.0));
+        }
+    }
+
+    struct NoInput;
+
+    impl InputLine for NoInput {
+        fn is_high(&mut self) -> bool {
+            true
+        }
+    }
+
+    impl LineAddr for Fake {
+        type Output = FakeOut;
+        type Input = NoInput;
+
+        fn claim_output(
+            &self,
+            _: &'static str,
+            level: Level,
+        ) -> Result<(FakeOut, String), GpioError> {
+            self.1
+                .lock()
+                .unwrap()
+                .push(format!("{} claimed {level:?}", self.0));
+            Ok((FakeOut(self.0, self.1.clone()), self.to_string()))
+        }
+
+        fn claim_input(&self, _: &'static str, _: Pull) -> Result<(NoInput, String), GpioError> {
+            Ok((NoInput, self.to_string()))
+        }
+    }
+
+    fn lines(log: &Log, wiegand: bool) -> GpioLines<Fake> {
+        let out = |n| OutputOptions {
+            line: Fake(n, log.clone()),
+            active_low: false,
+            pulse: Duration::from_secs(1),
+        };
+        let mut l = GpioLines {
+            gate: out(5),
+            fail: out(6),
+            trigger: None,
+            exit: None,
+            door: None,
+            wiegand: Default::default(),
+        };
+        if wiegand {
+            l.wiegand.out_d0 = Some(Fake(20, log.clone()));
+            l.wiegand.out_d1 = Some(Fake(21, log.clone()));
+        }
+        l
+    }
+
+    #[test]
+    fn the_wiegand_lines_are_claimed_at_idle_and_let_go_at_idle() {
+        for (inverted, idle) in [(false, "High"), (true, "Low")] {
+            let log = Log::default();
+            drop(claim_wiegand(&lines(&log, true), inverted).unwrap());
+            let log = log.lock().unwrap().clone();
+            // Claimed already at idle (never the other level), driven idle again
+            // when let go.
+            assert_eq!(
+                log,
+                [
+                    format!("20 claimed {idle}"),
+                    format!("21 claimed {idle}"),
+                    format!("20 {idle}"),
+                    format!("21 {idle}"),
+                    "20 let go".to_owned(),
+                    "21 let go".to_owned(),
+                ],
+                "inverted: {inverted}"
+            );
+        }
+        let log = Log::default();
+        assert!(matches!(
+            claim_wiegand(&lines(&log, false), false),
+            Err(DeviceError::Reader(_))
+        ));
+        assert!(log.lock().unwrap().is_empty(), "nothing claimed");
+    }
+
+    #[test]
+    fn without_a_wiegand_output_safe_outputs_has_no_lines_to_rest() {
+        let cfg = Config::default();
+        assert!(!rest_wiegand_output(&cfg).unwrap());
     }
 }

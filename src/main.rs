@@ -360,19 +360,32 @@ fn safe_outputs(path: &std::path::Path) -> anyhow::Result<()> {
             }
         },
     };
-    let gpio = wiring.gpio_config().map_err(anyhow::Error::msg)?;
-    let cfg = Config {
-        gpio,
-        ..Config::default()
-    };
+    let cfg = wiring.config().map_err(anyhow::Error::msg)?;
     // Claimed at the inactive level; dropping them drives them inactive again and
     // leaves the pins as outputs (never floating).
-    let (gate, fail, _) = livegate::devices::claim_relays(&cfg)?;
-    for r in [&gate, &fail] {
-        r.set(false)?;
-    }
+    let relays = livegate::devices::claim_relays(&cfg).and_then(|(gate, fail, _)| {
+        gate.set(false)?;
+        fail.set(false)
+    });
+    // The Wiegand output's lines at idle too, even when the relays failed.
+    let wiegand = match (relays, livegate::devices::rest_wiegand_output(&cfg)) {
+        (Ok(()), Ok(w)) => w,
+        (Err(r), Ok(_)) => return Err(r.into()),
+        (Ok(()), Err(w)) => bail!(
+            "the relays are at their inactive level, but the Wiegand output's lines were \
+             NOT driven to idle: {w}"
+        ),
+        (Err(r), Err(w)) => {
+            bail!("{r}; and the Wiegand output's lines were NOT driven to idle either: {w}")
+        }
+    };
     println!(
-        "gate and fail outputs are at their inactive level ({}; wiring from {from})",
+        "gate and fail outputs are at their inactive level{} ({}; wiring from {from})",
+        if wiegand {
+            ", the Wiegand output's lines at idle"
+        } else {
+            ""
+        },
         wiring.describe()
     );
     Ok(())
@@ -804,7 +817,7 @@ async fn run(path: PathBuf) -> anyhow::Result<()> {
     let built = livegate::devices::build(&cfg)?;
     // The wiring just claimed, for `safe-outputs` after a kill, whatever the file
     // says by then.
-    let claimed = livegate::wiring::Wiring::of(&cfg.gpio);
+    let claimed = livegate::wiring::Wiring::claimed(&cfg);
     record_wiring(&claimed);
     let shutdown = shutdown_on_signals(notifier.clone())?;
     let reload = reload_on_sighup(path.clone(), notifier.clone(), claimed, cfg.clone())?;

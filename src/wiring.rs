@@ -1,8 +1,9 @@
-//! The relay wiring the running daemon claimed, recorded under its runtime directory
+//! The relay wiring the running daemon claimed (and the Wiegand output's lines, when
+//! it drives them), recorded under its runtime directory
 //! (`$RUNTIME_DIRECTORY/wiring.toml`, else `/run/livegate/wiring.toml`) at start and
 //! at every accepted reload, so that `livegate safe-outputs` (systemd's
-//! `ExecStopPost`) drives the relays inactive whatever state the configuration file
-//! is in: the record first, then a lenient read of the file's `[gpio]` table alone;
+//! `ExecStopPost`) drives the relays inactive and the Wiegand lines idle whatever
+//! state the configuration file is in: the record first, then a lenient read of the file's `[gpio]` table alone;
 //! with neither it says that it cannot know the wiring. It never guesses pins.
 
 use std::io::Write;
@@ -20,7 +21,30 @@ pub const DEFAULT_RUNTIME_DIR: &str = "/run/livegate";
 /// The largest record read.
 const MAX_RECORD_BYTES: u64 = 16 << 10;
 
-/// Which outputs the relays are, and at which level each is inactive.
+/// The Wiegand output to a panel's reader port: its D0 and D1 lines (BCM numbers for
+/// rppal, offsets or names for cdev), idle high, or low behind an inverting stage
+/// (`[reader] inverted`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WiegandOut<L> {
+    pub d0: L,
+    pub d1: L,
+    #[serde(default)]
+    pub inverted: bool,
+}
+
+impl<L: std::fmt::Display> WiegandOut<L> {
+    fn describe(&self, line: &str) -> String {
+        format!(
+            ", Wiegand out D0 {line} {}, D1 {line} {} (idle {})",
+            self.d0,
+            self.d1,
+            if self.inverted { "low" } else { "high" }
+        )
+    }
+}
+
+/// Which outputs the relays are, and at which level each is inactive; the Wiegand
+/// output's lines and their idle level, when the daemon drives them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Wiring {
@@ -35,6 +59,8 @@ pub enum Wiring {
         gate_active_low: bool,
         fail_pin: u8,
         fail_active_low: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wiegand_out: Option<WiegandOut<u8>>,
     },
     /// Lines of a GPIO chip: an offset on `chip` ("17") or a line name ("GPIO17").
     Cdev {
@@ -43,6 +69,8 @@ pub enum Wiring {
         gate_active_low: bool,
         fail_line: String,
         fail_active_low: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wiegand_out: Option<WiegandOut<String>>,
     },
 }
 
@@ -70,10 +98,12 @@ impl Wiring {
         if let Wiring::Cdev {
             gate_line,
             fail_line,
+            wiegand_out,
             ..
         } = self
         {
-            for s in [gate_line, fail_line] {
+            let wiegand = wiegand_out.iter().flat_map(|w| [&w.d0, &w.d1]);
+            for s in [gate_line, fail_line].into_iter().chain(wiegand) {
                 line_spec(s)?;
             }
         }
@@ -90,10 +120,15 @@ impl Wiring {
                 gate_active_low,
                 fail_pin,
                 fail_active_low,
+                wiegand_out,
             } => format!(
-                "rppal: gate BCM {gate_pin} ({}), fail BCM {fail_pin} ({})",
+                "rppal: gate BCM {gate_pin} ({}), fail BCM {fail_pin} ({}){}",
                 low(*gate_active_low),
-                low(*fail_active_low)
+                low(*fail_active_low),
+                wiegand_out
+                    .as_ref()
+                    .map(|w| w.describe("BCM"))
+                    .unwrap_or_default()
             ),
             Wiring::Cdev {
                 chip,
@@ -101,11 +136,16 @@ impl Wiring {
                 gate_active_low,
                 fail_line,
                 fail_active_low,
+                wiegand_out,
             } => format!(
-                "cdev: {}: gate line {gate_line} ({}), fail line {fail_line} ({})",
+                "cdev: {}: gate line {gate_line} ({}), fail line {fail_line} ({}){}",
                 chip.display(),
                 low(*gate_active_low),
-                low(*fail_active_low)
+                low(*fail_active_low),
+                wiegand_out
+                    .as_ref()
+                    .map(|w| w.describe("line"))
+                    .unwrap_or_default()
             ),
         }
     }
@@ -210,9 +250,9 @@ pub fn read_record(path: &Path) -> Result<Option<Wiring>, WiringError> {
     Ok(Some(wiring))
 }
 
-/// The text of the one `[gpio]` table of a TOML text, from its header to the next
-/// table header; `None` when there is none or more than one.
-pub fn gpio_table(text: &str) -> Option<String> {
+/// The text of the one `[want]` table of a TOML text (`gpio`, `reader`), from its
+/// header to the next table header; `None` when there is none or more than one.
+pub fn table_text(text: &str, want: &str) -> Option<String> {
     let header = |line: &str| -> Option<String> {
         let t = line.trim();
         let inner = t.strip_prefix('[')?;
@@ -226,10 +266,10 @@ pub fn gpio_table(text: &str) -> Option<String> {
     for line in text.lines() {
         match header(line) {
             Some(name) => {
-                inside = name == "gpio";
+                inside = name == want;
                 if inside {
                     count += 1;
-                    found = Some(String::from("[gpio]\n"));
+                    found = Some(format!("[{want}]\n"));
                 }
             }
             None if inside => {
@@ -250,7 +290,7 @@ pub fn gpio_table(text: &str) -> Option<String> {
 
 /// One record of each backend, for the tests here and in `config/wiring.rs`.
 #[cfg(test)]
-pub(crate) fn examples() -> [Wiring; 4] {
+pub(crate) fn examples() -> [Wiring; 6] {
     [
         Wiring::Sim { state_file: None },
         Wiring::Sim {
@@ -261,6 +301,7 @@ pub(crate) fn examples() -> [Wiring; 4] {
             gate_active_low: false,
             fail_pin: 6,
             fail_active_low: true,
+            wiegand_out: None,
         },
         Wiring::Cdev {
             chip: "/dev/gpiochip1".into(),
@@ -268,6 +309,30 @@ pub(crate) fn examples() -> [Wiring; 4] {
             gate_active_low: true,
             fail_line: "27".into(),
             fail_active_low: false,
+            wiegand_out: None,
+        },
+        Wiring::Rppal {
+            gate_pin: 5,
+            gate_active_low: false,
+            fail_pin: 6,
+            fail_active_low: true,
+            wiegand_out: Some(WiegandOut {
+                d0: 20,
+                d1: 21,
+                inverted: false,
+            }),
+        },
+        Wiring::Cdev {
+            chip: "/dev/gpiochip0".into(),
+            gate_line: "17".into(),
+            gate_active_low: false,
+            fail_line: "27".into(),
+            fail_active_low: false,
+            wiegand_out: Some(WiegandOut {
+                d0: "GPIO20".into(),
+                d1: "21".into(),
+                inverted: true,
+            }),
         },
     ]
 }
@@ -314,6 +379,7 @@ mod tests {
                 gate_active_low: true,
                 fail_pin: 6,
                 fail_active_low: true,
+                wiegand_out: None,
             },
         )
         .unwrap();

@@ -271,6 +271,47 @@ fn with_neither_safe_outputs_says_it_cannot_know_the_wiring_and_guesses_nothing(
     out.assert_no_panic();
 }
 
+/// The record names the Wiegand output's lines (written by `run` when `[reader]
+/// output = "wiegand"`): `safe-outputs` reads them from it and drives them to idle
+/// after the relays, even when the relays fail. Off a Pi both are refused, and
+/// both refusals are told (on a Pi, or over gpio-sim in the VM tier, the lines
+/// end at idle: `devices::rest_wiegand_output`, tested on a fake backend).
+#[test]
+fn safe_outputs_takes_the_wiegand_lines_from_the_record_after_the_relays() {
+    let dir = temp_dir();
+    let runtime = dir.path("run");
+    std::fs::create_dir_all(&runtime).expect("runtime dir");
+    let record = Path::new(&runtime).join("wiring.toml");
+    std::fs::write(
+        &record,
+        "kind = \"rppal\"\ngate_pin = 17\ngate_active_low = false\nfail_pin = 27\n\
+         fail_active_low = false\n\n[wiegand_out]\nd0 = 20\nd1 = 21\n",
+    )
+    .expect("record");
+    std::fs::set_permissions(&record, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let cfg = dir.write("livegate.toml", FAST_TEXT);
+    let out = livegate(
+        &["safe-outputs", "--config", &cfg],
+        &[("RUNTIME_DIRECTORY", &runtime)],
+        QUICK,
+    );
+    out.assert_no_panic();
+    assert_eq!(out.code, Some(1), "{}", out.context());
+    assert!(
+        !out.stderr.contains("ignoring the wiring record"),
+        "the record is read: {}",
+        out.context()
+    );
+    assert!(
+        out.stderr.contains("GPIO needs a Pi")
+            && out
+                .stderr
+                .contains("the Wiegand output's lines were NOT driven to idle either"),
+        "{}",
+        out.context()
+    );
+}
+
 // ---------------------------------------------------------------------------
 // 2. Strings from the network, escaped before any log line, event or terminal.
 
