@@ -573,76 +573,12 @@ impl Display for LazyOled {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gpio::input::InputLine;
-    use crate::gpio::line::{Level, Pull};
-    use crate::gpio::output::{OutputLine, OutputOptions};
-    use std::sync::Mutex;
-
-    type Log = Arc<Mutex<Vec<String>>>;
-
-    /// A line of a fake backend that logs what is done to it.
-    #[derive(Clone, Debug)]
-    struct Fake(u8, Log);
-
-    impl PartialEq for Fake {
-        fn eq(&self, other: &Self) -> bool {
-            self.0 == other.0
-        }
-    }
-
-    impl std::fmt::Display for Fake {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            write!(f, "fake {}", self.0)
-        }
-    }
-
-    struct FakeOut(u8, Log);
-
-    impl OutputLine for FakeOut {
-        fn write(&mut self, level: Level) -> Result<(), String> {
-            self.1.lock().unwrap().push(format!("{} {level:?}", self.0));
-            Ok(())
-        }
-    }
-
-    impl Drop for FakeOut {
-        fn drop(&mut self) {
-            self.1.lock().unwrap().push(format!("{} let go", self.0));
-        }
-    }
-
-    struct NoInput;
-
-    impl InputLine for NoInput {
-        fn is_high(&mut self) -> bool {
-            true
-        }
-    }
-
-    impl LineAddr for Fake {
-        type Output = FakeOut;
-        type Input = NoInput;
-
-        fn claim_output(
-            &self,
-            _: &'static str,
-            level: Level,
-        ) -> Result<(FakeOut, String), GpioError> {
-            self.1
-                .lock()
-                .unwrap()
-                .push(format!("{} claimed {level:?}", self.0));
-            Ok((FakeOut(self.0, self.1.clone()), self.to_string()))
-        }
-
-        fn claim_input(&self, _: &'static str, _: Pull) -> Result<(NoInput, String), GpioError> {
-            Ok((NoInput, self.to_string()))
-        }
-    }
+    use crate::gpio::fake::{fake, levels, Fake, Log};
+    use crate::gpio::output::OutputOptions;
 
     fn lines(log: &Log, wiegand: bool) -> GpioLines<Fake> {
         let out = |n| OutputOptions {
-            line: Fake(n, log.clone()),
+            line: fake(n, log),
             active_low: false,
             pulse: Duration::from_secs(1),
         };
@@ -655,8 +591,8 @@ mod tests {
             wiegand: Default::default(),
         };
         if wiegand {
-            l.wiegand.out_d0 = Some(Fake(20, log.clone()));
-            l.wiegand.out_d1 = Some(Fake(21, log.clone()));
+            l.wiegand.out_d0 = Some(fake(20, log));
+            l.wiegand.out_d1 = Some(fake(21, log));
         }
         l
     }
@@ -666,18 +602,17 @@ mod tests {
         for (inverted, idle) in [(false, "High"), (true, "Low")] {
             let log = Log::default();
             drop(claim_wiegand(&lines(&log, true), inverted).unwrap());
-            let log = log.lock().unwrap().clone();
             // Claimed already at idle (never the other level), driven idle again
             // when let go.
             assert_eq!(
-                log,
+                levels(&log),
                 [
-                    format!("20 claimed {idle}"),
-                    format!("21 claimed {idle}"),
-                    format!("20 {idle}"),
-                    format!("21 {idle}"),
-                    "20 let go".to_owned(),
-                    "21 let go".to_owned(),
+                    format!("output 20 {idle}"),
+                    format!("output 21 {idle}"),
+                    format!("write 20 {idle}"),
+                    format!("write 21 {idle}"),
+                    "drop 20".to_owned(),
+                    "drop 21".to_owned(),
                 ],
                 "inverted: {inverted}"
             );
@@ -687,7 +622,7 @@ mod tests {
             claim_wiegand(&lines(&log, false), false),
             Err(DeviceError::Reader(_))
         ));
-        assert!(log.lock().unwrap().is_empty(), "nothing claimed");
+        assert!(levels(&log).is_empty(), "nothing claimed");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use livegate::config::{Config, Performer};
 use livegate::daemon::{GateEvent, Observer};
-use livegate::simulate::{Endpoint, SimOutcome, Simulation};
+use livegate::simulate::{Endpoint, SimError, SimOutcome, Simulation};
 use livegate::standin::StandinOptions;
 use livegate::trigger::Cast;
 use livegate_core::wiegand::{Card, Format};
@@ -16,21 +16,32 @@ use livegate_core::wiegand::{Card, Format};
 mod common;
 use common::fast::fast_config;
 
+/// `cfg` simulated against the stand-in, every visitor playing `performer` (and
+/// showing `card`, when set).
+async fn simulation(
+    cfg: Config,
+    performer: Performer,
+    card: Option<Card>,
+) -> Result<Simulation, SimError> {
+    Simulation::in_line(
+        cfg,
+        Endpoint::Standin(StandinOptions::default()),
+        Cast::All(performer),
+        None,
+        card,
+    )
+    .await
+}
+
 async fn in_line(
     cfg: Config,
     performer: Performer,
     card: Card,
     sessions: u64,
 ) -> (SimOutcome, Vec<GateEvent>) {
-    let sim = Simulation::in_line(
-        cfg,
-        Endpoint::Standin(StandinOptions::default()),
-        Cast::All(performer),
-        None,
-        Some(card),
-    )
-    .await
-    .expect("simulation starts");
+    let sim = simulation(cfg, performer, Some(card))
+        .await
+        .expect("simulation starts");
     let events: Arc<Mutex<Vec<GateEvent>>> = Arc::default();
     let sink = events.clone();
     let obs: Observer = Arc::new(move |e: &GateEvent| sink.lock().unwrap().push(e.clone()));
@@ -153,14 +164,7 @@ async fn a_hashed_card_is_shown_as_its_mark_and_an_open_key_file_is_refused() {
     assert!(shown.starts_with('#') && shown.len() == 17, "{shown}");
     assert!(!shown.contains("31337"));
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let refused = Simulation::in_line(
-        cfg,
-        Endpoint::Standin(StandinOptions::default()),
-        Cast::All(Performer::Pass),
-        None,
-        Some(card),
-    )
-    .await;
+    let refused = simulation(cfg, Performer::Pass, Some(card)).await;
     let sim = refused.expect("the devices are built; the key is read when the run starts");
     let err = sim.run(Some(1), None, None).await.err().expect("refused");
     assert!(
@@ -182,18 +186,13 @@ async fn the_panels_text_takes_the_idle_screen_after_the_verdict() {
     use livegate::reader::ReaderOptions;
 
     let (tx, rx) = tokio::sync::mpsc::channel(8);
-    let sim = Simulation::new(
-        fast_config(),
-        Endpoint::Standin(StandinOptions::default()),
-        Cast::All(Performer::Pass),
-        None,
-    )
-    .await
-    .expect("simulation starts")
-    .with_reader(ReaderOptions {
-        commands: Some(rx),
-        ..Default::default()
-    });
+    let sim = simulation(fast_config(), Performer::Pass, None)
+        .await
+        .expect("simulation starts")
+        .with_reader(ReaderOptions {
+            commands: Some(rx),
+            ..Default::default()
+        });
     // Cleaned where it enters (reader/osdp.rs); an escape stays visible.
     let text = livegate::untrusted::clean("GATE 2\u{1b}[2J");
     let sent = text.clone();

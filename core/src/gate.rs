@@ -568,10 +568,7 @@ mod tests {
     #[test]
     fn lockout_after_failures_counts_down_and_refuses() {
         let mut d = Driver::new(None);
-        d.start(s(0));
-        d.over(s(1), NOT_VERIFIED);
-        d.start(s(10));
-        d.over(s(11), NOT_VERIFIED);
+        d.two_failures();
         assert!(d.log.contains(&(s(11), Output::LockedOut { secs: 300 })));
         assert_eq!(d.state(s(12)), GateState::LockedOut);
         // After the verdict screen: the countdown, moved on each minute.
@@ -698,10 +695,7 @@ mod tests {
     #[test]
     fn reconfigure_keeps_a_lockout_in_force() {
         let mut d = Driver::new(None);
-        d.start(s(0));
-        d.over(s(1), NOT_VERIFIED);
-        d.start(s(10));
-        d.over(s(11), NOT_VERIFIED);
+        d.two_failures();
         let mut p = params(None);
         p.limits.lockout = s(10);
         p.verdict_screen = s(1);
@@ -715,6 +709,14 @@ mod tests {
     }
 
     impl Driver {
+        /// Failed sessions at 0–1 s and 10–11 s: locked out from 11 s to 311 s.
+        fn two_failures(&mut self) {
+            self.start(s(0));
+            self.over(s(1), NOT_VERIFIED);
+            self.start(s(10));
+            self.over(s(11), NOT_VERIFIED);
+        }
+
         fn text(&mut self, at: Duration, text: &str, hold: Option<Duration>) {
             self.gate.panel_text(self.t0 + at, text, hold);
         }
@@ -806,10 +808,7 @@ mod tests {
     #[test]
     fn the_lockout_comes_before_the_panels_text_and_a_hold_ends_unseen() {
         let mut d = Driver::new(None);
-        d.start(s(0));
-        d.over(s(1), NOT_VERIFIED);
-        d.start(s(10));
-        d.over(s(11), NOT_VERIFIED);
+        d.two_failures();
         // Locked out until 311 s. A temporary text ends meanwhile: its end is spent
         // (no wake asked for in the past), and it is never shown.
         d.text(s(20), "FLASH", Some(s(5)));

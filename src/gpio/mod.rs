@@ -10,6 +10,8 @@
 pub mod cdev;
 pub mod debounce;
 pub mod edges;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod header;
 pub mod input;
 pub mod line;
