@@ -633,20 +633,27 @@ mod through_the_daemon {
         }
     }
 
-    /// Waits until the panel (the simulated OLED) shows `want`, then checks its
-    /// pixels against the renderer's.
-    fn wait_shown(display: &SimDisplayHandle, want: &Screen) {
+    /// Waits until the panel (the simulated OLED, which keeps what it drew) has
+    /// shown `want` `times` times, each drawn pixel for pixel as the renderer draws
+    /// it. The history, not the panel now: a short text may be gone by the time
+    /// this thread looks.
+    fn wait_shown(display: &SimDisplayHandle, want: &Screen, times: usize) {
         let start = Instant::now();
         loop {
-            if let Some((shown, fb)) = display.latest() {
-                if shown == *want {
+            let frames: Vec<_> = display
+                .frames()
+                .into_iter()
+                .filter(|(s, _)| s == want)
+                .collect();
+            if frames.len() >= times {
+                for (_, fb) in frames {
                     assert_eq!(fb, render(want, 128, 64), "drawn as the renderer draws it");
-                    return;
                 }
+                return;
             }
             assert!(
                 start.elapsed() < LIMIT,
-                "{want:?} never shown: {:?}",
+                "{want:?} not shown {times} time(s): {:?}",
                 display.screens()
             );
             std::thread::sleep(Duration::from_millis(5));
@@ -730,16 +737,19 @@ mod through_the_daemon {
         let permanent = Screen::PanelText {
             text: "GATE 2\\u{1b}[2J".into(),
         };
-        wait_shown(&display, &permanent);
-        // A temporary text for a second, then the permanent one again.
-        bench.send(json!({ "send": "text", "data": "CARD OK", "temp_time": 1 }));
-        wait_shown(
-            &display,
-            &Screen::PanelText {
-                text: "CARD OK".into(),
-            },
+        wait_shown(&display, &permanent, 1);
+        // A temporary text for its 3 s, then the permanent one again.
+        bench.send(json!({ "send": "text", "data": "CARD OK", "temp_time": 3 }));
+        let temporary = Screen::PanelText {
+            text: "CARD OK".into(),
+        };
+        wait_shown(&display, &permanent, 2);
+        let screens = display.screens();
+        assert_eq!(
+            screens[screens.len().saturating_sub(3)..],
+            [permanent.clone(), temporary, permanent],
+            "{screens:?}"
         );
-        wait_shown(&display, &permanent);
 
         let _ = stop_tx.send(true);
         let (summary, _) = runner

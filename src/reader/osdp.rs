@@ -182,8 +182,9 @@ pub struct LedPattern {
     pub timer: Duration,
 }
 
-/// What the panel asks of the reader. The daemon follows what the hardware allows
-/// (the text goes to the OLED).
+/// What the panel asks of the reader. The daemon follows what the hardware allows:
+/// the text goes to the OLED's idle screen; livegate has no LED or buzzer of its
+/// own, so those are logged.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PanelCommand {
     Led {
@@ -472,7 +473,7 @@ fn capabilities(secure: bool) -> Vec<PdCapability> {
         PdCapability::CardDataFormat(PdCapEntity::new(1, 0)),
         PdCapability::LedControl(PdCapEntity::new(1, 1)),
         PdCapability::AudibleOutput(PdCapEntity::new(1, 1)),
-        // One line of text (the OLED's status line).
+        // Text (on the OLED, in the idle screen's place: `Gate::panel_text`).
         PdCapability::TextOutput(PdCapEntity::new(1, 1)),
     ];
     if secure {
