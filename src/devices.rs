@@ -248,8 +248,9 @@ pub fn osdp_options(cfg: &Config) -> Result<OsdpOptions, DeviceError> {
 
 /// `[reader]` opened for `livegate run`: the output to the panel (the Wiegand
 /// lines claimed at idle and their sender thread, or the OSDP reader on its port,
-/// with the panel's commands for the daemon) and how cards are shown. OSDP refuses to run without the site's key: a card
-/// never goes to a panel in the clear when OSDP's secure channel was asked for.
+/// with the panel's commands for the daemon) and how cards are shown. OSDP
+/// refuses to run without the site's key: a card never goes to a panel in the
+/// clear when OSDP's secure channel was asked for.
 pub fn reader(cfg: &Config) -> Result<ReaderOptions, DeviceError> {
     let shown = card_shown(cfg)?;
     let mut panel_commands = None;
