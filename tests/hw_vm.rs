@@ -2049,6 +2049,22 @@ fn after_a_broken_edit_and_a_kill_mid_pulse_safe_outputs_drives_the_recorded_lin
     for line in 0..4 {
         bank.pull(line, true);
     }
+    // A panel's reader port on lines 4 and 5 (D0, D1), resting low while nobody
+    // drives them: livegate must hold them at Wiegand's idle, high.
+    bank.pull(4, false);
+    bank.pull(5, false);
+    let text = std::fs::read_to_string(&config).expect("the config");
+    let wired = text
+        .replace(
+            "[trigger]\n",
+            "wiegand_out_d0_line = 4\nwiegand_out_d1_line = 5\n\n[trigger]\n",
+        )
+        .replace(
+            "[log]\n",
+            "[reader]\noutput = \"wiegand\"\non_pass = \"fixed\"\nfixed_card = \"18:12345\"\n\n[log]\n",
+        );
+    assert_ne!(wired, text);
+    std::fs::write(&config, wired).expect("the config with a Wiegand output");
     let mut notify = NotifySocket::bind(dir.join("notify"));
     let mut daemon = std::process::Command::new(livegate_bin())
         .args(["run", "--config"])
@@ -2069,6 +2085,11 @@ fn after_a_broken_edit_and_a_kill_mid_pulse_safe_outputs_drives_the_recorded_lin
         record.contains("kind = \"cdev\"") && record.contains("RELAY_GATE"),
         "{record}"
     );
+    assert_eq!(
+        (bank.value(4), bank.value(5)),
+        (1, 1),
+        "the Wiegand lines held at idle while the service runs"
+    );
 
     // A technician saves the file with one typo (outside [gpio]).
     let text = std::fs::read_to_string(&config).expect("the config");
@@ -2087,13 +2108,36 @@ fn after_a_broken_edit_and_a_kill_mid_pulse_safe_outputs_drives_the_recorded_lin
     daemon.kill().expect("SIGKILL livegate");
     daemon.wait().expect("reap livegate");
 
-    // ExecStopPost against the broken file: the recorded lines, driven inactive.
+    assert_eq!(
+        (bank.value(4), bank.value(5)),
+        (0, 0),
+        "killed: the Wiegand lines fall back to the port's pull"
+    );
+
+    // ExecStopPost against the broken file: the recorded lines, driven inactive (the
+    // Wiegand lines to idle, seen in the kernel's trace: they are let go again after).
+    let base = sim_gpio_base();
+    let trace = |file: &str, what: &str| {
+        std::fs::write(format!("{TRACING}/{file}"), what)
+            .unwrap_or_else(|e| panic!("write {what:?} to {TRACING}/{file}: {e}"))
+    };
+    trace("trace", "");
+    trace("events/gpio/gpio_value/enable", "1");
     let out = std::process::Command::new(livegate_bin())
         .args(["safe-outputs", "--config"])
         .arg(&config)
         .env("RUNTIME_DIRECTORY", &runtime)
         .output()
         .expect("run livegate safe-outputs");
+    trace("events/gpio/gpio_value/enable", "0");
+    let sets = std::fs::read_to_string(format!("{TRACING}/trace")).expect("the trace");
+    for k in [4, 5] {
+        let set_high = format!("gpio_value: {} set 1", base + k);
+        assert!(
+            sets.contains(&set_high),
+            "safe-outputs did not drive line {k} to idle:\n{sets}"
+        );
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -2122,5 +2166,7 @@ fn after_a_broken_edit_and_a_kill_mid_pulse_safe_outputs_drives_the_recorded_lin
     assert!(String::from_utf8_lossy(&out.stdout).contains("wiring from [gpio] of"));
     assert_eq!((bank.value(0), bank.value(1)), (1, 1), "both relays off");
     drop(api);
-    println!("after a broken edit and SIGKILL: safe-outputs drove the recorded cdev lines");
+    println!(
+        "after a broken edit and SIGKILL: safe-outputs drove the recorded cdev lines, the Wiegand pair to idle"
+    );
 }
