@@ -79,8 +79,16 @@ export LIVEGATE_VM_LIVEGATE=/livegate
 mkdir -p /run
 export HOME=/tmp TMPDIR=/tmp RUST_BACKTRACE=1
 echo "hw-vm guest: running the tests (vivid at $vivid, loopback at $loop, fake I2C on bus 1, gpio-sim at /dev/$chip)"
-/hw_vm --ignored --test-threads=1 --nocapture
+# run.sh NAME... passes `hwvm.filter=NAME,NAME` on the kernel command line: only
+# those tests run (and the result line says so).
+filters=""
+for word in $(cat /proc/cmdline); do
+    case $word in hwvm.filter=*) filters=$(echo "${word#hwvm.filter=}" | tr , ' ') ;; esac
+done
+# shellcheck disable=SC2086 # the filters are words
+/hw_vm --ignored --test-threads=1 --nocapture $filters
 rc=$?
+[ -z "$filters" ] || echo "hw-vm guest: only the tests matching: $filters"
 if [ "$rc" = 0 ]; then
     result "PASS"
 else

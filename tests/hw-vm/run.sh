@@ -7,6 +7,9 @@
 #
 # Exits 0 only when the guest prints `HWVM-RESULT: PASS`. Anything else (no boot,
 # timeout, no result line, a failed test) prints the guest log's tail and fails.
+#
+#   tests/hw-vm/run.sh [NAME...]   only the tests whose names contain a NAME (while
+#                                  working on one adapter; CI runs them all)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -23,6 +26,15 @@ die() {
 }
 
 # ---------------------------------------------------------------------------------
+# Test name filters, handed to the guest on the kernel command line.
+filters=""
+for f in "$@"; do
+    case $f in
+        *[!A-Za-z0-9_]* | "") die "a test name filter is letters, digits and _: $f" ;;
+    esac
+    filters=${filters:+$filters,}$f
+done
+
 step "packages"
 apt_get() {
     if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi
@@ -280,7 +292,8 @@ log=$out/guest.log
 set +e
 timeout 300 qemu-system-x86_64 -accel tcg -cpu max -m 512M -smp 1 -nographic \
     -nodefaults -serial stdio -no-reboot -kernel "$kernel" \
-    -initrd "$work/initramfs.cpio" -append "console=ttyS0 panic=-1 loglevel=3" \
+    -initrd "$work/initramfs.cpio" \
+    -append "console=ttyS0 panic=-1 loglevel=3${filters:+ hwvm.filter=$filters}" \
     < /dev/null 2>&1 | tr -d '\r' | tee "$log"
 qemu_rc=${PIPESTATUS[0]}
 set -e
