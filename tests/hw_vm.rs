@@ -28,8 +28,9 @@
 //!   done in front of the camera, exactly one gate pulse of its length, every panel
 //!   screen pixel for pixel, one audit entry in the journal, SIGTERM → exit 0 with the
 //!   relays off. And `livegate test input` on a chip line.
-//! - Wiegand on gpio-sim: the output's bits are read back from the kernel's trace of
-//!   line sets.
+//! - Wiegand on gpio-sim: cards played into two input lines (the sender driving the
+//!   lines' pulls) are read from the kernel's edge events, a bad parity refused; the
+//!   output's bits are read back from the kernel's trace of line sets.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -946,13 +947,124 @@ async fn gpio_sim_an_edge_from_outside_starts_a_session_and_bounce_is_filtered()
 // Wiegand on gpio-sim lines: a card reader's frame read from kernel-stamped edges,
 // and the output's bits read back from the kernel's own record of each line set
 
-/// Lines 4 and 5: the Wiegand output to a panel. (Line 3 is the request-to-exit
-/// button of the whole-session tests.) The input side has no test here yet: read
-/// from gpio-sim's kernel edge events, frames played by sysfs writes came apart
-/// (an open question, in the notes); its decoding is tested on recorded
-/// edge timings in core/src/wiegand.rs and src/reader/wiegand.rs.
+/// Lines 6 and 7: a card reader's D0 and D1 (inputs); 4 and 5: the Wiegand output
+/// to a panel. (Line 3 is the request-to-exit button of the whole-session tests.)
 fn sim_line(bank: &SimBank, k: u32) -> ChipLine {
     ChipLine::new(bank.chip.clone(), LineSpec::Offset(k))
+}
+
+/// A card reader's data line as the guest can drive one: gpio-sim's pull of an input
+/// line (`sim_gpioK/pull`), which is what an open-collector reader does to a
+/// pulled-up input. Low is a pull-down, high a pull-up.
+struct ReaderLine(PathBuf);
+
+impl ReaderLine {
+    fn of(bank: &SimBank, k: u32) -> Self {
+        ReaderLine(bank.dir.join(format!("sim_gpio{k}/pull")))
+    }
+}
+
+impl livegate::gpio::output::OutputLine for ReaderLine {
+    fn write(&mut self, level: livegate::gpio::line::Level) -> Result<(), String> {
+        let word = match level {
+            livegate::gpio::line::Level::High => "pull-up",
+            livegate::gpio::line::Level::Low => "pull-down",
+        };
+        std::fs::write(&self.0, word).map_err(|e| format!("{word} to {:?}: {e}", self.0))
+    }
+}
+
+/// Silence that ends a frame for the input test's decoder. A real reader's pulses
+/// come from its own clock; here they are sysfs writes of a thread on the guest's
+/// one emulated CPU, which the busy host can hold up for tens of milliseconds
+/// between two bits (the product's 50 ms would then split a frame). Still far below
+/// the pause between the test's frames, which waits for each read.
+const GUEST_END_GAP: Duration = Duration::from_millis(500);
+
+#[test]
+#[ignore = "runs inside the hw-vm guest: tests/hw-vm/run.sh"]
+fn gpio_sim_wiegand_in_reads_cards_from_the_kernels_edges_and_rejects_a_bad_parity() {
+    use livegate::reader::wiegand::{listen, open_reader, send_frame, Monotonic, WiegandLines};
+    use livegate_core::wiegand::{Card, DecoderParams, Format, FrameError, Half, Read, Timing};
+    let bank = SimBank::from_env();
+    bank.pull(6, true);
+    bank.pull(7, true);
+    let reader = open_reader(&sim_line(&bank, 6), &sim_line(&bank, 7)).expect("D0 and D1");
+    // The reader's side: the product's own sender, at the default timing (2 ms
+    // between bits), driving the two lines' pulls.
+    let mut card_reader =
+        WiegandLines::new(ReaderLine::of(&bank, 6), ReaderLine::of(&bank, 7), false);
+    let mut play =
+        |bits| send_frame(&mut card_reader, &mut Monotonic, bits, Timing::DEFAULT).map(|_| bits);
+    let w26 = Card::new(Format::W26, 18, 12345).expect("a 26-bit card");
+    let w34 = Card::new(Format::W34, 0xBEEF, 0x1234).expect("a 34-bit card");
+    // The trailing (odd) parity bit flipped.
+    let bad = w26.encode().flipped(25);
+    let params = DecoderParams {
+        end_gap: GUEST_END_GAP,
+        ..DecoderParams::default()
+    };
+
+    // The first frame is played before anyone reads: its 26 falling edges all wait
+    // in the kernel's queue and are read in a burst (several events per read).
+    let first = play(w26.encode());
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let listener = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            listen(
+                reader,
+                params,
+                || !stop.load(Ordering::Relaxed),
+                |r| {
+                    let _ = tx.send(r);
+                },
+            )
+        })
+    };
+    let wait = || rx.recv_timeout(Duration::from_secs(20)).ok();
+    let got_first = wait();
+    // The others while the listener reads along.
+    let second = play(w34.encode());
+    let got_second = wait();
+    let third = play(bad);
+    let got_third = wait();
+    // Nothing else arrives (no frame split in two, no stray edge).
+    let extra = rx.recv_timeout(GUEST_END_GAP * 2).ok();
+    // The lines are let go before any check can fail, so later tests can claim them.
+    stop.store(true, Ordering::Relaxed);
+    let listened = listener.join().expect("the listener");
+    drop(card_reader);
+    listened.expect("no line error");
+    let (first, second, third) = (
+        first.expect("played"),
+        second.expect("played"),
+        third.expect("played"),
+    );
+    let seen = |r: &Option<Read>| r.map(|r| (r.bits, r.card));
+    assert_eq!(
+        seen(&got_first),
+        Some((first, Ok(w26))),
+        "the queued 26-bit frame"
+    );
+    assert_eq!(
+        seen(&got_second),
+        Some((second, Ok(w34))),
+        "the 34-bit frame"
+    );
+    assert_eq!(
+        seen(&got_third),
+        Some((third, Err(FrameError::Parity(Half::Trailing)))),
+        "a flipped parity bit is refused"
+    );
+    assert_eq!(extra, None, "no frame besides the three played");
+    println!(
+        "Wiegand in: read {} + {} + {} bits as played; the bad parity refused",
+        first.len(),
+        second.len(),
+        third.len()
+    );
 }
 
 /// The kernel's trace of GPIO line sets (`gpio_value` events), in debugfs.

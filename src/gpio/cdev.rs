@@ -204,13 +204,34 @@ impl LineAddr for ChipLine {
     }
 }
 
-/// Two input lines on one chip requested together with edge detection on both
-/// edges, their events stamped by the kernel (CLOCK_MONOTONIC).
+/// Two input lines on one chip requested together with edge detection on the
+/// falling edge, their events stamped by the kernel (CLOCK_MONOTONIC).
+///
+/// Events are read from the request's file several at a time into our own buffer
+/// and handed out one by one. Not through `gpiocdev::Request::read_edge_event`: in
+/// gpiocdev 0.8.0 (uAPI v2 only, its default) that reads into a `[u64; 48]` (the
+/// event's size in bytes taken as a count of words): 384 bytes, room for 8 events,
+/// so one read takes up to 8 queued events from the kernel and only the first is
+/// returned. Whenever the reader fell behind by a few bits, 7 of each 8 were lost
+/// (seen in the VM tier: a 26-bit frame played into gpio-sim came out as 4 events
+/// with kernel sequence numbers 1, 9, 17, 25).
 pub struct CdevEdgePair {
     req: Request,
     offsets: [u32; 2],
     clock: Monotonic,
+    /// Raw events as read, `filled` words of them, `taken` already handed out.
+    buf: Vec<u64>,
+    filled: usize,
+    taken: usize,
 }
+
+/// Events one read may take from the kernel.
+const EDGE_READ_EVENTS: usize = 16;
+
+/// The kernel's queue of edge events for a card reader's pair of lines: a few whole
+/// 34-bit frames (the default is 16 per line, 32 here: one frame and a bit), so a
+/// listener held up for a frame's length loses nothing.
+const EDGE_KERNEL_QUEUE: u32 = 256;
 
 impl EdgePairAddr for ChipLine {
     type Pair = CdevEdgePair;
@@ -235,26 +256,62 @@ impl EdgePairAddr for ChipLine {
             .as_input()
             .with_bias(bias_for(pull))
             .with_edge_detection(EdgeDetection::FallingEdge)
+            .with_kernel_event_buffer_size(EDGE_KERNEL_QUEUE)
             .request()
             .map_err(|e| cdev_error(name, &a, &e))?;
+        let buf = vec![0; req.edge_event_u64_size() * EDGE_READ_EVENTS];
         Ok(CdevEdgePair {
             req,
             offsets: [a.offset, b.offset],
             clock: Monotonic::now(),
+            buf,
+            filled: 0,
+            taken: 0,
         })
+    }
+}
+
+impl CdevEdgePair {
+    /// The next event already read, else waits up to `timeout` and reads what the
+    /// kernel has queued (up to [`EDGE_READ_EVENTS`] at once).
+    fn next_event(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Result<Option<gpiocdev::line::EdgeEvent>, String> {
+        let size = self.req.edge_event_u64_size();
+        if self.taken >= self.filled {
+            self.filled = 0;
+            self.taken = 0;
+            if !self
+                .req
+                .wait_edge_event(timeout)
+                .map_err(|e| e.to_string())?
+            {
+                return Ok(None);
+            }
+            let n = self
+                .req
+                .read_edge_events_into_slice(&mut self.buf)
+                .map_err(|e| e.to_string())?;
+            // Whole events only (the kernel writes nothing else).
+            self.filled = n - n % size;
+        }
+        let Some(raw) = self.buf.get(self.taken..self.taken + size) else {
+            return Ok(None);
+        };
+        self.taken += size;
+        self.req
+            .edge_event_from_slice(raw)
+            .map(Some)
+            .map_err(|e| e.to_string())
     }
 }
 
 impl EdgePair for CdevEdgePair {
     fn next(&mut self, timeout: std::time::Duration) -> Result<Option<PairEdge>, String> {
-        if !self
-            .req
-            .wait_edge_event(timeout)
-            .map_err(|e| e.to_string())?
-        {
+        let Some(ev) = self.next_event(timeout)? else {
             return Ok(None);
-        }
-        let ev = self.req.read_edge_event().map_err(|e| e.to_string())?;
+        };
         let Some(which) = self.offsets.iter().position(|&o| o == ev.offset) else {
             return Ok(None);
         };
