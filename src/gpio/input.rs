@@ -172,31 +172,41 @@ fn is_active(name: InputName, opts: &WatchOptions, high: bool) -> bool {
 /// Polls `inputs` every `period` and sends their debounced edges, until the
 /// receiver is gone. At start, the door's state is sent (so a door already open is
 /// watched); the trigger's and exit's are not (a button held at boot opens nothing).
+///
+/// The starting levels are read here, before the task is spawned, not when the task
+/// first runs: the caller says "ready" once this returns (`READY=1`), and a button
+/// pressed after that must be a press. On a current-thread runtime the task first
+/// runs only when the caller next yields; a press in between used to become the
+/// starting level ("held at boot") and was never reported (the VM tier's
+/// request-to-exit test: pressed 5 ms after `READY=1`, sampled 35 ms later).
 pub(crate) fn spawn_watch<S: InputLine>(
     mut inputs: Vec<Watched<S>>,
     period: Duration,
     tx: mpsc::Sender<InputEvent>,
 ) -> JoinHandle<()> {
+    let now = Instant::now();
+    let mut debouncers = Vec::with_capacity(inputs.len());
+    let mut initial = Vec::new();
+    for w in inputs.iter_mut() {
+        let high = w.source.is_high();
+        let edge = if w.show_all || w.name == InputName::Door {
+            Edge::Both
+        } else {
+            w.opts.edge
+        };
+        debouncers.push(Debouncer::new(w.opts.debounce, edge, high));
+        if w.show_all || w.name == InputName::Door {
+            initial.push(InputEvent {
+                input: w.name,
+                active: is_active(w.name, &w.opts, high),
+                at: now,
+            });
+        }
+    }
     tokio::spawn(async move {
-        let now = Instant::now();
-        let mut debouncers = Vec::with_capacity(inputs.len());
-        for w in inputs.iter_mut() {
-            let high = w.source.is_high();
-            let edge = if w.show_all || w.name == InputName::Door {
-                Edge::Both
-            } else {
-                w.opts.edge
-            };
-            debouncers.push(Debouncer::new(w.opts.debounce, edge, high));
-            if w.show_all || w.name == InputName::Door {
-                let ev = InputEvent {
-                    input: w.name,
-                    active: is_active(w.name, &w.opts, high),
-                    at: now,
-                };
-                if tx.send(ev).await.is_err() {
-                    return;
-                }
+        for ev in initial {
+            if tx.send(ev).await.is_err() {
+                return;
             }
         }
         let mut tick = tokio::time::interval(period);
@@ -517,6 +527,42 @@ mod tests {
                 (InputName::Exit, false, 300)
             ]
         );
+    }
+
+    /// A line whose level the test sets.
+    struct Shared(std::sync::Arc<std::sync::atomic::AtomicBool>);
+    impl InputLine for Shared {
+        fn is_high(&mut self) -> bool {
+            self.0.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    /// `#[tokio::test]` runs on one thread, as the daemon does: the watch task first
+    /// runs when the test yields. A press made before that (right after `READY=1`)
+    /// is still a press, not the level the input started at.
+    #[tokio::test(start_paused = true)]
+    async fn a_press_before_the_watch_task_first_runs_is_a_press() {
+        let level = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let opts = input(3, Pull::Up, Edge::Falling);
+        let (tx, mut rx) = mpsc::channel(4);
+        let task = spawn_watch(
+            vec![Watched {
+                name: InputName::Exit,
+                source: Shared(level.clone()),
+                label: "line 3".into(),
+                opts: WatchOptions::from(&opts),
+                show_all: false,
+            }],
+            POLL_PERIOD,
+            tx,
+        );
+        level.store(false, std::sync::atomic::Ordering::SeqCst);
+        let ev = tokio::time::timeout(Duration::from_secs(1), rx.recv())
+            .await
+            .expect("a press within 1 s")
+            .expect("an event");
+        assert_eq!((ev.input, ev.active), (InputName::Exit, true));
+        task.abort();
     }
 
     #[tokio::test(start_paused = true)]
