@@ -689,13 +689,16 @@ async fn ctl(
     })
 }
 
-/// Two workers. A current-thread runtime measured better per verification step (about
-/// 1 context switch instead of 5–6, 30% less CPU: docs/PERFORMANCE.md) but the VM
-/// tier's request-to-exit test failed with it (the gate did not open within 30 s) and
-/// the cause is not known yet: kept at two workers until it is.
+/// One thread for all the tasks: a verification step (convert the frame, POST it, read
+/// the answer) then wakes no other thread, about 1 context switch per step instead of
+/// 5–6 with two workers, and less CPU (docs/PERFORMANCE.md). What blocks runs
+/// elsewhere: the capture thread, the Wiegand threads, the panel's drawing and file
+/// writes (`spawn_blocking`); the longest stall of the loop is one frame's conversion.
+/// Anything that must hold from `READY=1` on is done before it, not left to a task's
+/// first poll (a task spawned here first runs when `run` next yields): the relays'
+/// safe level, the signal handlers, the inputs' starting levels.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")
