@@ -11,6 +11,11 @@
 //! than the person needs. Exact timing is proven in virtual time where there is no
 //! socket: the session core in `core/src/session.rs`, the pulses in `src/gpio/output.rs`,
 //! the watchdog in `tests/notify.rs`, the policy in `core/src/gate.rs`.
+//!
+//! Each test runs on one thread (`#[tokio::test]`, current-thread), as `livegate run`
+//! and `simulate` do: the daemon's loop, its pulses, the panel, the camera's task
+//! and the stand-in all share it, so a task that blocked the thread would show
+//! here as a late pulse, a missed screen or a timeout.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -123,7 +128,7 @@ async fn one(performer: Performer) -> (RunSummary, SimOutcome, Vec<GateEvent>) {
     run(simulation(fast_config(), Cast::All(performer)).await, 1).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn pass_opens_the_gate_exactly_once() {
     let sim = simulation(fast_config(), Cast::All(Performer::Pass)).await;
     let (out, timed) = run_timed(sim, 1).await;
@@ -172,7 +177,7 @@ async fn pass_opens_the_gate_exactly_once() {
     assert!(screens[pass_at..].contains(&Screen::Idle));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn metrics_count_the_sessions_verdicts_and_api_calls() {
     let sim = simulation(
         fast_config(),
@@ -209,7 +214,7 @@ async fn metrics_count_the_sessions_verdicts_and_api_calls() {
     assert_eq!(value("livegate_up "), 0.0, "stopped at the end");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn wrong_actions_are_denied_not_verified() {
     let (summary, out, _) = one(Performer::Fail).await;
     assert_eq!(
@@ -223,7 +228,7 @@ async fn wrong_actions_are_denied_not_verified() {
     }));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn a_photo_is_denied() {
     let (summary, out, _) = one(Performer::Spoof).await;
     assert_eq!(
@@ -234,7 +239,7 @@ async fn a_photo_is_denied() {
     assert_pulses(&out.fail, 1, FAIL_PULSE);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn a_slow_person_passes_after_a_restart() {
     // The first action must time out; the others are done long before 3 s.
     let mut cfg = fast_config();
@@ -263,7 +268,7 @@ async fn a_slow_person_passes_after_a_restart() {
     assert_pulses(&out.fail, 0, FAIL_PULSE);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn nobody_there_times_out() {
     // Nobody ever acts: the verdict is the same however long an action may take.
     let mut cfg = fast_config();
@@ -291,7 +296,7 @@ async fn with_fault(fault: Fault) -> (RunSummary, SimOutcome, Vec<GateEvent>) {
     run(sim, 1).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn service_failures_keep_the_gate_shut_with_their_reason() {
     let cases = [
         (Fault::Status(401), DenyReason::KeyRejected),
@@ -321,7 +326,7 @@ async fn service_failures_keep_the_gate_shut_with_their_reason() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn a_failure_mid_session_keeps_the_gate_shut() {
     let sim = simulation(fast_config(), Cast::All(Performer::Pass)).await;
     let faults = sim.standin().expect("stand-in").faults();
@@ -349,7 +354,7 @@ async fn a_failure_mid_session_keeps_the_gate_shut() {
     assert_pulses(&out.gate, 0, GATE_PULSE);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn repeated_failures_lock_the_gate_out() {
     let mut cfg = fast_config();
     cfg.session.max_failures = 2;
@@ -387,7 +392,7 @@ async fn repeated_failures_lock_the_gate_out() {
     assert_pulses(&out.fail, 2, FAIL_PULSE);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn shutdown_mid_session_cancels_with_everything_off() {
     let mut cfg = fast_config();
     // A person who never acts in time: the session is still going when we stop.
@@ -425,7 +430,7 @@ async fn shutdown_mid_session_cancels_with_everything_off() {
         .any(|e| matches!(e, GateEvent::FrameSent { .. })));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn shutdown_during_a_gate_pulse_ends_the_pulse() {
     let mut cfg = fast_config();
     let GpioConfig::Sim(g) = &mut cfg.gpio else {
@@ -471,7 +476,7 @@ async fn shutdown_during_a_gate_pulse_ends_the_pulse() {
     assert!(!out.gate.is_active());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn the_api_sees_the_key_and_the_frames_field_by_field() {
     let (summary, out, events) = one(Performer::Pass).await;
     assert_eq!(summary.passes, 1);
@@ -517,7 +522,7 @@ async fn the_api_sees_the_key_and_the_frames_field_by_field() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn events_serialise_as_one_flat_json_object() {
     let (_, _, events) = one(Performer::Pass).await;
     let started = serde_json::to_value(&events[0]).unwrap();
@@ -719,7 +724,7 @@ fn events_only(timed: &[(Instant, GateEvent)]) -> Vec<GateEvent> {
     timed.iter().map(|(_, e)| e.clone()).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn one_session_at_a_time() {
     // Three starts at once, like a bouncing button; stop once the gate pulses.
     let steps = vec![
@@ -749,7 +754,7 @@ async fn one_session_at_a_time() {
     assert!(!gate.is_active());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn request_to_exit_opens_without_a_check_and_is_logged() {
     let steps = vec![Step::Send(exit_event())];
     let (summary, gate, fail, events, requests) = run_scripted(fast_config(), steps, None, |e| {
@@ -766,7 +771,7 @@ async fn request_to_exit_opens_without_a_check_and_is_logged() {
     assert_eq!(fail.pulses().len(), 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn exit_pressed_during_a_gate_pulse_extends_it_into_one_pulse() {
     // A 1 s pulse, the second press 300 ms after the relay is on: it lands inside
     // the pulse unless the daemon stalls for 700 ms.
@@ -805,7 +810,7 @@ async fn exit_pressed_during_a_gate_pulse_extends_it_into_one_pulse() {
     assert!(off < asked[1] + pulse + SLACK, "{:?}", p[0]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn a_door_held_open_raises_the_alarm() {
     let steps = vec![Step::Send(door(true))];
     let t0 = Instant::now();
@@ -823,7 +828,7 @@ async fn a_door_held_open_raises_the_alarm() {
     assert_eq!(gate.pulses().len(), 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn a_door_closed_in_time_raises_nothing() {
     // Closed 100 ms after it opened, with 2 s allowed: only a 1.9 s stall of the
     // daemon could raise the alarm.
@@ -965,7 +970,7 @@ mod watchdog {
     /// (a loaded machine would have to hold a ping back for 800 ms past its 200 ms
     /// period to get one there) and the marker sent at its end; pings before and
     /// after are waited for, not counted against a clock.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[tokio::test]
     async fn pings_stop_while_the_loop_is_stuck() {
         let dir = std::env::temp_dir().join(format!("livegate-wd-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -1094,7 +1099,7 @@ mod watchdog {
 /// A session started by a card counts against that card too: the same card again
 /// within the cooldown is refused on its own account (`card_cooldown`), before the
 /// device's limits are asked; the card is shown only per `show_card` (last 4).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn a_card_is_refused_on_its_own_cooldown() {
     use livegate_core::wiegand::{Card, Format};
     let card = Card::new(Format::W26, 3, 48765).unwrap();
