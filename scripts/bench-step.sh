@@ -117,12 +117,16 @@ TOML
   sleep 5 # start-up and the first frames, not counted
   tck=$(getconf CLK_TCK)
   cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-  c0=$(cpu); t0=$(date +%s.%N)
+  # Context switches of all the daemon's threads, voluntary and not.
+  csw() { cat /proc/"$pid"/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}'; }
+  threads() { ls /proc/"$pid"/task | wc -l; }
+  c0=$(cpu); w0=$(csw); t0=$(date +%s.%N)
   sleep "$secs"
-  c1=$(cpu); t1=$(date +%s.%N)
+  c1=$(cpu); w1=$(csw); t1=$(date +%s.%N); nt=$(threads)
   hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
   rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
   kill "$pid"; wait "$pid" 2>/dev/null || true
   awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v tck="$tck" -v hwm="$hwm" -v rss="$rss" \
-    'BEGIN { printf "idle: %.3f%% of one core over %.0f s; RSS %d KB, peak %d KB\n", 100 * (c1 - c0) / tck / (t1 - t0), t1 - t0, rss, hwm }'
+    -v w0="$w0" -v w1="$w1" -v nt="$nt" \
+    'BEGIN { printf "idle: %.3f%% of one core over %.0f s; RSS %d KB, peak %d KB; %.1f context switches/s (%d threads)\n", 100 * (c1 - c0) / tck / (t1 - t0), t1 - t0, rss, hwm, (w1 - w0) / (t1 - t0), nt }'
 fi
