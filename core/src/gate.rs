@@ -254,6 +254,21 @@ impl Gate {
         self.housekeeping = Some(now + self.verdict_screen.max(cooldown));
     }
 
+    /// The session admitted last was not started after all: the trigger asked for
+    /// a face in view and the detector found none (presence). Its number is given
+    /// back, nothing counts toward the cooldown or the lockout (no API call was
+    /// made), and the panel says "Step in front of the camera" for the verdict
+    /// screen's time; a new trigger may start a session at once.
+    pub fn no_face(&mut self, now: Instant, out: &mut Vec<Output>) {
+        if self.in_session.take().is_some() {
+            self.started = self.started.saturating_sub(1);
+        }
+        out.push(Output::Show(Screen::Guide {
+            guidance: crate::presence::Guidance::StepInFront,
+        }));
+        self.housekeeping = Some(now + self.verdict_screen);
+    }
+
     /// The door contact says `open` at `now`.
     pub fn door(&mut self, open: bool, now: Instant) {
         if let Some(d) = &mut self.door {
@@ -522,6 +537,42 @@ mod tests {
         assert_eq!(d.state(s(15)), GateState::Ready);
         assert!(d.gate.settled());
         assert_eq!(d.start(s(16)), Start::Admit { session: 2 });
+    }
+
+    #[test]
+    fn no_face_withdraws_the_admission_and_guides_for_a_while() {
+        let mut d = Driver::new(None);
+        d.run_until(s(0));
+        assert_eq!(d.start(s(1)), Start::Admit { session: 1 });
+        let mut out = Vec::new();
+        d.gate.no_face(d.t0 + s(2), &mut out);
+        d.keep(s(2), out);
+        assert_eq!(
+            d.last_screen(),
+            Some(&Screen::Guide {
+                guidance: crate::presence::Guidance::StepInFront
+            })
+        );
+        assert_eq!(d.gate.sessions(), 0, "no session was started");
+        assert!(!d.gate.in_session());
+        // The guidance stays up for the verdict screen's time, then idle.
+        d.log.clear();
+        d.run_until(ms(6_999));
+        assert_eq!(d.last_screen(), None);
+        d.run_until(s(7));
+        assert_eq!(d.last_screen(), Some(&Screen::Idle));
+        // No cooldown and no failure: the next trigger is admitted as session 1,
+        // even during the guidance.
+        assert_eq!(d.start(s(8)), Start::Admit { session: 1 });
+        d.gate.no_face(d.t0 + s(8), &mut Vec::new());
+        assert_eq!(d.start(s(9)), Start::Admit { session: 1 });
+        for t in 10..20 {
+            d.gate.no_face(d.t0 + s(t), &mut Vec::new());
+            assert!(
+                matches!(d.start(s(t)), Start::Admit { .. }),
+                "never locked out"
+            );
+        }
     }
 
     #[test]

@@ -262,6 +262,61 @@ pub fn judge(params: &Params, look: &Look<'_>) -> Sighting {
     Sighting::Good
 }
 
+/// Whether a session's frame may be posted, from the look at that very frame: `None`
+/// to post it, else what to tell the person while it is held back. No face:
+/// [`Guidance::FaceTheCamera`]; the widest face smaller than
+/// [`Params::min_face_width`]: [`Guidance::MoveCloser`]. A face off the centre is
+/// posted (the service judges it; the person is already acting).
+pub fn frame_guidance(params: &Params, look: &Look<'_>) -> Option<Guidance> {
+    match judge(params, look) {
+        Sighting::NoFace => Some(Guidance::FaceTheCamera),
+        Sighting::Guide(Guidance::MoveCloser) => Some(Guidance::MoveCloser),
+        Sighting::Good | Sighting::Guide(_) => None,
+    }
+}
+
+/// The answer to a trigger's question "is a face in view?" (a button, the control
+/// socket, a card): up to [`Params::consecutive`] looks, [`Params::look_every`]
+/// apart; any face found answers yes at once (a session's own frame checks guide
+/// a face too small or off the centre).
+#[derive(Clone, Debug)]
+pub struct Question {
+    looks_left: u32,
+    look_every: Duration,
+}
+
+/// What a [`Question`] says after a look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// A face is in view: start the session.
+    Face,
+    /// Nobody yet: look again at this time.
+    LookAgainAt(Instant),
+    /// No face in any look: no session ("Step in front of the camera").
+    NoFace,
+}
+
+impl Question {
+    pub fn new(params: &Params) -> Question {
+        Question {
+            looks_left: params.consecutive.max(1),
+            look_every: params.look_every,
+        }
+    }
+
+    /// The detector looked at `now` and found `look`.
+    pub fn on_look(&mut self, now: Instant, look: &Look<'_>) -> Answer {
+        self.looks_left = self.looks_left.saturating_sub(1);
+        if !look.faces.is_empty() {
+            Answer::Face
+        } else if self.looks_left == 0 {
+            Answer::NoFace
+        } else {
+            Answer::LookAgainAt(now + self.look_every)
+        }
+    }
+}
+
 /// The presence of one camera's person, look by look.
 #[derive(Clone, Debug)]
 pub struct Presence {
@@ -722,6 +777,50 @@ mod tests {
         assert_eq!(Guidance::StepInFront.words(), "Step in front of the camera");
         assert_eq!(Guidance::FaceTheCamera.words(), "Face the camera");
         assert_eq!(Guidance::MoveCloser.words(), "Move closer");
+    }
+
+    #[test]
+    fn a_frame_is_held_back_without_a_face_or_with_a_small_one() {
+        let p = params();
+        let look = |faces: &[FaceBox]| {
+            frame_guidance(
+                &p,
+                &Look {
+                    view_width: W,
+                    view_height: H,
+                    faces,
+                },
+            )
+        };
+        assert_eq!(look(&[]), Some(Guidance::FaceTheCamera));
+        assert_eq!(look(&[face(160, 120, 30)]), Some(Guidance::MoveCloser));
+        assert_eq!(look(&[good()]), None);
+        assert_eq!(look(&[face(300, 120, 80)]), None, "off the centre: posted");
+    }
+
+    #[test]
+    fn a_question_is_answered_by_the_first_face_or_no_after_n_looks() {
+        let t0 = Instant::now();
+        let look = |faces: &'static [FaceBox]| Look {
+            view_width: W,
+            view_height: H,
+            faces,
+        };
+        static SMALL: [FaceBox; 1] = [FaceBox {
+            x: 150,
+            y: 110,
+            width: 20,
+            height: 20,
+            score: 3.0,
+        }];
+        let mut q = Question::new(&params());
+        let every = Duration::from_millis(250);
+        assert_eq!(q.on_look(t0, &look(&[])), Answer::LookAgainAt(t0 + every));
+        assert_eq!(q.on_look(t0 + every, &look(&SMALL)), Answer::Face);
+        let mut q = Question::new(&params());
+        assert!(matches!(q.on_look(t0, &look(&[])), Answer::LookAgainAt(_)));
+        assert!(matches!(q.on_look(t0, &look(&[])), Answer::LookAgainAt(_)));
+        assert_eq!(q.on_look(t0, &look(&[])), Answer::NoFace, "3 looks");
     }
 
     fn small(level: u8) -> GreyView {

@@ -56,6 +56,10 @@ pub enum Screen {
     Fail { reason: DenyReason },
     /// Too many failed attempts: no session until the lockout ends.
     LockedOut { secs_left: u32 },
+    /// What the person must do for the camera to see them (presence): before a
+    /// session ("Step in front of the camera", no session started) or while a
+    /// session's frames are held back ("Face the camera", "Move closer").
+    Guide { guidance: crate::presence::Guidance },
     /// The configuration could not be used.
     ConfigError,
 }

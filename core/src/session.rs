@@ -51,6 +51,11 @@ pub enum Event {
     Restarted(Result<Answer, ApiError>),
     /// [`Command::PostFrame`] could not be carried out: the camera has no fresh frame.
     NoFrame,
+    /// [`Command::PostFrame`] was not carried out: the shell looked at the frame
+    /// and found no face good enough to post (presence, `presence::frame_guidance`);
+    /// nothing was sent. The panel guides the person until a frame is posted
+    /// again; the next one is tried a frame interval later.
+    FaceMissing(crate::presence::Guidance),
     /// An operator ends the session.
     Cancel,
     /// The service stops (SIGTERM, SIGINT) during the session.
@@ -108,6 +113,11 @@ struct Prompt {
     posting: bool,
     /// The countdown last shown, to send a new screen only when it changes.
     shown_secs: Option<u16>,
+    /// The last frame was held back (no face): the panel guides instead of
+    /// showing the action, until a frame is posted again.
+    guidance: Option<crate::presence::Guidance>,
+    /// The screen must be sent again at the next `advance` (the guidance changed).
+    redraw: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -213,6 +223,17 @@ impl Session {
                     }
                 }
             }
+            Event::FaceMissing(guidance) => {
+                if let Phase::Acting(p) = &mut self.phase {
+                    if p.posting {
+                        // Nothing went to the service: the next frame is tried at
+                        // the usual cadence, the person guided meanwhile.
+                        p.posting = false;
+                        p.redraw |= p.guidance != Some(guidance);
+                        p.guidance = Some(guidance);
+                    }
+                }
+            }
         }
         self.advance(now, &mut out);
         out
@@ -253,6 +274,8 @@ impl Session {
             return;
         }
         p.posting = false;
+        // A frame was posted: the face is back, the action shows again.
+        p.redraw |= p.guidance.take().is_some();
         let answer = match r {
             Ok(a) => a,
             Err(e) => return self.finish(Verdict::Deny(deny_reason_for(&e)), out),
@@ -331,6 +354,8 @@ impl Session {
             next_post_at: now + self.params.first_frame_after,
             posting: false,
             shown_secs: None,
+            guidance: None,
+            redraw: false,
         });
     }
 
@@ -376,7 +401,7 @@ impl Session {
         }
         let left = p.deadline.saturating_duration_since(now);
         let secs_left = left.as_millis().div_ceil(1000).min(u16::MAX as u128) as u16;
-        if p.shown_secs != Some(secs_left) {
+        if p.shown_secs != Some(secs_left) || p.redraw {
             if p.shown_secs.is_none() {
                 out.push(Command::Prompt {
                     action: p.action.clone(),
@@ -385,18 +410,22 @@ impl Session {
                 });
             }
             p.shown_secs = Some(secs_left);
+            p.redraw = false;
             let percent = (left.as_millis() * 100 / timeout.as_millis().max(1)).min(100) as u8;
-            out.push(Command::Show(Screen::Action {
-                action: if swap_sides {
-                    crate::actions::swap_sides(&p.action)
-                } else {
-                    p.action.clone()
+            out.push(Command::Show(match p.guidance {
+                Some(guidance) => Screen::Guide { guidance },
+                None => Screen::Action {
+                    action: if swap_sides {
+                        crate::actions::swap_sides(&p.action)
+                    } else {
+                        p.action.clone()
+                    },
+                    step: p.step,
+                    total,
+                    secs_left,
+                    percent_left: percent,
+                    prompt: prompts,
                 },
-                step: p.step,
-                total,
-                secs_left,
-                percent_left: percent,
-                prompt: prompts,
             }));
         }
         if !p.posting && now >= p.next_post_at {
@@ -1334,6 +1363,73 @@ mod tests {
             s.session.verdict(),
             Some(Verdict::Deny(DenyReason::CameraUnavailable))
         );
+    }
+
+    #[test]
+    fn a_frame_without_a_face_is_not_posted_and_the_person_is_guided() {
+        use crate::presence::Guidance;
+        let mut s = Shell::start(params());
+        s.send(Event::Sequence(sequence("Smile")));
+        let c = s.run_until(ms(1000));
+        assert_eq!(Shell::posts(&c), 1);
+        // The shell looked: nobody. Nothing was sent; the panel guides.
+        let c = s.send(Event::FaceMissing(Guidance::FaceTheCamera));
+        assert!(c.contains(&Command::Show(Screen::Guide {
+            guidance: Guidance::FaceTheCamera
+        })));
+        assert_eq!(s.session.verdict(), None, "no verdict, no deny");
+        assert_eq!(Shell::posts(&c), 0, "not retried at once");
+        // The next frame is tried a frame interval later; the countdown keeps the
+        // guidance on screen meanwhile.
+        let c = s.run_until(ms(2000));
+        assert_eq!(Shell::posts(&c), 1);
+        assert!(c
+            .iter()
+            .all(|c| !matches!(c, Command::Show(Screen::Action { .. }))));
+        let c = s.send(Event::FaceMissing(Guidance::MoveCloser));
+        assert!(c.contains(&Command::Show(Screen::Guide {
+            guidance: Guidance::MoveCloser
+        })));
+        // A frame with a face is posted; its answer brings the action back.
+        let c = s.run_until(ms(3000));
+        assert_eq!(Shell::posts(&c), 1);
+        let c = s.send(no_same("Smile"));
+        assert!(
+            c.iter().any(
+                |c| matches!(c, Command::Show(Screen::Action { action, .. }) if action == "Smile")
+            ),
+            "{c:?}"
+        );
+        // A stray FaceMissing with no frame in flight changes nothing.
+        assert!(s
+            .send(Event::FaceMissing(Guidance::FaceTheCamera))
+            .iter()
+            .all(|c| !matches!(c, Command::Show(_))));
+    }
+
+    #[test]
+    fn held_back_frames_never_pass_and_time_still_runs_out() {
+        let mut s = Shell::start(params());
+        s.send(Event::Sequence(sequence("Smile")));
+        // Nobody ever faces the camera: every frame held back, then the restart,
+        // then the deny; no frame was ever with the service.
+        for t in 1..=40 {
+            let c = s.run_until(ms(t * 1000));
+            if Shell::posts(&c) > 0 {
+                s.send(Event::FaceMissing(crate::presence::Guidance::FaceTheCamera));
+            }
+            if c.iter().any(|c| matches!(c, Command::Restart { .. })) {
+                s.send(Event::Restarted(sequence("Smile")));
+            }
+            if s.session.verdict().is_some() {
+                break;
+            }
+        }
+        assert_eq!(
+            s.session.verdict(),
+            Some(Verdict::Deny(DenyReason::ActionTimeout))
+        );
+        assert_eq!(s.opened(), 0);
     }
 
     #[test]

@@ -128,7 +128,8 @@ impl Actor {
                 }
                 self.showing = true;
             }
-            Screen::Verifying => self.showing = false,
+            // A guidance ("Face the camera") holds the prompt as `Verifying` does.
+            Screen::Verifying | Screen::Guide { .. } => self.showing = false,
             _ => {
                 self.showing = false;
                 self.current = None;

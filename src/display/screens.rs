@@ -275,6 +275,7 @@ fn place(screen: &Screen, size: Size) -> Vec<Element> {
             part("Locked", BIG, Some(Icon::Lock)),
             part(&retry_words(*secs_left), MEDIUM, None),
         ],
+        Screen::Guide { guidance } => vec![part(guidance.words(), BIG, None)],
         Screen::ConfigError => vec![
             part("Out of service", BIG, None),
             part("Config error", MEDIUM, None),
@@ -772,6 +773,15 @@ mod tests {
             Screen::Pass,
             Screen::ConfigError,
             Screen::LockedOut { secs_left: 0 },
+            Screen::Guide {
+                guidance: livegate_core::presence::Guidance::StepInFront,
+            },
+            Screen::Guide {
+                guidance: livegate_core::presence::Guidance::FaceTheCamera,
+            },
+            Screen::Guide {
+                guidance: livegate_core::presence::Guidance::MoveCloser,
+            },
             Screen::LockedOut { secs_left: 45 },
             Screen::LockedOut { secs_left: 240 },
             Screen::LockedOut {

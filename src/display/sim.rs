@@ -275,6 +275,7 @@ pub fn kind(screen: &Screen) -> &'static str {
         Screen::Pass => "pass",
         Screen::Fail { .. } => "fail",
         Screen::LockedOut { .. } => "locked_out",
+        Screen::Guide { .. } => "guide",
         Screen::ConfigError => "config_error",
     }
 }
