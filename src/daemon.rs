@@ -112,6 +112,9 @@ pub struct Settings {
     pub part: Option<Part>,
     /// The actions to draw from, empty for all.
     pub select: Vec<String>,
+    /// The presence rules (`[presence]`); `None`: no face detector, every trigger
+    /// starts a session and every frame is posted.
+    pub presence: Option<crate::presence::Params>,
     /// The configuration in one line, for the log.
     pub summary: String,
 }

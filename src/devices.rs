@@ -424,6 +424,9 @@ fn build_devices(cfg: &Config, sim: Option<Simulated>) -> Result<Built, DeviceEr
         }
         // The inputs above already carry the trigger input.
         TriggerConfig::Gpio => {}
+        // The daemon's presence watch is this trigger (it starts a session on an
+        // arrival): nothing to spawn.
+        TriggerConfig::Camera => {}
         TriggerConfig::Wiegand => {
             let shown = card_shown(cfg)?;
             let params = livegate_core::wiegand::DecoderParams::default();

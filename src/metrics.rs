@@ -108,6 +108,10 @@ struct State {
     exit_opens: u64,
     door_alarms: u64,
     lockouts: u64,
+    /// Triggers turned away with no face in view (presence): no API call.
+    no_face: u64,
+    /// Session frames not posted for want of a face (presence).
+    frames_held: u64,
     up: bool,
     /// Unix seconds when the last session ended; 0 for none.
     last_session: u64,
@@ -129,6 +133,8 @@ impl State {
             exit_opens: 0,
             door_alarms: 0,
             lockouts: 0,
+            no_face: 0,
+            frames_held: 0,
             up: true,
             last_session: 0,
             degraded: DegradedPart::ALL
@@ -216,6 +222,17 @@ impl Metrics {
     /// The door-held-open alarm went off (`livegate_door_alarms_total`).
     pub fn door_alarm(&self) {
         self.state().door_alarms += 1;
+    }
+
+    /// A trigger was turned away: no face in view, no session, no API call
+    /// (`livegate_no_face_total`).
+    pub fn no_face(&self) {
+        self.state().no_face += 1;
+    }
+
+    /// A session's frame was not posted: no face in it (`livegate_frames_held_total`).
+    pub fn frame_held(&self) {
+        self.state().frames_held += 1;
     }
 
     /// A lockout began after too many failures (`livegate_lockouts_total`).
@@ -330,6 +347,20 @@ impl Metrics {
             "counter",
             "Lockouts after too many failed checks.",
             &plain(s.lockouts),
+        );
+        family(
+            &mut out,
+            "livegate_no_face_total",
+            "counter",
+            "Triggers turned away with no face in view (no session, no API call).",
+            &plain(s.no_face),
+        );
+        family(
+            &mut out,
+            "livegate_frames_held_total",
+            "counter",
+            "Session frames not posted because no face was in them.",
+            &plain(s.frames_held),
         );
         family(
             &mut out,

@@ -110,7 +110,7 @@ fn shipped_example_mentions_check_config_and_documents_the_hardware_kinds() {
     );
     let trigger = section(SHIPPED, "trigger");
     assert!(
-        trigger.contains("Valid: \"sim\", \"gpio\", \"socket\" or \"wiegand\"."),
+        trigger.contains("Valid: \"sim\", \"gpio\", \"socket\", \"wiegand\" or \"camera\"."),
         "{trigger}"
     );
     assert!(trigger.contains("\n#mode = 0o660\n"), "{trigger}");
@@ -301,7 +301,7 @@ fn unknown_table() {
     assert_eq!(
         problem("[network]\nproxy = \"x\"\n"),
         "livegate.toml:1:2: network: unknown table; valid tables: [api], [session], [camera], \
-         [display], [gpio], [trigger], [reader], [log], [metrics]"
+         [presence], [display], [gpio], [trigger], [reader], [log], [metrics]"
     );
 }
 
@@ -310,7 +310,7 @@ fn typo_in_a_table_name() {
     assert_eq!(
         problem("[api]\nmode = 3\n\n[sesion]\ncooldown = \"3s\"\n"),
         "livegate.toml:4:2: sesion: unknown table; did you mean [session]? valid tables: \
-         [api], [session], [camera], [display], [gpio], [trigger], [reader], [log], [metrics]"
+         [api], [session], [camera], [presence], [display], [gpio], [trigger], [reader], [log], [metrics]"
     );
 }
 
@@ -453,7 +453,7 @@ fn kind_that_does_not_exist() {
     assert_eq!(
         problem("[trigger]\nkind = \"usb\"\n"),
         "livegate.toml:2:8: trigger.kind: \"usb\" is not valid; valid: \"sim\", \"gpio\", \
-         \"socket\" or \"wiegand\""
+         \"socket\", \"wiegand\" or \"camera\""
     );
 }
 
@@ -1925,7 +1925,7 @@ fn metrics_unknown_and_misplaced_keys() {
     assert_eq!(
         problem("[metric]\ninterval = \"15s\"\n"),
         "livegate.toml:1:2: metric: unknown table; did you mean [metrics]? valid tables: \
-         [api], [session], [camera], [display], [gpio], [trigger], [reader], [log], [metrics]"
+         [api], [session], [camera], [presence], [display], [gpio], [trigger], [reader], [log], [metrics]"
     );
 }
 
@@ -1968,7 +1968,7 @@ level = "verbose
         "livegate.toml:6:12: api.key_file: \"aigen-key\" is a relative path; valid: an \
          absolute path, starting with \"/\"",
         "livegate.toml:8:2: sesion: unknown table; did you mean [session]? valid tables: \
-         [api], [session], [camera], [display], [gpio], [trigger], [reader], [log], [metrics]",
+         [api], [session], [camera], [presence], [display], [gpio], [trigger], [reader], [log], [metrics]",
         "livegate.toml:12:1: session.action_timout: unknown key; did you mean \
          \"action_timeout\"? valid keys in [session]: action_timeout, frame_interval, \
          first_frame_after, max_restarts, session_timeout, cooldown, verdict_screen, \
@@ -2272,4 +2272,67 @@ fn a_key_file_open_to_others_is_refused() {
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     parse_ok(&text);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------------------
+// [presence]
+
+#[test]
+fn presence_keys_become_the_cores_params() {
+    let cfg = parse_ok(
+        "[presence]\nconsecutive = 5\nmin_face = 0.2\nmax_centre_offset = 0.1\n\
+         look_every = \"250ms\"\nempty_to_leave = 4\n[trigger]\nkind = \"camera\"\n",
+    );
+    assert_eq!(cfg.trigger.kind(), "camera");
+    let p = cfg.presence_params().expect("on by default");
+    assert_eq!(p.consecutive, 5);
+    assert!((p.min_face_width - 0.2).abs() < 1e-6);
+    assert!((p.max_centre_offset - 0.1).abs() < 1e-6);
+    assert_eq!(p.look_every, Duration::from_millis(250));
+    assert_eq!(p.empty_to_leave, 4);
+    assert_eq!(p.check(), Ok(()));
+    assert_eq!(cfg.daemon_settings().presence, Some(p));
+    // Whole numbers are numbers too; off means no detector at all.
+    let cfg = parse_ok("[presence]\nenabled = false\nmin_face = 0.9\nmax_centre_offset = 0.5\n");
+    assert!(
+        (cfg.presence.min_face - 0.9).abs() < 1e-6,
+        "bounds are inclusive"
+    );
+    assert_eq!(cfg.presence_params(), None);
+    assert_eq!(cfg.daemon_settings().presence, None);
+    // The shipped files turn it on, with the defaults.
+    assert!(parse_ok(SHIPPED).presence.enabled);
+    assert_eq!(parse_ok(SHIPPED_PI).presence, parse_ok(SHIPPED).presence);
+}
+
+#[test]
+fn presence_values_out_of_range_or_of_the_wrong_type_are_refused_where_they_are() {
+    assert_eq!(
+        problems(
+            "[presence]\nmin_face = 0.05\nmax_centre_offset = \"0.3\"\nconsecutive = 0\n\
+             look_every = 2\nmax_centre_offset2 = 1\n"
+        ),
+        vec![
+            "livegate.toml:2:12: presence.min_face: 0.05 is out of range; valid: a number from 0.125 to 0.9",
+            "livegate.toml:3:21: presence.max_centre_offset: expected a number without quotes, found text \"0.3\"; valid: a number from 0.05 to 0.5",
+            "livegate.toml:4:15: presence.consecutive: 0 is out of range; valid: a whole number from 1 to 20",
+            "livegate.toml:5:14: presence.look_every: 2 is a bare number; write a duration such as \"10s\" or \"500ms\"; valid: a duration from 100ms to 5s",
+            "livegate.toml:6:1: presence.max_centre_offset2: unknown key; did you mean \"max_centre_offset\"? valid keys in [presence]: enabled, consecutive, min_face, max_centre_offset, look_every, empty_to_leave",
+        ]
+    );
+    assert_eq!(
+        problem("[presence]\nmin_face = nan\n"),
+        "livegate.toml:2:12: presence.min_face: nan is out of range; valid: a number from 0.125 to 0.9"
+    );
+}
+
+#[test]
+fn the_camera_trigger_needs_the_detector() {
+    assert_eq!(
+        problem("[presence]\nenabled = false\n[trigger]\nkind = \"camera\"\n"),
+        "livegate.toml:2:11: presence.enabled: false, but [trigger] kind = \"camera\" needs the face detector; valid: true, or another trigger kind"
+    );
+    // A detector off in a file that does not say so: at the trigger (only a
+    // reload keeps a running value; a file always has the default, on).
+    parse_ok("[trigger]\nkind = \"camera\"\n");
 }

@@ -92,6 +92,12 @@ livegate_door_alarms_total 0
 # HELP livegate_lockouts_total Lockouts after too many failed checks.
 # TYPE livegate_lockouts_total counter
 livegate_lockouts_total 0
+# HELP livegate_no_face_total Triggers turned away with no face in view (no session, no API call).
+# TYPE livegate_no_face_total counter
+livegate_no_face_total 0
+# HELP livegate_frames_held_total Session frames not posted because no face was in them.
+# TYPE livegate_frames_held_total counter
+livegate_frames_held_total 0
 # HELP livegate_up 1 while livegate runs, 0 after a clean stop (a crash leaves 1: alert on livegate_metrics_written_timestamp_seconds).
 # TYPE livegate_up gauge
 livegate_up 1
@@ -308,6 +314,9 @@ fn gate_events_gauges_and_stop() {
     m.exit_opened();
     m.door_alarm();
     m.lockout();
+    m.no_face();
+    m.no_face();
+    m.frame_held();
     m.set_degraded(DegradedPart::Camera, true);
     m.set_degraded(DegradedPart::Api, true);
     m.set_degraded(DegradedPart::Api, false);
@@ -316,6 +325,8 @@ fn gate_events_gauges_and_stop() {
         "livegate_exit_opens_total 2",
         "livegate_door_alarms_total 1",
         "livegate_lockouts_total 1",
+        "livegate_no_face_total 2",
+        "livegate_frames_held_total 1",
         "livegate_up 1",
         "livegate_degraded{part=\"api\"} 0",
         "livegate_degraded{part=\"camera\"} 1",

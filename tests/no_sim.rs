@@ -44,7 +44,7 @@ fn every_sim_kind_is_named_where_it_is_written() {
             "livegate.toml:6:8: gpio.kind: \"sim\" needs livegate built with the sim feature \
              (the default); valid: \"rppal\" or \"cdev\"",
             "livegate.toml:8:8: trigger.kind: \"sim\" needs livegate built with the sim feature \
-             (the default); valid: \"gpio\", \"socket\" or \"wiegand\"",
+             (the default); valid: \"gpio\", \"socket\", \"wiegand\" or \"camera\"",
         ]
     );
 }
@@ -56,7 +56,7 @@ fn a_missing_kind_defaults_to_sim_and_is_refused_too() {
         problems(&text),
         vec![
             "livegate.toml:1:1: trigger.kind: not set, and its default \"sim\" needs livegate \
-             built with the sim feature (the default); valid: \"gpio\", \"socket\" or \"wiegand\""
+             built with the sim feature (the default); valid: \"gpio\", \"socket\", \"wiegand\" or \"camera\""
         ]
     );
 }

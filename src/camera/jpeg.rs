@@ -967,6 +967,16 @@ impl FrameEncoder {
         self.out.out_size()
     }
 
+    /// What the camera delivers: format, size and stride of each raw frame.
+    pub fn granted(&self) -> Granted {
+        self.granted
+    }
+
+    /// The clockwise rotation applied before a frame is sent.
+    pub fn rotation(&self) -> crate::rotation::Rotation {
+        self.out.rotation
+    }
+
     /// The cheap check done on every captured frame (no decoding, no encoding):
     /// an MJPEG frame is one JPEG with a scan; a raw frame is long enough.
     /// Returns the bytes to keep (an MJPEG frame without its trailing padding).

@@ -129,6 +129,50 @@ impl Frame {
     pub fn raw_len(&self) -> usize {
         self.data.len()
     }
+
+    /// The camera's bytes as delivered, for a look that needs no JPEG (the
+    /// presence detector's grey view).
+    pub fn raw_image(&self) -> RawImage<'_> {
+        let Some(enc) = &self.encoder else {
+            return RawImage::Jpeg(&self.data);
+        };
+        let g = enc.granted();
+        match g.format {
+            jpeg::PixelFormat::Mjpeg => RawImage::Jpeg(&self.data),
+            format => RawImage::Yuv {
+                bytes: &self.data,
+                format,
+                width: g.width,
+                height: g.height,
+                stride: g.stride,
+            },
+        }
+    }
+
+    /// The clockwise rotation applied to this frame before it is sent (the raw
+    /// image is not rotated yet).
+    pub fn rotation(&self) -> crate::rotation::Rotation {
+        self.encoder
+            .as_ref()
+            .map_or(crate::rotation::Rotation::R0, |e| e.rotation())
+    }
+}
+
+/// A frame's bytes as the camera delivered them. No `Debug`: they are a picture of
+/// a person.
+#[derive(Clone, Copy)]
+pub enum RawImage<'a> {
+    /// A whole JPEG (an MJPEG frame, or the simulated camera's).
+    Jpeg(&'a [u8]),
+    /// A raw YUV frame; `stride` is the bytes per line of the first plane (0: the
+    /// format's minimum).
+    Yuv {
+        bytes: &'a [u8],
+        format: jpeg::PixelFormat,
+        width: u32,
+        height: u32,
+        stride: u32,
+    },
 }
 
 impl std::fmt::Debug for Frame {

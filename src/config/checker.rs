@@ -394,6 +394,34 @@ impl Checker<'_> {
                     None
                 }
             }
+            Rule::Fraction { min, max } => {
+                let valid = format!("a number from {min} to {max}");
+                let n = match v.get_ref() {
+                    DeValue::Float(f) => f.as_str().parse::<f64>().ok().filter(|n| n.is_finite()),
+                    DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+                        .ok()
+                        .map(|n| n as f64),
+                    DeValue::String(_) => {
+                        self.wrong_type(dotted, v, "a number without quotes", &valid, None);
+                        return None;
+                    }
+                    _ => {
+                        self.wrong_type(dotted, v, "a number", &valid, None);
+                        return None;
+                    }
+                };
+                match n {
+                    Some(n) if (min..=max).contains(&n) => Some(Val::Num(n)),
+                    _ => {
+                        self.report(
+                            &span,
+                            dotted,
+                            format!("{raw} is out of range; valid: {valid}"),
+                        );
+                        None
+                    }
+                }
+            }
             Rule::Dur { min, max } => {
                 let valid = format!("a duration from {} to {}", show(min), show(max));
                 let how = "write a duration such as \"10s\" or \"500ms\"";

@@ -366,7 +366,8 @@ impl Checker<'_> {
             TriggerConfig::Gpio
             | TriggerConfig::Sim(_)
             | TriggerConfig::Socket(_)
-            | TriggerConfig::Wiegand => {}
+            | TriggerConfig::Wiegand
+            | TriggerConfig::Camera => {}
         }
     }
 
@@ -545,6 +546,40 @@ impl Checker<'_> {
         let at = at.or_else(|| camera.kind.clone().map(|s| (s, "camera.kind")));
         if let Some((span, key)) = at {
             self.report(&span, key, e.to_string());
+        }
+    }
+
+    /// `[presence]` against `[trigger]`: the camera trigger needs the detector on
+    /// (reported at `presence.enabled` when the file turns it off, else at
+    /// `trigger.kind`).
+    pub(super) fn presence_checks(
+        &mut self,
+        cfg: &Config,
+        presence: &Fields,
+        trigger: &DeviceKeys,
+    ) {
+        if !matches!(cfg.trigger, TriggerConfig::Camera)
+            || cfg.presence.enabled
+            || !presence.ok(keys::presence::enabled)
+        {
+            return;
+        }
+        match (presence.span(keys::presence::enabled), &trigger.kind) {
+            (Some(span), _) => self.report(
+                &span,
+                "presence.enabled",
+                "false, but [trigger] kind = \"camera\" needs the face detector; valid: \
+                 true, or another trigger kind"
+                    .to_owned(),
+            ),
+            (None, Some(kind)) => self.report(
+                kind,
+                "trigger.kind",
+                "\"camera\" needs the face detector, which is off; valid: enabled = true in \
+                 [presence], or another trigger kind"
+                    .to_owned(),
+            ),
+            (None, None) => {}
         }
     }
 

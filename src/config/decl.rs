@@ -30,6 +30,8 @@ pub(super) type Span = Range<usize>;
 pub(super) enum Rule {
     /// A whole number in `min..=max`.
     Int { min: i64, max: i64 },
+    /// A number (a fraction such as `0.15`, or a whole one) in `min..=max`.
+    Fraction { min: f64, max: f64 },
     /// A duration written as text (`"10s"`), in `min..=max`.
     Dur { min: Duration, max: Duration },
     /// `true` or `false`.
@@ -142,6 +144,11 @@ pub(super) mod rule {
     /// A whole number from `min` to `max`.
     pub(in crate::config) const fn int<T: Whole>(min: i64, max: i64) -> R<T> {
         r(Rule::Int { min, max })
+    }
+
+    /// A number from `min` to `max` (a fraction: `0.15`).
+    pub(in crate::config) const fn fraction(min: f64, max: f64) -> R<f32> {
+        r(Rule::Fraction { min, max })
     }
 
     /// A duration from `min` to `max` microseconds.
@@ -286,6 +293,7 @@ impl<T> Key<T> {
 #[derive(Clone, Debug, PartialEq)]
 pub(super) enum Val {
     Int(i64),
+    Num(f64),
     Dur(Duration),
     Bool(bool),
     /// Text, a path, or the canonical spelling of a choice.
@@ -312,6 +320,15 @@ macro_rules! whole_from_val {
     )+};
 }
 whole_from_val!(u8, u32, i64);
+
+impl FromVal for f32 {
+    fn from_val(v: &Val) -> Option<Self> {
+        match v {
+            Val::Num(n) => Some(*n as f32),
+            _ => None,
+        }
+    }
+}
 
 impl FromVal for Duration {
     fn from_val(v: &Val) -> Option<Self> {

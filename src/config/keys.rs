@@ -100,6 +100,30 @@ table! {
 }
 
 table! {
+    /// `[presence]`: a face detector on the device (built into the core's
+    /// `presence::Params` by `Config::presence_params`).
+    pub struct PresenceConfig in presence {
+        /// Look for a face: a trigger starts a session only with a face in view, a
+        /// session posts only frames with a face, and `[trigger] kind = "camera"`
+        /// can start sessions by itself.
+        enabled: bool = true, rule::boolean();
+        /// Good looks in a row that make a person present (the camera trigger);
+        /// a button or socket trigger's question gets as many looks.
+        consecutive: u32 = 3, rule::int(1, 20);
+        /// The smallest face, as a fraction of the picture's width (the detector
+        /// finds nothing under 0.125: its 40-pixel window in a 320-pixel view).
+        min_face: f32 = 0.15, rule::fraction(0.125, 0.9);
+        /// How far the face's centre may be from the picture's centre, as a
+        /// fraction of its width (sideways) and height (up and down).
+        max_centre_offset: f32 = 0.25, rule::fraction(0.05, 0.5);
+        /// How often the detector looks while it is needed.
+        look_every: Duration = ms(500), rule::dur(100, 5 * SEC);
+        /// Looks without a face in a row after which the person has left.
+        empty_to_leave: u32 = 6, rule::int(1, 100);
+    }
+}
+
+table! {
     /// `[log]`.
     pub struct LogConfig in log {
         /// `error`, `warn`, `info`, `debug` or `trace`; `RUST_LOG` overrides.
@@ -609,6 +633,9 @@ fn socket_trigger(f: &Fields) -> TriggerConfig {
 fn wiegand_trigger(_: &Fields) -> TriggerConfig {
     TriggerConfig::Wiegand
 }
+fn camera_trigger(_: &Fields) -> TriggerConfig {
+    TriggerConfig::Camera
+}
 
 pub(super) const CAMERA: Device<CameraConfig> = Device {
     table: "camera",
@@ -691,6 +718,11 @@ pub(super) const TRIGGER: Device<TriggerConfig> = Device {
             keys: &[],
             build: wiegand_trigger,
         },
+        Kind {
+            name: "camera",
+            keys: &[],
+            build: camera_trigger,
+        },
     ],
 };
 
@@ -711,12 +743,14 @@ pub(super) const SESSION: Plain = Plain::new("session", session::ALL);
 pub(super) const LOG: Plain = Plain::new("log", log::ALL);
 pub(super) const METRICS: Plain = Plain::new("metrics", metrics::ALL);
 pub(super) const READER: Plain = Plain::new("reader", reader::ALL);
+pub(super) const PRESENCE: Plain = Plain::new("presence", presence::ALL);
 
 /// The tables of the file, in the order of the documented example.
-pub(super) const TABLES: [&str; 9] = [
+pub(super) const TABLES: [&str; 10] = [
     API.table,
     SESSION.table,
     CAMERA.table,
+    PRESENCE.table,
     DISPLAY.table,
     GPIO.table,
     TRIGGER.table,
@@ -736,7 +770,7 @@ pub(super) fn keys_of_table(table: &str) -> Vec<&'static str> {
         }
         v
     }
-    if let Some(p) = [API, SESSION, READER, LOG, METRICS]
+    if let Some(p) = [API, SESSION, PRESENCE, READER, LOG, METRICS]
         .into_iter()
         .find(|p| p.table == table)
     {

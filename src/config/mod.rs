@@ -32,8 +32,9 @@ use crate::secret::ApiKey;
 pub use crate::trigger::SimTriggerOptions;
 pub use key_file::{CaError, KeyError, KeySource, CREDENTIAL_NAME, PACKAGED_KEY_PATH};
 pub use keys::{
-    ApiConfig, LogConfig, MetricsConfig, ReaderConfig, ReplayCameraConfig, SessionConfig,
-    SocketTriggerConfig, V4l2CameraConfig, DEFAULT_BASE_URL, DEFAULT_FIRST_FRAME_AFTER,
+    ApiConfig, LogConfig, MetricsConfig, PresenceConfig, ReaderConfig, ReplayCameraConfig,
+    SessionConfig, SocketTriggerConfig, V4l2CameraConfig, DEFAULT_BASE_URL,
+    DEFAULT_FIRST_FRAME_AFTER,
 };
 
 use checker::Checker;
@@ -52,6 +53,8 @@ pub struct Config {
     pub session: SessionConfig,
     /// `[camera]`.
     pub camera: CameraConfig,
+    /// `[presence]`: the face detector in front of the service.
+    pub presence: PresenceConfig,
     /// `[display]`.
     pub display: DisplayConfig,
     /// `[gpio]`: the relay outputs.
@@ -91,6 +94,20 @@ impl Config {
 }
 
 impl Config {
+    /// The core's presence rules from `[presence]`; `None` when it is off.
+    pub fn presence_params(&self) -> Option<crate::presence::Params> {
+        let p = &self.presence;
+        p.enabled.then_some(crate::presence::Params {
+            consecutive: p.consecutive,
+            min_face_width: p.min_face,
+            max_centre_offset: p.max_centre_offset,
+            look_every: p.look_every,
+            empty_to_leave: p.empty_to_leave,
+        })
+    }
+}
+
+impl Config {
     /// What the daemon's shell needs: the core's limits, the relays' pulses, what
     /// the sequence asks the API for, and the summary line.
     pub fn daemon_settings(&self) -> crate::daemon::Settings {
@@ -103,6 +120,7 @@ impl Config {
             mode: self.api.mode,
             part: self.api.part,
             select: self.api.select.clone(),
+            presence: self.presence_params(),
             summary: self.summary(),
         }
     }
@@ -134,6 +152,10 @@ impl Config {
             || running.trigger != self.trigger
         {
             tracing::warn!(target: "livegate::daemon", "[camera], [display], [gpio] and [trigger] changes take effect after a restart (systemctl restart livegate)");
+        }
+        if running.presence.enabled != self.presence.enabled {
+            tracing::warn!(target: "livegate::daemon", "[presence] enabled takes effect after a restart (systemctl restart livegate); its other keys apply now");
+            self.presence.enabled = running.presence.enabled;
         }
         if running.reader != self.reader {
             tracing::warn!(target: "livegate::daemon", "[reader] changes take effect after a restart (systemctl restart livegate)");
@@ -212,6 +234,9 @@ pub enum TriggerConfig {
     /// `kind = "wiegand"`: a card reader on `[gpio]`'s `wiegand_in_*` lines; a good
     /// card starts a session.
     Wiegand,
+    /// `kind = "camera"`: a face that stays in view, centred and large enough,
+    /// starts a session (`[presence]`, which must be enabled).
+    Camera,
 }
 
 /// One problem found in a configuration file.
@@ -299,6 +324,7 @@ impl Config {
         let log = plain(&mut ck, &keys::LOG);
         let metrics = plain(&mut ck, &keys::METRICS);
         let reader = plain(&mut ck, &keys::READER);
+        let presence = plain(&mut ck, &keys::PRESENCE);
         let (camera, camera_keys) = ck.check_device(&keys::CAMERA, get(keys::CAMERA.table));
         let (display, display_keys) = ck.check_device(&keys::DISPLAY, get(keys::DISPLAY.table));
         let (gpio, gpio_keys) = ck.check_device(&keys::GPIO, get(keys::GPIO.table));
@@ -316,6 +342,7 @@ impl Config {
             api: ApiConfig::build(&api),
             session: session_config,
             camera,
+            presence: PresenceConfig::build(&presence),
             display,
             gpio,
             trigger,
@@ -330,6 +357,7 @@ impl Config {
             ck.hardware_checks(&cfg, &display_keys, &gpio_keys, &trigger_keys);
             ck.reader_checks(&cfg, &reader, &gpio_keys, &trigger_keys);
             ck.replay_checks(&cfg, &camera_keys);
+            ck.presence_checks(&cfg, &presence, &trigger_keys);
         }
         let checked = ck.finish();
         (cfg, checked)
@@ -360,6 +388,10 @@ impl Config {
         };
         if self.reader.output != "none" {
             metrics = format!(", reader {}{metrics}", self.reader.output);
+        }
+        if !self.presence.enabled {
+            // On is the default: only a gate without its face detector is told.
+            metrics = format!(", presence off{metrics}");
         }
         format!(
             "api {} (mode {}), action timeout {:?}, camera {}, display {}, gpio {}, trigger {}{}",
@@ -412,6 +444,7 @@ impl TriggerConfig {
             TriggerConfig::Gpio => "gpio",
             TriggerConfig::Socket(_) => "socket",
             TriggerConfig::Wiegand => "wiegand",
+            TriggerConfig::Camera => "camera",
         }
     }
 }
@@ -470,6 +503,7 @@ impl Default for Config {
             api: ApiConfig::defaults(),
             session: SessionConfig::defaults(),
             camera: CameraConfig::Sim(SimCameraOptions::defaults()),
+            presence: PresenceConfig::defaults(),
             display: DisplayConfig::Sim(SimDisplayOptions::defaults()),
             gpio: GpioConfig::Sim(SimGpioOptions::defaults()),
             trigger: TriggerConfig::Sim(SimTriggerOptions::defaults()),

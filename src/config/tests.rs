@@ -56,7 +56,7 @@ fn word_lists() {
     assert_eq!(one_of(&["a", "b", "c"]), "\"a\", \"b\" or \"c\"");
     assert_eq!(
         table_list(),
-        "[api], [session], [camera], [display], [gpio], [trigger], [reader], [log], \
+        "[api], [session], [camera], [presence], [display], [gpio], [trigger], [reader], [log], \
          [metrics]"
     );
 }

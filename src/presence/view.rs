@@ -14,6 +14,9 @@ use zune_core::options::DecoderOptions;
 use zune_jpeg::JpegDecoder;
 
 use super::GreyView;
+use crate::camera::jpeg::PixelFormat;
+use crate::camera::RawImage;
+use crate::rotation::Rotation;
 
 /// The width of the detector's view: 320 pixels (320x240 for a 4:3 camera). The
 /// SeetaFace detector's smallest face is its 40-pixel window, an eighth of it.
@@ -100,6 +103,139 @@ pub fn small_from_yuyv(
         height: h,
         pixels,
     })
+}
+
+/// The detector's view of a camera frame as delivered (`Frame::raw_image`), turned
+/// as the frame sent is (`rotation`): a JPEG decoded grey, a YUV frame's luma.
+/// Never a JPEG encode. Mirroring is left out: it changes neither whether there is
+/// a face nor how far it is from the middle.
+pub fn of_raw(
+    image: RawImage<'_>,
+    rotation: Rotation,
+    max_width: u32,
+) -> Result<GreyView, ViewError> {
+    // A quarter-turned frame is as wide as the unturned one is high: shrink it to
+    // at most `max_width` high before it is turned.
+    let turned = rotation.swaps_sides();
+    let before_turn = |width: u32, height: u32| {
+        if turned {
+            (u64::from(max_width) * u64::from(width) / u64::from(height.max(1))).max(1) as u32
+        } else {
+            max_width
+        }
+    };
+    let view = match image {
+        RawImage::Jpeg(jpeg) if turned => {
+            let whole = from_jpeg(jpeg, u32::MAX)?;
+            let out_width = before_turn(whole.width, whole.height);
+            from_grey(&whole.pixels, whole.width, whole.height, out_width)?
+        }
+        RawImage::Jpeg(jpeg) => from_jpeg(jpeg, max_width)?,
+        RawImage::Yuv {
+            bytes,
+            format,
+            width,
+            height,
+            stride,
+        } => {
+            let out_width = before_turn(width, height);
+            match format {
+                PixelFormat::Yuyv if stride == 0 || stride == width * 2 => {
+                    from_yuyv(bytes, width, height, out_width)?
+                }
+                _ => {
+                    let luma = luma_plane(bytes, format, width, height, stride)?;
+                    from_grey(&luma, width, height, out_width)?
+                }
+            }
+        }
+    };
+    Ok(rotate(view, rotation))
+}
+
+/// The pre-filter's small view of a camera frame: [`small_from_yuyv`] for a YUYV
+/// frame (a few samples a block, the idle look's cost), else the detector's view
+/// shrunk [`crate::presence::MotionParams`]' way (`motion::SHRINK`).
+pub fn small_of_raw(image: RawImage<'_>) -> Result<GreyView, ViewError> {
+    let shrink = livegate_core::motion::SHRINK;
+    match image {
+        RawImage::Yuv {
+            bytes,
+            format: PixelFormat::Yuyv,
+            width,
+            height,
+            stride,
+        } if stride == 0 || stride == width * 2 => {
+            small_from_yuyv(bytes, width, height, VIEW_WIDTH / shrink)
+        }
+        image => Ok(of_raw(image, Rotation::R0, VIEW_WIDTH)?.shrink(shrink)),
+    }
+}
+
+/// The luma of a raw YUV frame, `width * height` bytes row by row.
+fn luma_plane(
+    bytes: &[u8],
+    format: PixelFormat,
+    width: u32,
+    height: u32,
+    stride: u32,
+) -> Result<Vec<u8>, ViewError> {
+    check_size(width, height)?;
+    let (step, first) = match format {
+        PixelFormat::Yuyv => (2, 0),
+        PixelFormat::Uyvy => (2, 1),
+        PixelFormat::Nv12 | PixelFormat::Yu12 | PixelFormat::Mjpeg => (1, 0),
+    };
+    let (w, h) = (width as usize, height as usize);
+    let stride = (stride as usize).max(w * step);
+    let need = stride * (h - 1) + w * step;
+    if bytes.len() < need {
+        return Err(ViewError::Short {
+            what: format.name(),
+            width,
+            height,
+            need,
+            got: bytes.len(),
+        });
+    }
+    let mut luma = Vec::with_capacity(w * h);
+    for y in 0..h {
+        let row = &bytes[y * stride..y * stride + w * step];
+        luma.extend(row.iter().skip(first).step_by(step));
+    }
+    Ok(luma)
+}
+
+/// `view` turned clockwise by `rotation`.
+fn rotate(view: GreyView, rotation: Rotation) -> GreyView {
+    let (w, h) = (view.width as usize, view.height as usize);
+    if rotation == Rotation::R0 || view.pixels.len() != w * h {
+        return view;
+    }
+    let at = |x: usize, y: usize| view.pixels[y * w + x];
+    let pixels: Vec<u8> = match rotation {
+        Rotation::R0 => return view,
+        Rotation::R180 => view.pixels.iter().rev().copied().collect(),
+        // Clockwise: the new row `y` is the old column `y`, read bottom up.
+        Rotation::R90 => (0..w)
+            .flat_map(|y| (0..h).map(move |x| (y, h - 1 - x)))
+            .map(|(x, y)| at(x, y))
+            .collect(),
+        Rotation::R270 => (0..w)
+            .flat_map(|y| (0..h).map(move |x| (w - 1 - y, x)))
+            .map(|(x, y)| at(x, y))
+            .collect(),
+    };
+    let (width, height) = if rotation.swaps_sides() {
+        (view.height, view.width)
+    } else {
+        (view.width, view.height)
+    };
+    GreyView {
+        width,
+        height,
+        pixels,
+    }
 }
 
 /// A JPEG frame decoded as grey and box-averaged to at most `max_width` wide.
@@ -335,6 +471,67 @@ mod tests {
         let at = |x: usize, y: usize| v.pixels[y * 320 + x];
         assert!(at(10, 120) < 10, "{}", at(10, 120));
         assert!(at(300, 120) > 245, "{}", at(300, 120));
+    }
+
+    #[test]
+    fn a_raw_frame_gives_the_view_of_the_picture_sent_turned_as_it_is() {
+        // 64x48 YUYV, bright in the top-left 8x8 corner.
+        let frame = yuyv(64, 48, |x, y| if x < 8 && y < 8 { 250 } else { 10 });
+        let raw = RawImage::Yuv {
+            bytes: &frame,
+            format: PixelFormat::Yuyv,
+            width: 64,
+            height: 48,
+            stride: 0,
+        };
+        let v = of_raw(raw, Rotation::R0, 32).expect("view");
+        assert_eq!((v.width, v.height, v.pixels[0]), (32, 24, 250));
+        // Turned a quarter clockwise: at most 32 wide (42x31 before the turn), the
+        // corner top right.
+        let v = of_raw(raw, Rotation::R90, 32).expect("view");
+        assert_eq!((v.width, v.height), (31, 42));
+        assert_eq!(v.pixels[30], 250, "top right");
+        assert_eq!(v.pixels[0], 10);
+        let v = of_raw(raw, Rotation::R270, 32).expect("view");
+        assert_eq!((v.width, v.height), (31, 42));
+        assert_eq!(v.pixels[41 * 31], 250, "bottom left");
+        let v = of_raw(raw, Rotation::R180, 32).expect("view");
+        assert_eq!(v.pixels[32 * 24 - 1], 250, "bottom right");
+        // UYVY, a padded stride: the same luma.
+        let mut uyvy = Vec::new();
+        for row in frame.chunks(128) {
+            for px in row.chunks(2) {
+                uyvy.extend([px[1], px[0]]);
+            }
+            uyvy.extend([0u8; 16]);
+        }
+        let v = of_raw(
+            RawImage::Yuv {
+                bytes: &uyvy,
+                format: PixelFormat::Uyvy,
+                width: 64,
+                height: 48,
+                stride: 144,
+            },
+            Rotation::R0,
+            32,
+        )
+        .expect("view");
+        assert_eq!(v, of_raw(raw, Rotation::R0, 32).expect("view"));
+        // The small view: 40 wide at most, from the same frame.
+        let small = small_of_raw(raw).expect("small");
+        assert_eq!((small.width, small.height), (40, 30));
+        let short = RawImage::Yuv {
+            bytes: &frame[..100],
+            format: PixelFormat::Nv12,
+            width: 64,
+            height: 48,
+            stride: 0,
+        };
+        assert!(matches!(
+            of_raw(short, Rotation::R0, 32),
+            Err(ViewError::Short { .. })
+        ));
     }
 
     #[test]
