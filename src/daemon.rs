@@ -8,6 +8,14 @@
 //! ([`TriggerEvent::Exit`], logged at warn), the fail output on
 //! [`Command::SignalFail`] and on the door-held-open alarm
 //! ([`Output::DoorHeldOpen`]); nowhere else.
+//!
+//! Presence (`[presence]`, the `lookout` below) can only keep a session from
+//! starting or a frame from being posted: what a look means is the core's
+//! (`presence::Question`, `Watch`, `frame_guidance`, `Event::FaceMissing`,
+//! `Gate::no_face`); this shell only takes the frames to the detector's thread
+//! and the answers back. A look that fails (no frame, a bad frame, the detector
+//! gone) is logged and lets things go on as without presence (fail open): the
+//! service still decides every pass, so this costs at most a paid session.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +37,10 @@ use crate::gatekeeper::{Admission, Limits, PerKey};
 use crate::gpio::{self, Relay};
 use crate::metrics::{DegradedPart, Metrics};
 use crate::reader::osdp::PanelCommand;
+use crate::presence::{
+    frame_guidance, Answer as FaceAnswer, Detected, Eyes, GreyView, LookError, Next, Question,
+    Step, Watch,
+};
 use crate::reader::ReaderOptions;
 use crate::session::{Command, Event, Params, Session, Verdict};
 use crate::trigger::{GateState, Trigger, TriggerEvent};
@@ -46,6 +58,9 @@ const VERDICTS_KEPT: usize = 1024;
 /// A frame older than this is never posted, whatever else holds.
 const MAX_FRAME_AGE: Duration = Duration::from_secs(1);
 
+/// The `source` of a session the camera trigger started (an arrival).
+pub const CAMERA_SOURCE: &str = "camera";
+
 /// The journal's `MESSAGE_ID` of the audit line (`session over`), one per session:
 /// `journalctl MESSAGE_ID=81921b7236ee423895d1c8cd70fbdead` lists every verdict.
 pub const AUDIT_MESSAGE_ID: &str = "81921b7236ee423895d1c8cd70fbdead";
@@ -57,6 +72,15 @@ pub struct Devices {
     pub gate: Arc<dyn Relay>,
     pub fail: Arc<dyn Relay>,
     pub trigger: Box<dyn Trigger>,
+    /// The face detector (`[presence]` on), used with `Settings::presence`.
+    pub presence: Option<PresenceDevice>,
+}
+
+/// The face detector's thread and whether the camera is the trigger.
+pub struct PresenceDevice {
+    pub eyes: Eyes,
+    /// `[trigger] kind = "camera"`: an arrival starts a session.
+    pub camera_trigger: bool,
 }
 
 /// Something that wants to hear about every [`GateEvent`] (the `--events json`
@@ -198,6 +222,15 @@ pub enum GateEvent {
     DoorHeldOpen {
         secs: u64,
     },
+    /// A trigger was turned away: no face in view, no session, no API call.
+    NoFace {
+        source: String,
+    },
+    /// A session's frame was not posted: no face good enough in it.
+    FrameHeld {
+        session: u64,
+        guidance: &'static str,
+    },
     /// A card as the (simulated) panel read it off the output.
     CardOut {
         output: &'static str,
@@ -211,6 +244,8 @@ pub enum GateEvent {
 pub struct RunSummary {
     pub sessions: u64,
     pub passes: u64,
+    /// Triggers turned away with no face in view (no session was started).
+    pub no_face: u64,
     /// The most recent verdicts (at most 1024), oldest first.
     pub verdicts: Vec<Verdict>,
 }
@@ -226,6 +261,47 @@ pub enum DaemonError {
 struct Done {
     event: Event,
     sent_seq: Option<u64>,
+    /// What the detector saw in the frame taken for a post (presence).
+    looked: Option<Detected>,
+}
+
+/// The face detector and what it is doing (`[presence]`).
+struct Lookout {
+    eyes: Eyes,
+    /// The camera is the trigger: look for arrivals while the gate is ready.
+    camera_trigger: bool,
+    /// The person in front of the camera, with the motion pre-filter (the core's).
+    watch: Watch,
+    /// The one look in progress.
+    task: Option<JoinHandle<Looked>>,
+    /// No look before this.
+    next: Option<Instant>,
+    /// A trigger waiting for its answer: is a face in view?
+    asking: Option<Asking>,
+    /// A failed look was logged; the next ones are quiet until a look works.
+    failing: bool,
+}
+
+/// An admitted session that starts only if a face is in view.
+struct Asking {
+    question: Question,
+    session: u64,
+    source: &'static str,
+    note: Option<String>,
+    card: Option<Card>,
+}
+
+/// A finished look.
+enum Looked {
+    /// The camera had no fresh frame.
+    NoFrame,
+    /// The pre-filter's view of `frame` (the camera trigger's watch).
+    Small(crate::camera::Frame, Result<GreyView, LookError>),
+    /// A detection, for a trigger's question or the watch.
+    Faces {
+        question: bool,
+        result: Result<Detected, LookError>,
+    },
 }
 
 struct Active {
@@ -271,7 +347,7 @@ impl Emitter {
 }
 
 /// Awaits the task if there is one; pends forever otherwise (for `select!`).
-async fn join_opt(h: Option<&mut JoinHandle<Done>>) -> Option<Done> {
+async fn join_opt<T>(h: Option<&mut JoinHandle<T>>) -> Option<T> {
     match h {
         Some(h) => h.await.ok(),
         None => std::future::pending().await,
@@ -332,6 +408,10 @@ struct Shell {
     reader: ReaderOptions,
     /// Cooldown and lockout per card, besides the device's.
     cards: PerKey<Card>,
+    /// The face detector, when `[presence]` is on.
+    lookout: Option<Lookout>,
+    /// Stop after this many attempts (sessions and triggers turned away).
+    max_sessions: Option<u64>,
 }
 
 /// Runs the gate until shutdown (or `max_sessions`). Relays are at their safe level
@@ -348,6 +428,7 @@ pub async fn run(
         gate,
         fail,
         trigger,
+        presence,
     } = devices;
     // Safe level first, before anything else can run.
     for r in [&gate, &fail] {
@@ -398,6 +479,16 @@ pub async fn run(
         last_status: String::new(),
         reader: opts.reader,
         cards: PerKey::new(&settings.limits, CARDS_KEPT),
+        lookout: presence.zip(settings.presence).map(|(p, params)| Lookout {
+            eyes: p.eyes,
+            camera_trigger: p.camera_trigger,
+            watch: Watch::new(params, crate::presence::MotionParams::default()),
+            task: None,
+            next: None,
+            asking: None,
+            failing: false,
+        }),
+        max_sessions: opts.max_sessions,
     };
     let mut panel_commands = sh.reader.commands.take();
     sh.show(Screen::Idle);
@@ -406,11 +497,13 @@ pub async fn run(
         if let Some(beat) = &beat {
             beat();
         }
-        if opts.max_sessions.is_some_and(|n| sh.summary.sessions >= n) && sh.gate_policy.settled() {
+        if sh.limit_reached() && sh.gate_policy.settled() {
             break Ok(());
         }
         let wake = sh.active.as_ref().and_then(|a| a.wake);
+        let look_at = sh.look_at();
         let inflight = sh.active.as_mut().and_then(|a| a.inflight.as_mut());
+        let looking = sh.lookout.as_mut().and_then(|l| l.task.as_mut());
         tokio::select! {
             biased;
             () = stop_requested(&mut shutdown) => {
@@ -419,9 +512,11 @@ pub async fn run(
             }
             done = join_opt(inflight) => sh.on_api_done(done),
             _ = sleep_opt(wake) => sh.feed(Event::Tick),
+            looked = join_opt(looking) => sh.on_looked(looked),
+            _ = sleep_opt(look_at) => sh.start_look(),
             _ = sleep_opt(sh.gate_policy.poll_timeout().map(Instant::from_std)) => {}
             ev = trig_rx.recv() => match ev {
-                Some(ev) => sh.on_trigger(ev, opts.max_sessions),
+                Some(ev) => sh.on_trigger(ev),
                 None => break Err(DaemonError::TriggerGone),
             },
             Some(r) = recv_opt(&mut reload) => sh.on_reload(r),
@@ -435,6 +530,9 @@ pub async fn run(
     // line, the gate shut; then the outputs go to their safe level.
     state_tx.send_replace(GateState::Stopping);
     if let Some(h) = sh.active.as_mut().and_then(|a| a.inflight.take()) {
+        h.abort();
+    }
+    if let Some(h) = sh.lookout.as_mut().and_then(|l| l.task.take()) {
         h.abort();
     }
     sh.feed(Event::Shutdown);
@@ -500,6 +598,12 @@ impl Shell {
         if let Some(seq) = done.sent_seq {
             a.last_seq = Some(seq);
         }
+        if let (Some(d), Some(l)) = (&done.looked, self.lookout.as_mut()) {
+            // The session's looks keep the watch's idea of who is there.
+            l.watch
+                .presence_mut()
+                .on_look(Instant::now().into_std(), &d.look());
+        }
         if let Event::Sequence(Ok(answer))
         | Event::Restarted(Ok(answer))
         | Event::FrameAnswer {
@@ -537,6 +641,9 @@ impl Shell {
     }
 
     fn on_reload(&mut self, r: Reload) {
+        if let (Some(l), Some(params)) = (self.lookout.as_mut(), r.settings.presence) {
+            l.watch.presence_mut().reconfigure(params);
+        }
         self.gate_policy
             .reconfigure(&gate_params(&r.settings, self.door_held_open_after));
         self.client = r.client;
@@ -545,7 +652,7 @@ impl Shell {
         self.settings = r.settings;
     }
 
-    fn on_trigger(&mut self, ev: TriggerEvent, max_sessions: Option<u64>) {
+    fn on_trigger(&mut self, ev: TriggerEvent) {
         let now = Instant::now();
         match ev {
             TriggerEvent::Cancel { source } => {
@@ -578,15 +685,28 @@ impl Shell {
                 if !self.card_admitted(card.as_ref(), source, now) {
                     return;
                 }
-                let limit_reached = max_sessions.is_some_and(|n| self.summary.sessions >= n);
+                let limit_reached = self.limit_reached();
                 let mut out = Vec::new();
                 let start = self
                     .gate_policy
                     .request_start(now.into_std(), limit_reached, &mut out);
                 match start {
-                    Start::Admit { session } => {
-                        self.start_session(now, session, source, note, card)
-                    }
+                    Start::Admit { session } => match self.lookout.as_mut() {
+                        // A trigger other than the camera's own arrival asks first
+                        // whether a face is in view.
+                        Some(l) if source != CAMERA_SOURCE => {
+                            debug!(session, source, "is a face in view?");
+                            l.asking = Some(Asking {
+                                question: Question::new(l.watch.presence().params()),
+                                session,
+                                source,
+                                note,
+                                card,
+                            });
+                            l.next = None;
+                        }
+                        _ => self.start_session(now, session, source, note, card),
+                    },
                     Start::Busy => debug!(source, "trigger ignored: a session is in progress"),
                     Start::LimitReached => debug!(source, "trigger ignored: session limit reached"),
                     Start::CoolingDown { secs_left } => {
@@ -671,6 +791,10 @@ impl Shell {
             }
             self.record_card(now, v, card);
             self.gate_policy.session_over(now, v, &mut out);
+            if let Some(l) = self.lookout.as_mut() {
+                // The same person standing there starts no new session.
+                l.watch.presence_mut().verdict_given();
+            }
         }
         self.gate_policy.poll(now, &mut out);
         self.carry_out(out);
@@ -774,6 +898,10 @@ impl Shell {
                         None => not_before,
                     };
                     let wait = self.settings.params.frame_interval * 3 + Duration::from_secs(2);
+                    let check = self
+                        .lookout
+                        .as_ref()
+                        .map(|l| (l.eyes.clone(), *l.watch.presence().params()));
                     a.inflight = Some(spawn_post(
                         number,
                         self.client.clone(),
@@ -783,6 +911,7 @@ impl Shell {
                         not_before,
                         wait,
                         self.emitter.clone(),
+                        check,
                     ));
                 }
                 Command::OpenGate => {
@@ -839,6 +968,181 @@ impl Shell {
                 }
             }
         }
+    }
+}
+
+/// Presence: the looks of the face detector and what the core makes of them.
+impl Shell {
+    /// The run may start no more sessions (simulation's `--sessions`): sessions
+    /// and triggers turned away for want of a face both count.
+    fn limit_reached(&self) -> bool {
+        self.max_sessions
+            .is_some_and(|n| self.summary.sessions + self.summary.no_face >= n)
+    }
+
+    /// When the next look is due: while a trigger waits for its answer, or, with
+    /// the camera as the trigger, while the gate is ready for a session.
+    fn look_at(&self) -> Option<Instant> {
+        let l = self.lookout.as_ref()?;
+        if l.task.is_some() {
+            return None;
+        }
+        let now = Instant::now();
+        // The camera trigger watches between sessions, also while the gate cools
+        // down or is locked out, so that it sees a person leave.
+        let watching = l.camera_trigger && self.active.is_none();
+        (l.asking.is_some() || watching).then(|| l.next.unwrap_or(now))
+    }
+
+    /// Takes the newest frame (at most [`MAX_FRAME_AGE`] old) to the detector's
+    /// thread: a detection for a trigger's question, the pre-filter's small view
+    /// for the watch.
+    fn start_look(&mut self) {
+        let now = Instant::now();
+        let frame = self
+            .slot
+            .latest()
+            .filter(|f| now.saturating_duration_since(f.captured_at) <= MAX_FRAME_AGE);
+        let Some(l) = self.lookout.as_mut() else {
+            return;
+        };
+        let eyes = l.eyes.clone();
+        let question = l.asking.is_some();
+        l.task = Some(tokio::spawn(async move {
+            let Some(frame) = frame else {
+                return Looked::NoFrame;
+            };
+            if question {
+                Looked::Faces {
+                    question,
+                    result: eyes.faces(frame).await,
+                }
+            } else {
+                let small = eyes.small(frame.clone()).await;
+                Looked::Small(frame, small)
+            }
+        }));
+    }
+
+    /// A look ended: the core's answer is carried out.
+    fn on_looked(&mut self, looked: Option<Looked>) {
+        let now = Instant::now();
+        let Some(l) = self.lookout.as_mut() else {
+            return;
+        };
+        l.task = None;
+        l.next = Some(now + l.watch.presence().params().look_every);
+        let looked = looked.unwrap_or(Looked::Faces {
+            question: l.asking.is_some(),
+            result: Err(LookError::Gone),
+        });
+        let (question, result) = match looked {
+            Looked::NoFrame => (l.asking.is_some(), Err(None)),
+            Looked::Small(frame, Ok(small)) => match l.watch.on_view(now.into_std(), small) {
+                Next::Skip(step) => return self.on_step(step),
+                Next::Detect => {
+                    let eyes = l.eyes.clone();
+                    l.task = Some(tokio::spawn(async move {
+                        Looked::Faces {
+                            question: false,
+                            result: eyes.faces(frame).await,
+                        }
+                    }));
+                    return;
+                }
+            },
+            Looked::Small(_, Err(e)) => (false, Err(Some(e))),
+            Looked::Faces { question, result } => (question, result.map_err(Some)),
+        };
+        let detected = match result {
+            Ok(d) => {
+                if l.failing {
+                    l.failing = false;
+                    info!("the face detector looks again");
+                }
+                Some(d)
+            }
+            Err(e) => {
+                if !l.failing {
+                    l.failing = true;
+                    match e {
+                        Some(error) => warn!(%error, "cannot look for a face"),
+                        None => warn!("cannot look for a face: no fresh frame from the camera"),
+                    }
+                }
+                None
+            }
+        };
+        if !question {
+            if let Some(d) = detected {
+                let step = l.watch.on_faces(now.into_std(), &d.look());
+                self.on_step(step);
+            }
+            return;
+        }
+        let Some(mut asking) = l.asking.take() else {
+            return;
+        };
+        let answer = match &detected {
+            Some(d) => {
+                l.watch.presence_mut().on_look(now.into_std(), &d.look());
+                asking.question.on_look(now.into_std(), &d.look())
+            }
+            // Fail open: a trigger is not refused because the detector failed.
+            None => FaceAnswer::Face,
+        };
+        match answer {
+            FaceAnswer::Face => {
+                let Asking {
+                    session,
+                    source,
+                    note,
+                    card,
+                    ..
+                } = asking;
+                self.start_session(now, session, source, note, card);
+            }
+            FaceAnswer::LookAgainAt(t) => {
+                l.next = Some(Instant::from_std(t));
+                l.asking = Some(asking);
+            }
+            FaceAnswer::NoFace => {
+                info!(
+                    source = asking.source,
+                    "no face in view: no session started"
+                );
+                self.summary.no_face += 1;
+                self.emitter.metrics(|m| m.no_face());
+                self.emit(GateEvent::NoFace {
+                    source: asking.source.to_owned(),
+                });
+                let mut out = Vec::new();
+                self.gate_policy.no_face(now.into_std(), &mut out);
+                self.carry_out(out);
+            }
+        }
+    }
+
+    /// The watch's step: an arrival is the camera trigger's start, when the gate
+    /// is ready for one (else the core reports it again at the next good look).
+    fn on_step(&mut self, step: Step) {
+        let ready = self.gate_policy.state(Instant::now().into_std()) == GateState::Ready;
+        let Some(l) = self.lookout.as_mut().filter(|l| l.camera_trigger) else {
+            return;
+        };
+        if !step.arrived {
+            return;
+        }
+        if !ready || self.active.is_some() {
+            l.watch.presence_mut().arrival_refused();
+            return;
+        }
+        info!("a person arrived in front of the camera");
+        self.on_trigger(TriggerEvent::Start {
+            source: CAMERA_SOURCE,
+            note: None,
+            card: None,
+        });
     }
 }
 
@@ -1077,6 +1381,7 @@ where
         Done {
             event: wrap(r),
             sent_seq: None,
+            looked: None,
         }
     })
 }
@@ -1092,6 +1397,24 @@ fn log_answer(session: u64, op: &'static str, latency: Duration, r: &Result<Answ
     }
 }
 
+/// Looks for a face in a session's frame before it is posted: the guidance when it
+/// must be held back (the core's `frame_guidance`), with what was seen. A look that
+/// fails lets the frame go (fail open: the service still decides).
+async fn face_check(
+    session: u64,
+    eyes: &Eyes,
+    params: &crate::presence::Params,
+    frame: &crate::camera::Frame,
+) -> (Option<crate::presence::Guidance>, Option<Detected>) {
+    match eyes.faces(frame.clone()).await {
+        Ok(d) => (frame_guidance(params, &d.look()), Some(d)),
+        Err(error) => {
+            warn!(session, %error, "cannot look for a face: the frame is posted as it is");
+            (None, None)
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn spawn_post(
     session: u64,
@@ -1102,16 +1425,26 @@ fn spawn_post(
     not_before: Instant,
     wait: Duration,
     emitter: Emitter,
+    check: Option<(Eyes, crate::presence::Params)>,
 ) -> JoinHandle<Done> {
     tokio::spawn(async move {
-        // The frame is converted here, just before it is sent; one that cannot be
-        // (a corrupt camera JPEG) is skipped for the next, within the same wait.
+        // The frame is looked at (presence), then converted, just before it is
+        // sent; one that cannot be (a corrupt camera JPEG) is skipped for the next,
+        // within the same wait.
         let fresh = async {
             let mut after = after_seq;
             loop {
                 let f = slot.next_fresh(after, not_before).await?;
+                let mut looked = None;
+                if let Some((eyes, params)) = &check {
+                    let (held, seen) = face_check(session, eyes, params, &f).await;
+                    if let Some(guidance) = held {
+                        return Some(Err((f.seq, guidance, seen)));
+                    }
+                    looked = seen;
+                }
                 match f.jpeg() {
-                    Ok(jpeg) => return Some((f, jpeg)),
+                    Ok(jpeg) => return Some(Ok((f, jpeg, looked))),
                     Err(error) => {
                         warn!(session, seq = f.seq, %error, "frame skipped: cannot convert it");
                         after = Some(f.seq);
@@ -1119,13 +1452,31 @@ fn spawn_post(
                 }
             }
         };
-        let (frame, jpeg) = match tokio::time::timeout(wait, fresh).await {
-            Ok(Some(f)) => f,
+        let (frame, jpeg, looked) = match tokio::time::timeout(wait, fresh).await {
+            Ok(Some(Ok(f))) => f,
+            Ok(Some(Err((seq, guidance, looked)))) => {
+                debug!(
+                    session,
+                    guidance = guidance.code(),
+                    "frame held back: no face to post"
+                );
+                emitter.metrics(|m| m.frame_held());
+                emitter.emit(GateEvent::FrameHeld {
+                    session,
+                    guidance: guidance.code(),
+                });
+                return Done {
+                    event: Event::FaceMissing(guidance),
+                    sent_seq: Some(seq),
+                    looked,
+                };
+            }
             _ => {
                 warn!(session, state = ?slot.state(), "no fresh frame from the camera");
                 return Done {
                     event: Event::NoFrame,
                     sent_seq: None,
+                    looked: None,
                 };
             }
         };
@@ -1150,6 +1501,7 @@ fn spawn_post(
                 result: r,
             },
             sent_seq: Some(frame.seq),
+            looked,
         }
     })
 }

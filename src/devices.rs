@@ -16,7 +16,7 @@ use crate::config::{
     CameraConfig, Config, DisplayConfig, GpioConfig, ReplayCameraConfig, TriggerConfig,
 };
 use crate::ctl::{SocketOptions, SocketTrigger};
-use crate::daemon::Devices;
+use crate::daemon::{Devices, PresenceDevice};
 use crate::display::sim::{SimDisplay, SimDisplayHandle};
 use crate::display::ssd1306::{Oled, OledOptions};
 use crate::display::{Display, DisplayError, Screen};
@@ -26,6 +26,7 @@ use crate::gpio::line::LineAddr;
 use crate::gpio::output::claim_outputs;
 use crate::gpio::sim::SimRelay;
 use crate::gpio::{GpioError, GpioLines, Relay};
+use crate::presence::{Eyes, FaceDetector, MakeDetector, SeetaDetector};
 use crate::reader::osdp::{self, Osdp, OsdpOptions};
 use crate::reader::wiegand::{CardTrigger, Sender, WiegandLines};
 use crate::reader::{CardOutput, CardShown, OnPass, PanelOutput, ReaderOptions};
@@ -48,6 +49,9 @@ pub enum DeviceError {
     /// `[reader]` cannot be set up (a card, a key, the output).
     #[error("[reader]: {0}")]
     Reader(String),
+    /// The face detector's thread cannot be started.
+    #[error("[presence]: cannot start the face detector: {0}")]
+    Presence(std::io::Error),
 }
 
 /// The devices, and what the daemon needs beside them.
@@ -420,13 +424,28 @@ fn build_devices(cfg: &Config, sim: Option<Simulated>) -> Result<Built, DeviceEr
                 cast,
                 visitor: visitor_tx,
                 card,
+                press: true,
             }));
         }
         // The inputs above already carry the trigger input.
         TriggerConfig::Gpio => {}
         // The daemon's presence watch is this trigger (it starts a session on an
-        // arrival): nothing to spawn.
-        TriggerConfig::Camera => {}
+        // arrival). With the simulated camera, simulated visitors walk up to it
+        // without pressing anything.
+        TriggerConfig::Camera =>
+        {
+            #[cfg(feature = "sim")]
+            if let CameraConfig::Sim(c) = &cfg.camera {
+                triggers.push(Box::new(SimTrigger {
+                    arrival: Duration::from_secs(2),
+                    reaction: c.reaction,
+                    cast,
+                    visitor: visitor_tx,
+                    card,
+                    press: false,
+                }));
+            }
+        }
         TriggerConfig::Wiegand => {
             let shown = card_shown(cfg)?;
             let params = livegate_core::wiegand::DecoderParams::default();
@@ -478,6 +497,26 @@ fn build_devices(cfg: &Config, sim: Option<Simulated>) -> Result<Built, DeviceEr
         CameraConfig::Replay(c) => Box::new(ReplayCamera::new(replay_options(c))),
     };
 
+    // 5. The face detector, on a thread of its own: the scene's twin for the
+    // simulated camera (the real detector finds no face in a cartoon), else the
+    // real one.
+    let presence = match cfg.presence_params() {
+        None => None,
+        Some(_) => {
+            let make: MakeDetector = match &cfg.camera {
+                #[cfg(feature = "sim")]
+                CameraConfig::Sim(_) => Box::new(|| {
+                    Ok(Box::new(crate::presence::twin::SceneTwin) as Box<dyn FaceDetector>)
+                }),
+                _ => Box::new(|| Ok(Box::new(SeetaDetector::new()?) as Box<dyn FaceDetector>)),
+            };
+            Some(PresenceDevice {
+                eyes: Eyes::spawn(make).map_err(DeviceError::Presence)?,
+                camera_trigger: matches!(cfg.trigger, TriggerConfig::Camera),
+            })
+        }
+    };
+
     let door_held_open_after = match &cfg.gpio {
         GpioConfig::Rppal(g) => g.door.as_ref().map(|d| d.held_open_after),
         GpioConfig::Cdev(g) => g.door.as_ref().map(|d| d.held_open_after),
@@ -490,6 +529,7 @@ fn build_devices(cfg: &Config, sim: Option<Simulated>) -> Result<Built, DeviceEr
             gate,
             fail,
             trigger: Box::new(Merged(triggers)),
+            presence,
         },
         screen_tx,
         door_held_open_after,

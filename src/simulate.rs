@@ -417,5 +417,9 @@ pub fn describe(e: &daemon::GateEvent) -> Option<String> {
         }
         E::DoorHeldOpen { secs } => format!("door held open for {secs} s"),
         E::CardOut { card, .. } => format!("card out {card}"),
+        E::NoFace { source } => {
+            format!("trigger ({source}): no face in view, no session (no API call)")
+        }
+        E::FrameHeld { guidance, .. } => format!("  frame held back: {guidance}"),
     })
 }

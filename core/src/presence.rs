@@ -385,6 +385,15 @@ impl Presence {
         }
     }
 
+    /// The arrival just reported could not start a session (the gate was not
+    /// ready: a verdict on screen, a cooldown, a lockout): it is reported again at
+    /// the next good look, so that a person who walked up early is not lost.
+    pub fn arrival_refused(&mut self) {
+        if self.state == State::Present {
+            self.spent = false;
+        }
+    }
+
     /// The detector looked at `now` and found `look`.
     pub fn on_look(&mut self, now: Instant, look: &Look<'_>) -> Step {
         self.last_look = Some(now);
@@ -684,6 +693,29 @@ mod tests {
         // …four are.
         d.looks(4, &[]);
         assert_eq!(Driver::arrivals(&d.looks(3, &[good()])), 1);
+    }
+
+    #[test]
+    fn an_arrival_the_gate_could_not_take_comes_again_until_taken() {
+        let mut d = Driver::new(params());
+        assert_eq!(Driver::arrivals(&d.looks(3, &[good()])), 1);
+        // The gate was cooling down: the arrival is reported again at each good
+        // look while it is refused…
+        d.p.arrival_refused();
+        assert!(d.look(&[good()]).arrived);
+        d.p.arrival_refused();
+        assert!(d.look(&[good()]).arrived);
+        // …and once taken, not again in this visit.
+        assert_eq!(Driver::arrivals(&d.looks(10, &[good()])), 0);
+        // Refusing when nobody is present arms nothing.
+        let mut d = Driver::new(params());
+        d.look(&[good()]);
+        d.p.arrival_refused();
+        assert_eq!(
+            Driver::arrivals(&d.looks(2, &[good()])),
+            1,
+            "the third good look"
+        );
     }
 
     #[test]

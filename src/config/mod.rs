@@ -489,7 +489,9 @@ impl Config {
                 state_file: None,
             });
         }
-        if !matches!(c.trigger, TriggerConfig::Sim(_)) {
+        // The camera trigger stays: simulated visitors walk up to the simulated
+        // camera (with a replay camera, the recording's people do).
+        if !matches!(c.trigger, TriggerConfig::Sim(_) | TriggerConfig::Camera) {
             c.trigger = d.trigger;
         }
         c

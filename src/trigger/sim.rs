@@ -44,6 +44,9 @@ pub struct SimTrigger {
     pub visitor: watch::Sender<Option<Visitor>>,
     /// The card every visitor shows (in-line mode in simulation), if any.
     pub card: Option<livegate_core::wiegand::Card>,
+    /// Each visitor presses the start button; `false`: they only step in front of
+    /// the camera (`[trigger] kind = "camera"`: the daemon sees them arrive).
+    pub press: bool,
 }
 
 impl Trigger for SimTrigger {
@@ -75,7 +78,7 @@ impl Trigger for SimTrigger {
                     note: Some(format!("performer={}", performer.as_str())),
                     card: self.card,
                 };
-                if events.send(start).await.is_err() {
+                if self.press && events.send(start).await.is_err() {
                     return;
                 }
                 // Stay until the session is over.
