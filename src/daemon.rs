@@ -13,9 +13,10 @@
 //! starting or a frame from being posted: what a look means is the core's
 //! (`presence::Question`, `Watch`, `frame_guidance`, `Event::FaceMissing`,
 //! `Gate::no_face`); this shell only takes the frames to the detector's thread
-//! and the answers back. A look that fails (no frame, a bad frame, the detector
-//! gone) is logged and lets things go on as without presence (fail open): the
-//! service still decides every pass, so this costs at most a paid session.
+//! and the answers back. A look that fails (a frame that cannot be read, the
+//! detector gone) is logged and lets things go on as without presence (fail
+//! open): the service still decides every pass, so this costs at most a paid
+//! session. No frame from the camera is a look that saw nobody.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -1054,6 +1055,7 @@ impl Shell {
             Looked::Small(_, Err(e)) => (false, Err(Some(e))),
             Looked::Faces { question, result } => (question, result.map_err(Some)),
         };
+        let no_frame = matches!(result, Err(None));
         let detected = match result {
             Ok(d) => {
                 if l.failing {
@@ -1088,6 +1090,15 @@ impl Shell {
                 l.watch.presence_mut().on_look(now.into_std(), &d.look());
                 asking.question.on_look(now.into_std(), &d.look())
             }
+            // No frame (yet): nobody seen in this look.
+            None if no_frame => asking.question.on_look(
+                now.into_std(),
+                &crate::presence::Look {
+                    view_width: 1,
+                    view_height: 1,
+                    faces: &[],
+                },
+            ),
             // Fail open: a trigger is not refused because the detector failed.
             None => FaceAnswer::Face,
         };

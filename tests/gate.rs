@@ -562,6 +562,8 @@ enum Step {
     Until(Box<dyn Fn() -> bool + Send>),
     /// Sends this event.
     Send(livegate::trigger::TriggerEvent),
+    /// The person in front of the camera changes (`None`: nobody there).
+    Visitor(Option<Performer>),
 }
 
 fn gate_on(g: &livegate::gpio::sim::SimRelay) -> bool {
@@ -609,6 +611,14 @@ impl livegate::trigger::Trigger for Scripted {
                             return;
                         }
                     }
+                    Step::Visitor(who) => {
+                        self.visitor.send_replace(who.map(|performer| {
+                            livegate::camera::sim::Visitor {
+                                performer,
+                                reaction: ms(150),
+                            }
+                        }));
+                    }
                 }
             }
             std::future::pending::<()>().await;
@@ -640,13 +650,28 @@ async fn run_scripted(
     steps: Vec<Step>,
     door_held_open_after: Option<Duration>,
     stop_when: fn(&GateEvent) -> bool,
-) -> (
+) -> ScriptedRun {
+    run_scripted_with(cfg, steps, door_held_open_after, stop_when, None).await
+}
+
+/// What [`run_scripted`] returns: the summary, the gate and fail relays, the timed
+/// events and the stand-in's requests.
+type ScriptedRun = (
     RunSummary,
     livegate::gpio::sim::SimRelay,
     livegate::gpio::sim::SimRelay,
     Vec<(Instant, GateEvent)>,
     Vec<livegate::standin::Recorded>,
-) {
+);
+
+/// [`run_scripted`], with `watch` told every event too (a script can wait on it).
+async fn run_scripted_with(
+    cfg: Config,
+    steps: Vec<Step>,
+    door_held_open_after: Option<Duration>,
+    stop_when: fn(&GateEvent) -> bool,
+    watch: Option<Observer>,
+) -> ScriptedRun {
     use livegate::api::AigenClient;
     use livegate::standin::Standin;
 
@@ -670,7 +695,7 @@ async fn run_scripted(
         display: Box::new(livegate::display::sim::SimDisplay::default()),
         gate: Arc::new(gate.clone()),
         fail: Arc::new(fail.clone()),
-        presence: None,
+        presence: presence_device(&cfg),
         trigger: Box::new(Scripted {
             visitor: visitor_tx,
             steps,
@@ -683,6 +708,9 @@ async fn run_scripted(
     let relays = (gate.clone(), fail.clone());
     let stopper: Observer = Arc::new(move |e: &GateEvent| {
         obs(e);
+        if let Some(w) = &watch {
+            w(e);
+        }
         if stop_when(e) {
             let tx = tx.clone();
             let relay = match e {
@@ -721,6 +749,21 @@ async fn run_scripted(
     .unwrap();
     let events = events.lock().unwrap().clone();
     (summary, gate, fail, events, standin.requests())
+}
+
+/// The face detector as `devices.rs` makes it for the simulated camera: the scene's
+/// twin on its own thread; `None` when `[presence]` is off.
+fn presence_device(cfg: &Config) -> Option<livegate::daemon::PresenceDevice> {
+    use livegate::presence::{twin::SceneTwin, Eyes, FaceDetector};
+    cfg.presence_params()?;
+    let eyes = Eyes::spawn(Box::new(
+        || Ok(Box::new(SceneTwin) as Box<dyn FaceDetector>),
+    ))
+    .expect("the detector's thread");
+    Some(livegate::daemon::PresenceDevice {
+        eyes,
+        camera_trigger: cfg.trigger.kind() == "camera",
+    })
 }
 
 fn events_only(timed: &[(Instant, GateEvent)]) -> Vec<GateEvent> {
@@ -1137,4 +1180,177 @@ async fn a_card_is_refused_on_its_own_cooldown() {
         )),
         "{events:#?}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Presence: no billed session without a face in view.
+
+fn sessions_started(events: &[GateEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            GateEvent::SessionStarted { source, .. } => Some(source.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether the stand-in was ever sent a frame with nobody in it.
+fn nobody_posted(requests: &[livegate::standin::Recorded]) -> bool {
+    use livegate::standin::scene::{Seen, Subject};
+    requests
+        .iter()
+        .any(|r| r.seen == Some(Seen::Subject(Subject::Nobody)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_in_view_starts_no_session_and_makes_no_api_call() {
+    // The simulated visitors press the button (a GPIO or socket trigger alike:
+    // any source but the camera asks), with nobody in front of the camera.
+    let (summary, out, events) = run(
+        simulation(fast_config(), Cast::All(Performer::Absent)).await,
+        2,
+    )
+    .await;
+    assert_eq!(summary.sessions, 0);
+    assert_eq!(summary.no_face, 2);
+    assert!(sessions_started(&events).is_empty(), "{events:?}");
+    let turned_away = events
+        .iter()
+        .filter(|e| matches!(e, GateEvent::NoFace { source } if source == "sim"))
+        .count();
+    assert_eq!(turned_away, 2);
+    // The stand-in's side: not one request.
+    assert!(out.api_requests.is_empty(), "{:?}", out.api_requests);
+    // The panel: the guidance, drawn as every panel draws it.
+    let step_in = Screen::Guide {
+        guidance: livegate::presence::Guidance::StepInFront,
+    };
+    let frames = out.display.frames();
+    let (_, drawn) = frames
+        .iter()
+        .find(|(s, _)| *s == step_in)
+        .expect("the panel said: step in front of the camera");
+    assert_eq!(
+        *drawn,
+        livegate::display::screens::render(&step_in, 128, 64)
+    );
+    let text = out.metrics.render();
+    assert!(
+        text.lines().any(|l| l == "livegate_no_face_total 2"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l == "livegate_sessions_total 0"),
+        "{text}"
+    );
+    assert_pulses(&out.gate, 0, GATE_PULSE);
+    assert_pulses(&out.fail, 0, FAIL_PULSE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_in_view_still_passes_and_every_frame_posted_has_them_in_it() {
+    let (summary, out, events) = one(Performer::Pass).await;
+    assert_eq!(summary.verdicts, vec![Verdict::Pass]);
+    assert_eq!(summary.no_face, 0);
+    let posts = out
+        .api_requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.seen.is_some())
+        .count();
+    assert!(posts > 0);
+    assert!(!nobody_posted(&out.api_requests));
+    let sent = events
+        .iter()
+        .filter(|e| matches!(e, GateEvent::FrameSent { .. }))
+        .count();
+    assert_eq!(sent, posts);
+    assert_pulses(&out.gate, 1, GATE_PULSE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_without_a_face_mid_session_are_not_posted() {
+    // The person leaves the picture after the first frame was sent, and comes
+    // back a while later.
+    let sent_once: Arc<Mutex<bool>> = Arc::default();
+    let held: Arc<Mutex<bool>> = Arc::default();
+    let (flag, held_flag) = (sent_once.clone(), held.clone());
+    let watched: Observer = Arc::new(move |e: &GateEvent| match e {
+        GateEvent::FrameSent { .. } => *flag.lock().unwrap() = true,
+        GateEvent::FrameHeld { .. } => *held_flag.lock().unwrap() = true,
+        _ => {}
+    });
+    let steps = vec![
+        Step::Send(start_event()),
+        Step::Until(Box::new(move || *sent_once.lock().unwrap())),
+        Step::Visitor(None),
+        Step::Until(Box::new(move || *held.lock().unwrap())),
+        // A few frame intervals with nobody there.
+        Step::Wait(ms(600)),
+        Step::Visitor(Some(Performer::Pass)),
+    ];
+    let (summary, _, _, timed, requests) = run_scripted_with(
+        fast_config(),
+        steps,
+        None,
+        |e| matches!(e, GateEvent::Verdict { .. }),
+        Some(watched),
+    )
+    .await;
+    let events = events_only(&timed);
+    assert_eq!(summary.verdicts, vec![Verdict::Pass], "{events:?}");
+    let held: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            GateEvent::FrameHeld { guidance, .. } => Some(*guidance),
+            _ => None,
+        })
+        .collect();
+    assert!(held.len() >= 2, "{held:?}");
+    assert!(held.iter().all(|g| *g == "face_the_camera"), "{held:?}");
+    // The stand-in never got a frame of nobody.
+    assert!(!nobody_posted(&requests), "a faceless frame was posted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_camera_starts_exactly_one_session_per_arrival() {
+    let mut cfg = fast_config();
+    cfg.trigger = livegate::config::TriggerConfig::Camera;
+    let done: Arc<Mutex<usize>> = Arc::default();
+    let counter = done.clone();
+    let watched: Observer = Arc::new(move |e: &GateEvent| {
+        if matches!(e, GateEvent::Verdict { .. }) {
+            *counter.lock().unwrap() += 1;
+        }
+    });
+    let (first, second) = (done.clone(), done.clone());
+    // The visitor (a passing person, there from the start) stays in view well
+    // after the verdict, leaves, and comes back.
+    let steps = vec![
+        Step::Until(Box::new(move || *first.lock().unwrap() >= 1)),
+        Step::Wait(ms(1500)),
+        Step::Visitor(None),
+        Step::Wait(ms(800)),
+        Step::Visitor(Some(Performer::Pass)),
+        Step::Until(Box::new(move || *second.lock().unwrap() >= 2)),
+        // Still there: no third session. The exit button ends the script.
+        Step::Wait(ms(1500)),
+        Step::Send(exit_event()),
+    ];
+    let (summary, _, _, timed, requests) = run_scripted_with(
+        cfg,
+        steps,
+        None,
+        |e| matches!(e, GateEvent::ExitOpened { .. }),
+        Some(watched),
+    )
+    .await;
+    let events = events_only(&timed);
+    assert_eq!(
+        sessions_started(&events),
+        vec!["camera", "camera"],
+        "{events:?}"
+    );
+    assert_eq!(summary.verdicts, vec![Verdict::Pass, Verdict::Pass]);
+    assert!(!nobody_posted(&requests));
 }
