@@ -601,8 +601,9 @@ fn simulate_json_failing_performer_is_denied_and_pulses_fail() {
     assert!(!pulses.iter().any(|p| p["relay"] == "gate"));
 }
 
-/// Runs 5 sessions against a refused address (each one over in milliseconds) and
-/// checks each verdict is printed before the relay pulse it causes.
+/// Runs 5 attempts against a refused address (each session over in milliseconds)
+/// and checks each verdict is printed before the relay pulse it causes; the mix's
+/// absent performer starts no session (nobody in view: no verdict, no pulse).
 #[test]
 fn verdict_comes_before_its_relay_pulse() {
     let dir = temp_dir();
@@ -633,7 +634,43 @@ fn verdict_comes_before_its_relay_pulse() {
         .filter(|k| *k == "verdict" || *k == "relay_pulse")
         .map(|k| if k == "verdict" { "V" } else { "P" })
         .collect();
-    assert_eq!(order.join(""), "VP".repeat(5), "{}", out.context());
+    assert_eq!(order.join(""), "VP".repeat(4), "{}", out.context());
+    assert_eq!(
+        of_kind(&events(&out), "no_face").len(),
+        1,
+        "{}",
+        out.context()
+    );
+}
+
+/// Nobody in front of the camera: the simulated visitor presses the button, the
+/// face detector (the scene's twin) sees no one, and no session starts: no API
+/// call, the panel's guidance instead (the stand-in's own record of it:
+/// tests/gate.rs, `nobody_in_view_starts_no_session_and_makes_no_api_call`).
+#[test]
+fn simulate_with_nobody_there_calls_no_api() {
+    let out = livegate(
+        &[
+            "simulate",
+            "--config",
+            FAST,
+            "--sessions",
+            "1",
+            "--performer",
+            "absent",
+            "--events",
+            "json",
+        ],
+        &[],
+        SIM_LIMIT,
+    );
+    out.assert_code(0);
+    out.assert_no_panic();
+    let evs = events(&out);
+    assert_eq!(of_kind(&evs, "no_face").len(), 1, "{}", out.context());
+    for kind in ["session_started", "api_answer", "frame_sent", "verdict"] {
+        assert!(of_kind(&evs, kind).is_empty(), "{kind}: {}", out.context());
+    }
 }
 
 // ---------------------------------------------------------------------------
