@@ -494,6 +494,7 @@ pub async fn run(
     let mut panel_commands = sh.reader.commands.take();
     sh.show(Screen::Idle);
     sh.report_status();
+    let mut triggers_done = false;
     let result = loop {
         if let Some(beat) = &beat {
             beat();
@@ -516,8 +517,13 @@ pub async fn run(
             looked = join_opt(looking) => sh.on_looked(looked),
             _ = sleep_opt(look_at) => sh.start_look(),
             _ = sleep_opt(sh.gate_policy.poll_timeout().map(Instant::from_std)) => {}
-            ev = trig_rx.recv() => match ev {
+            ev = trig_rx.recv(), if !triggers_done => match ev {
                 Some(ev) => sh.on_trigger(ev),
+                // The camera trigger needs no trigger task (a `run` with only
+                // `[trigger] kind = "camera"` has none): the watch goes on.
+                None if sh.lookout.as_ref().is_some_and(|l| l.camera_trigger) => {
+                    triggers_done = true;
+                }
                 None => break Err(DaemonError::TriggerGone),
             },
             Some(r) = recv_opt(&mut reload) => sh.on_reload(r),

@@ -556,8 +556,9 @@ fn simulate_json_two_passing_sessions() {
     assert!(of_kind(&evs, "locked_out").is_empty());
 }
 
-#[test]
-fn simulate_json_failing_performer_is_denied_and_pulses_fail() {
+/// `simulate --sessions 1 --performer PERFORMER --events json` with the fast
+/// configuration, ended cleanly.
+fn simulate_json_one(performer: &str) -> Out {
     let out = livegate(
         &[
             "simulate",
@@ -566,7 +567,7 @@ fn simulate_json_failing_performer_is_denied_and_pulses_fail() {
             "--sessions",
             "1",
             "--performer",
-            "fail",
+            performer,
             "--events",
             "json",
         ],
@@ -575,6 +576,12 @@ fn simulate_json_failing_performer_is_denied_and_pulses_fail() {
     );
     out.assert_code(0);
     out.assert_no_panic();
+    out
+}
+
+#[test]
+fn simulate_json_failing_performer_is_denied_and_pulses_fail() {
+    let out = simulate_json_one("fail");
     no_panel_chars("stdout", &out.stdout);
     let evs = events(&out);
     assert_eq!(
@@ -649,23 +656,7 @@ fn verdict_comes_before_its_relay_pulse() {
 /// tests/gate.rs, `nobody_in_view_starts_no_session_and_makes_no_api_call`).
 #[test]
 fn simulate_with_nobody_there_calls_no_api() {
-    let out = livegate(
-        &[
-            "simulate",
-            "--config",
-            FAST,
-            "--sessions",
-            "1",
-            "--performer",
-            "absent",
-            "--events",
-            "json",
-        ],
-        &[],
-        SIM_LIMIT,
-    );
-    out.assert_code(0);
-    out.assert_no_panic();
+    let out = simulate_json_one("absent");
     let evs = events(&out);
     assert_eq!(of_kind(&evs, "no_face").len(), 1, "{}", out.context());
     for kind in ["session_started", "api_answer", "frame_sent", "verdict"] {

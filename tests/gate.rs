@@ -1195,6 +1195,18 @@ fn sessions_started(events: &[GateEvent]) -> Vec<String> {
         .collect()
 }
 
+/// An observer that counts the events `which` picks, and the count.
+fn counter(which: fn(&GateEvent) -> bool) -> (Observer, Arc<Mutex<usize>>) {
+    let count: Arc<Mutex<usize>> = Arc::default();
+    let c = count.clone();
+    let obs: Observer = Arc::new(move |e: &GateEvent| {
+        if which(e) {
+            *c.lock().unwrap() += 1;
+        }
+    });
+    (obs, count)
+}
+
 /// Whether the stand-in was ever sent a frame with nobody in it.
 fn nobody_posted(requests: &[livegate::standin::Recorded]) -> bool {
     use livegate::standin::scene::{Seen, Subject};
@@ -1272,19 +1284,17 @@ async fn a_person_in_view_still_passes_and_every_frame_posted_has_them_in_it() {
 async fn frames_without_a_face_mid_session_are_not_posted() {
     // The person leaves the picture after the first frame was sent, and comes
     // back a while later.
-    let sent_once: Arc<Mutex<bool>> = Arc::default();
-    let held: Arc<Mutex<bool>> = Arc::default();
-    let (flag, held_flag) = (sent_once.clone(), held.clone());
-    let watched: Observer = Arc::new(move |e: &GateEvent| match e {
-        GateEvent::FrameSent { .. } => *flag.lock().unwrap() = true,
-        GateEvent::FrameHeld { .. } => *held_flag.lock().unwrap() = true,
-        _ => {}
+    let (sent, sent_count) = counter(|e| matches!(e, GateEvent::FrameSent { .. }));
+    let (held, held_count) = counter(|e| matches!(e, GateEvent::FrameHeld { .. }));
+    let watched: Observer = Arc::new(move |e: &GateEvent| {
+        sent(e);
+        held(e);
     });
     let steps = vec![
         Step::Send(start_event()),
-        Step::Until(Box::new(move || *sent_once.lock().unwrap())),
+        Step::Until(Box::new(move || *sent_count.lock().unwrap() >= 1)),
         Step::Visitor(None),
-        Step::Until(Box::new(move || *held.lock().unwrap())),
+        Step::Until(Box::new(move || *held_count.lock().unwrap() >= 1)),
         // A few frame intervals with nobody there.
         Step::Wait(ms(600)),
         Step::Visitor(Some(Performer::Pass)),
@@ -1316,14 +1326,8 @@ async fn frames_without_a_face_mid_session_are_not_posted() {
 async fn the_camera_starts_exactly_one_session_per_arrival() {
     let mut cfg = fast_config();
     cfg.trigger = livegate::config::TriggerConfig::Camera;
-    let done: Arc<Mutex<usize>> = Arc::default();
-    let counter = done.clone();
-    let watched: Observer = Arc::new(move |e: &GateEvent| {
-        if matches!(e, GateEvent::Verdict { .. }) {
-            *counter.lock().unwrap() += 1;
-        }
-    });
-    let (first, second) = (done.clone(), done.clone());
+    let (watched, done) = counter(|e| matches!(e, GateEvent::Verdict { .. }));
+    let (first, second) = (done.clone(), done);
     // The visitor (a passing person, there from the start) stays in view well
     // after the verdict, leaves, and comes back.
     let steps = vec![

@@ -519,6 +519,15 @@ mod tests {
         }
     }
 
+    /// A look at a 320x240 view that found `faces`.
+    fn full_view(faces: &[FaceBox]) -> Look<'_> {
+        Look {
+            view_width: W,
+            view_height: H,
+            faces,
+        }
+    }
+
     /// A face of `size` pixels centred at (`cx`, `cy`).
     fn face(cx: i32, cy: i32, size: u32) -> FaceBox {
         FaceBox {
@@ -549,14 +558,7 @@ mod tests {
         }
         fn look(&mut self, faces: &[FaceBox]) -> Step {
             self.now += Duration::from_millis(250);
-            self.p.on_look(
-                self.now,
-                &Look {
-                    view_width: W,
-                    view_height: H,
-                    faces,
-                },
-            )
+            self.p.on_look(self.now, &full_view(faces))
         }
         fn looks(&mut self, n: usize, faces: &[FaceBox]) -> Vec<Step> {
             (0..n).map(|_| self.look(faces)).collect()
@@ -569,16 +571,7 @@ mod tests {
     #[test]
     fn judge_sorts_faces_into_good_too_small_off_centre() {
         let p = params();
-        let look = |faces: &[FaceBox]| {
-            judge(
-                &p,
-                &Look {
-                    view_width: W,
-                    view_height: H,
-                    faces,
-                },
-            )
-        };
+        let look = |faces: &[FaceBox]| judge(&p, &full_view(faces));
         assert_eq!(look(&[]), Sighting::NoFace);
         assert_eq!(look(&[good()]), Sighting::Good);
         // 0.15 * 320 = 48 pixels is the smallest good face.
@@ -814,16 +807,7 @@ mod tests {
     #[test]
     fn a_frame_is_held_back_without_a_face_or_with_a_small_one() {
         let p = params();
-        let look = |faces: &[FaceBox]| {
-            frame_guidance(
-                &p,
-                &Look {
-                    view_width: W,
-                    view_height: H,
-                    faces,
-                },
-            )
-        };
+        let look = |faces: &[FaceBox]| frame_guidance(&p, &full_view(faces));
         assert_eq!(look(&[]), Some(Guidance::FaceTheCamera));
         assert_eq!(look(&[face(160, 120, 30)]), Some(Guidance::MoveCloser));
         assert_eq!(look(&[good()]), None);

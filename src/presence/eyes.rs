@@ -102,19 +102,21 @@ impl Eyes {
 
     /// The pre-filter's small view of `frame` (a few samples a block for YUYV).
     pub async fn small(&self, frame: Frame) -> Result<GreyView, LookError> {
-        let (tx, rx) = oneshot::channel();
-        self.jobs
-            .send(Job::Small(frame, tx))
-            .map_err(|_| LookError::Gone)?;
-        rx.await.map_err(|_| LookError::Gone)?
+        self.ask(|reply| Job::Small(frame, reply)).await
     }
 
     /// The faces in `frame`'s detector view.
     pub async fn faces(&self, frame: Frame) -> Result<Detected, LookError> {
+        self.ask(|reply| Job::Faces(frame, reply)).await
+    }
+
+    /// Sends the job `make` builds around its reply channel; awaits the reply.
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, LookError>>) -> Job,
+    ) -> Result<T, LookError> {
         let (tx, rx) = oneshot::channel();
-        self.jobs
-            .send(Job::Faces(frame, tx))
-            .map_err(|_| LookError::Gone)?;
+        self.jobs.send(make(tx)).map_err(|_| LookError::Gone)?;
         rx.await.map_err(|_| LookError::Gone)?
     }
 }
