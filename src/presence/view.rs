@@ -154,11 +154,13 @@ pub fn of_raw(
 }
 
 /// The pre-filter's small view of a camera frame: [`small_from_yuyv`] for a YUYV
-/// frame (a few samples a block, the idle look's cost), else the detector's view
-/// shrunk [`crate::presence::MotionParams`]' way (`motion::SHRINK`).
+/// frame (a few samples a block, the idle look's cost), [`small_from_jpeg`] for a
+/// JPEG (a DCT-scaled decode), else the detector's view shrunk
+/// `motion::SHRINK` times.
 pub fn small_of_raw(image: RawImage<'_>) -> Result<GreyView, ViewError> {
     let shrink = livegate_core::motion::SHRINK;
     match image {
+        RawImage::Jpeg(jpeg) => small_from_jpeg(jpeg, VIEW_WIDTH / shrink),
         RawImage::Yuv {
             bytes,
             format: PixelFormat::Yuyv,
@@ -170,6 +172,52 @@ pub fn small_of_raw(image: RawImage<'_>) -> Result<GreyView, ViewError> {
         }
         image => Ok(of_raw(image, Rotation::R0, VIEW_WIDTH)?.shrink(shrink)),
     }
+}
+
+thread_local! {
+    static DECOMPRESSOR: std::cell::RefCell<Option<turbojpeg::Decompressor>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The pre-filter's small view of a JPEG frame, at most `out_width` wide: decoded
+/// by libjpeg-turbo at the smallest DCT scale (1/8, 1/4, 1/2) that is still at
+/// least `out_width` wide (a 640x480 frame is decoded at 80x60: mostly the DC
+/// coefficients), as grey, then box-averaged.
+pub fn small_from_jpeg(jpeg: &[u8], out_width: u32) -> Result<GreyView, ViewError> {
+    let tj = |e: turbojpeg::Error| ViewError::Jpeg(e.to_string());
+    let (luma, width, height) = DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let d = match &mut *slot {
+            Some(d) => d,
+            empty => empty.insert(turbojpeg::Decompressor::new().map_err(tj)?),
+        };
+        let header = d.read_header(jpeg).map_err(tj)?;
+        if header.width == 0 || header.height == 0 {
+            return Err(ViewError::Size(header.width as u32, header.height as u32));
+        }
+        let factor = [
+            turbojpeg::ScalingFactor::ONE_EIGHTH,
+            turbojpeg::ScalingFactor::ONE_QUARTER,
+            turbojpeg::ScalingFactor::ONE_HALF,
+            turbojpeg::ScalingFactor::ONE,
+        ]
+        .into_iter()
+        .find(|f| f.scale(header.width) >= out_width as usize)
+        .unwrap_or(turbojpeg::ScalingFactor::ONE);
+        d.set_scaling_factor(factor).map_err(tj)?;
+        let (w, h) = (factor.scale(header.width), factor.scale(header.height));
+        let mut pixels = vec![0u8; w * h];
+        let image = turbojpeg::Image {
+            pixels: pixels.as_mut_slice(),
+            width: w,
+            pitch: w,
+            height: h,
+            format: turbojpeg::PixelFormat::GRAY,
+        };
+        d.decompress(jpeg, image).map_err(tj)?;
+        Ok((pixels, w as u32, h as u32))
+    })?;
+    from_grey(&luma, width, height, out_width)
 }
 
 /// The luma of a raw YUV frame, `width * height` bytes row by row.
@@ -531,6 +579,30 @@ mod tests {
         assert!(matches!(
             of_raw(short, Rotation::R0, 32),
             Err(ViewError::Short { .. })
+        ));
+    }
+
+    #[test]
+    fn the_small_view_of_a_jpeg_is_a_dct_scaled_decode() {
+        // A 640x480 picture, left half dark, right half light.
+        let img = image::GrayImage::from_fn(640, 480, |x, _| {
+            image::Luma([if x < 320 { 20 } else { 220 }])
+        });
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
+            .encode_image(&img)
+            .expect("encode");
+        let small = small_from_jpeg(&jpeg, 40).expect("decode");
+        assert_eq!((small.width, small.height), (40, 30));
+        // The same as the detector's view shrunk, within a few levels.
+        let boxed = from_jpeg(&jpeg, 320).expect("decode").shrink(8);
+        for (a, b) in small.pixels.iter().zip(&boxed.pixels) {
+            assert!(a.abs_diff(*b) <= 6, "{a} vs {b}");
+        }
+        assert_eq!(small_of_raw(RawImage::Jpeg(&jpeg)).expect("small"), small);
+        assert!(matches!(
+            small_from_jpeg(b"not a jpeg", 40),
+            Err(ViewError::Jpeg(_))
         ));
     }
 
