@@ -559,13 +559,19 @@ fn simulate_json_two_passing_sessions() {
 /// `simulate --sessions 1 --performer PERFORMER --events json` with the fast
 /// configuration, ended cleanly.
 fn simulate_json_one(performer: &str) -> Out {
+    simulate_json(FAST, "1", performer)
+}
+
+/// `simulate --config CONFIG --sessions N --performer PERFORMER --events json`,
+/// ended cleanly.
+fn simulate_json(config: &str, sessions: &str, performer: &str) -> Out {
     let out = livegate(
         &[
             "simulate",
             "--config",
-            FAST,
+            config,
             "--sessions",
-            "1",
+            sessions,
             "--performer",
             performer,
             "--events",
@@ -662,6 +668,34 @@ fn simulate_with_nobody_there_calls_no_api() {
     for kind in ["session_started", "api_answer", "frame_sent", "verdict"] {
         assert!(of_kind(&evs, kind).is_empty(), "{kind}: {}", out.context());
     }
+}
+
+/// `[trigger] kind = "camera"` in a simulation: the simulated visitors only walk up
+/// to the camera, and each one's arrival starts one session.
+#[test]
+fn simulate_with_the_camera_as_trigger_starts_one_session_per_visitor() {
+    let dir = temp_dir();
+    let sim_trigger = "[trigger]\nkind = \"sim\"\narrival = \"0s\"";
+    assert!(FAST_TEXT.contains(sim_trigger));
+    let cfg = dir.write(
+        "camera.toml",
+        FAST_TEXT.replace(sim_trigger, "[trigger]\nkind = \"camera\""),
+    );
+    let out = simulate_json(&cfg, "2", "pass");
+    let evs = events(&out);
+    let started = of_kind(&evs, "session_started");
+    assert_eq!(started.len(), 2, "{}", out.context());
+    assert!(
+        started.iter().all(|s| s["source"] == "camera"),
+        "{}",
+        out.context()
+    );
+    let verdicts = of_kind(&evs, "verdict");
+    assert!(
+        verdicts.len() == 2 && verdicts.iter().all(|v| v["verdict"] == "pass"),
+        "{}",
+        out.context()
+    );
 }
 
 // ---------------------------------------------------------------------------
