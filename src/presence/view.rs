@@ -504,16 +504,21 @@ mod tests {
         assert_eq!(&v.pixels[..8], &[0, 10, 20, 30, 40, 50, 60, 70]);
     }
 
-    #[test]
-    fn jpeg_is_decoded_grey_and_shrunk() {
-        // A 640x480 picture: left half black, right half white.
+    /// A 640x480 grey JPEG: the left half at `left`, the right half at `right`.
+    fn halves_jpeg(left: u8, right: u8) -> Vec<u8> {
         let img = image::GrayImage::from_fn(640, 480, |x, _| {
-            image::Luma([if x < 320 { 0 } else { 255 }])
+            image::Luma([if x < 320 { left } else { right }])
         });
         let mut jpeg = Vec::new();
         image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
             .encode_image(&img)
             .expect("encode");
+        jpeg
+    }
+
+    #[test]
+    fn jpeg_is_decoded_grey_and_shrunk() {
+        let jpeg = halves_jpeg(0, 255);
         let v = from_jpeg(&jpeg, 320).expect("decode");
         assert_eq!((v.width, v.height), (320, 240));
         let at = |x: usize, y: usize| v.pixels[y * 320 + x];
@@ -584,14 +589,7 @@ mod tests {
 
     #[test]
     fn the_small_view_of_a_jpeg_is_a_dct_scaled_decode() {
-        // A 640x480 picture, left half dark, right half light.
-        let img = image::GrayImage::from_fn(640, 480, |x, _| {
-            image::Luma([if x < 320 { 20 } else { 220 }])
-        });
-        let mut jpeg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
-            .encode_image(&img)
-            .expect("encode");
+        let jpeg = halves_jpeg(20, 220);
         let small = small_from_jpeg(&jpeg, 40).expect("decode");
         assert_eq!((small.width, small.height), (40, 30));
         // The same as the detector's view shrunk, within a few levels.
