@@ -172,11 +172,14 @@ enum TestCmd {
         #[arg(long, default_value_t = 1)]
         requests: u32,
     },
-    /// The face detector on pictures: face or no face, the box, the score, the time.
+    /// The face detector on pictures: face or no face, the box, the score, the time;
+    /// without pictures, the configured camera watched live for a few seconds.
     Presence {
-        /// Pictures (JPEG or PNG) to look at.
-        #[arg(required = true)]
+        /// Pictures (JPEG or PNG) to look at; none: watch the camera live.
         images: Vec<PathBuf>,
+        /// Without pictures: how long to watch the camera, in seconds.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
         /// Detections per picture (the time printed is their median).
         #[arg(long, default_value_t = 1)]
         runs: u32,
@@ -302,9 +305,9 @@ fn main() -> ExitCode {
         Cmd::SafeOutputs { config } => report(safe_outputs(&config)),
         // Pictures need no configuration and no runtime.
         Cmd::Test {
-            what: TestCmd::Presence { images, runs },
+            what: TestCmd::Presence { images, runs, .. },
             ..
-        } => report(
+        } if !images.is_empty() => report(
             livegate::commission::presence::test_presence(&images, runs, &mut std::io::stdout())
                 .map(|_| ())
                 .map_err(anyhow::Error::from),
@@ -453,8 +456,44 @@ async fn commission(path: PathBuf, what: TestCmd) -> anyhow::Result<()> {
     livegate::telemetry::init("warn");
     let mut out = std::io::stdout();
     match what {
-        TestCmd::Presence { images, runs } => {
-            commission::presence::test_presence(&images, runs, &mut out)?;
+        TestCmd::Presence {
+            images,
+            runs,
+            seconds,
+        } => {
+            if !images.is_empty() {
+                commission::presence::test_presence(&images, runs, &mut out)?;
+                return Ok(());
+            }
+            // The camera live, with the real detector and the file's [presence].
+            let camera: Box<dyn livegate::camera::FrameSource> = match &cfg.camera {
+                livegate::config::CameraConfig::V4l2(_) => {
+                    Box::new(livegate::camera::v4l2::V4l2Camera::new(
+                        devices::camera_options(&cfg).unwrap_or_default(),
+                    ))
+                }
+                livegate::config::CameraConfig::Replay(c) => Box::new(
+                    livegate::camera::replay::ReplayCamera::new(devices::replay_options(c)),
+                ),
+                livegate::config::CameraConfig::Sim(_) => bail!(
+                    "[camera] kind is \"sim\": set kind = \"v4l2\" to watch a camera, or give \
+                     pictures to look at"
+                ),
+            };
+            let params = cfg.presence.rules();
+            let make: livegate::presence::MakeDetector = Box::new(|| {
+                Ok(Box::new(livegate::presence::SeetaDetector::new()?)
+                    as Box<dyn livegate::presence::FaceDetector>)
+            });
+            commission::presence::watch_live(
+                camera,
+                make,
+                &params,
+                std::time::Duration::from_secs(seconds.max(1)),
+                params.look_every,
+                &mut out,
+            )
+            .await?;
         }
         TestCmd::Camera {
             frames,

@@ -894,6 +894,18 @@ fn simulate_in_line_passes_the_card_on_only_after_a_pass() {
 }
 
 #[test]
+fn test_presence_without_pictures_needs_a_real_camera() {
+    let out = livegate(&["test", "presence", "--config", FAST], &[], QUICK);
+    out.assert_code(1);
+    assert!(
+        out.stderr
+            .contains("[camera] kind is \"sim\": set kind = \"v4l2\" to watch a camera"),
+        "{}",
+        out.context()
+    );
+}
+
+#[test]
 fn test_wiegand_without_lines_says_which_keys() {
     let out = livegate(
         &["test", "wiegand", "out", "--card", "1:2", "--config", FAST],

@@ -2,7 +2,9 @@
 //! (is this camera's picture of a person a face to it?) and for measuring it: for
 //! each picture, face or no face, the box, the score and the milliseconds.
 //!
-//! Watching the camera live (no pictures given) comes with the camera trigger.
+//! Without pictures, [`watch_live`] watches the configured camera for a few seconds
+//! and says what the detector sees, look by look (for aiming the camera): the
+//! face's size and place against `[presence]`, as the camera trigger judges it.
 
 use std::io::Write;
 use std::path::Path;
@@ -23,6 +25,80 @@ pub enum PresenceTestError {
     Picture { path: String, why: String },
     #[error("cannot write the report: {0}")]
     Write(#[from] std::io::Error),
+    #[error("the face detector's thread: {0}")]
+    Thread(String),
+}
+
+/// `livegate test presence` without pictures: starts `camera`, looks at its newest
+/// frame every `every` for `watch` with the detector `make` makes, and writes one
+/// line a look (what it sees, judged by `params` as the camera trigger does), then
+/// a summary. Returns how many looks found a face. Frames stay in memory.
+pub async fn watch_live(
+    camera: Box<dyn crate::camera::FrameSource>,
+    make: crate::presence::MakeDetector,
+    params: &crate::presence::Params,
+    watch: Duration,
+    every: Duration,
+    out: &mut dyn Write,
+) -> Result<usize, PresenceTestError> {
+    use crate::presence::{judge, Guidance, Sighting};
+    let eyes =
+        crate::presence::Eyes::spawn(make).map_err(|e| PresenceTestError::Thread(e.to_string()))?;
+    let slot = crate::camera::FrameSlot::new();
+    let task = camera.spawn(slot.clone());
+    writeln!(
+        out,
+        "Watching the camera for {:.0} s, a look every {} ms; stand where people will stand.",
+        watch.as_secs_f64(),
+        every.as_millis()
+    )?;
+    let start = tokio::time::Instant::now();
+    let (mut looks, mut found) = (0usize, 0usize);
+    while start.elapsed() < watch {
+        tokio::time::sleep(every).await;
+        let at = start.elapsed().as_secs_f64();
+        let Some(frame) = slot.latest() else {
+            writeln!(out, "{at:5.1} s: no frame from the camera yet")?;
+            continue;
+        };
+        looks += 1;
+        let seen = match eyes.faces(frame).await {
+            Ok(seen) => seen,
+            Err(e) => {
+                writeln!(out, "{at:5.1} s: cannot look: {e}")?;
+                continue;
+            }
+        };
+        let look = seen.look();
+        let Some(face) = seen.faces.iter().max_by_key(|f| f.width) else {
+            writeln!(out, "{at:5.1} s: no face")?;
+            continue;
+        };
+        found += 1;
+        let share = face.width as f32 / seen.view_width.max(1) as f32;
+        let verdict = match judge(params, &look) {
+            Sighting::Good => "good: the camera trigger counts it",
+            Sighting::Guide(Guidance::MoveCloser) => "too small: \"Move closer\"",
+            Sighting::Guide(_) => "off the middle: \"Step in front of the camera\"",
+            Sighting::NoFace => "no face",
+        };
+        writeln!(
+            out,
+            "{at:5.1} s: face {}x{} at ({}, {}) in {}x{}, {:.0}% of the width (min_face {:.0}%), score {:.1}: {verdict}",
+            face.width,
+            face.height,
+            face.x,
+            face.y,
+            seen.view_width,
+            seen.view_height,
+            share * 100.0,
+            params.min_face_width * 100.0,
+            face.score
+        )?;
+    }
+    task.abort();
+    writeln!(out, "Presence: a face in {found} of {looks} looks")?;
+    Ok(found)
 }
 
 /// What the detector found in one picture.
@@ -132,6 +208,61 @@ pub fn test_presence(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A camera that publishes one grey JPEG frame every 2 ms.
+    struct StillCamera;
+    impl crate::camera::FrameSource for StillCamera {
+        fn spawn(self: Box<Self>, slot: crate::camera::FrameSlot) -> tokio::task::JoinHandle<()> {
+            let img = image::GrayImage::from_pixel(320, 240, image::Luma([128]));
+            let mut jpeg = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
+                .encode_image(&img)
+                .expect("encode");
+            let jpeg = bytes::Bytes::from(jpeg);
+            tokio::spawn(async move {
+                for seq in 0.. {
+                    slot.publish(crate::camera::Frame::from_jpeg(
+                        jpeg.clone(),
+                        320,
+                        240,
+                        seq,
+                        tokio::time::Instant::now(),
+                    ));
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn watching_live_says_what_each_look_sees() {
+        let mut out = Vec::new();
+        let found = watch_live(
+            Box::new(StillCamera),
+            Box::new(|| Ok(Box::new(OneFace) as Box<dyn FaceDetector>)),
+            &crate::presence::Params::default(),
+            Duration::from_millis(30),
+            Duration::from_millis(5),
+            &mut out,
+        )
+        .await
+        .expect("watched");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(found >= 1, "{text}");
+        assert!(text.starts_with("Watching the camera for 0 s"), "{text}");
+        assert!(
+            text.contains("face 64x64 at (10, 20) in 320x240, 20% of the width (min_face 15%)"),
+            "{text}"
+        );
+        assert!(
+            text.contains(": off the middle: \"Step in front of the camera\"\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(&format!("Presence: a face in {found} of {found} looks\n")),
+            "{text}"
+        );
+    }
 
     /// Reports one fixed face wherever it looks.
     struct OneFace;

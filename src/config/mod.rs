@@ -96,14 +96,21 @@ impl Config {
 impl Config {
     /// The core's presence rules from `[presence]`; `None` when it is off.
     pub fn presence_params(&self) -> Option<crate::presence::Params> {
-        let p = &self.presence;
-        p.enabled.then_some(crate::presence::Params {
-            consecutive: p.consecutive,
-            min_face_width: p.min_face,
-            max_centre_offset: p.max_centre_offset,
-            look_every: p.look_every,
-            empty_to_leave: p.empty_to_leave,
-        })
+        self.presence.enabled.then(|| self.presence.rules())
+    }
+}
+
+impl PresenceConfig {
+    /// The core's presence rules from these keys, `enabled` or not (what
+    /// `livegate test presence` judges a live look by).
+    pub fn rules(&self) -> crate::presence::Params {
+        crate::presence::Params {
+            consecutive: self.consecutive,
+            min_face_width: self.min_face,
+            max_centre_offset: self.max_centre_offset,
+            look_every: self.look_every,
+            empty_to_leave: self.empty_to_leave,
+        }
     }
 }
 
