@@ -37,11 +37,11 @@ use crate::gate::{Gate, GateParams, Output, Start};
 use crate::gatekeeper::{Admission, Limits, PerKey};
 use crate::gpio::{self, Relay};
 use crate::metrics::{DegradedPart, Metrics};
-use crate::reader::osdp::PanelCommand;
 use crate::presence::{
     frame_guidance, Answer as FaceAnswer, Detected, Eyes, GreyView, LookError, Next, Question,
     Step, Watch,
 };
+use crate::reader::osdp::PanelCommand;
 use crate::reader::ReaderOptions;
 use crate::session::{Command, Event, Params, Session, Verdict};
 use crate::trigger::{GateState, Trigger, TriggerEvent};

@@ -500,7 +500,7 @@ fn the_display_test_cycle_shows_every_screen_on_the_panel() {
         &mut |_| {},
     )
     .unwrap();
-    assert_eq!((n, checked.shown), (22, 22));
+    assert_eq!((n, checked.shown), (23, 23));
     let text = String::from_utf8(out).unwrap();
-    assert!(text.ends_with("Display OK: showed 22 screens\n"), "{text}");
+    assert!(text.ends_with("Display OK: showed 23 screens\n"), "{text}");
 }

@@ -626,10 +626,10 @@ fn term_dumb_and_a_pipe_print_each_screen_once_without_escapes() {
 fn test_display_with_a_sim_panel_keeps_its_progress_under_the_panel() {
     let args = ["--", "test", "display", "--config", FAST, "--pause-ms", "0"];
     let run = in_pty(80, 24, &args, &[UTF8]);
-    let s = played_ending(&run, 80, 24, "Display OK: showed 22 screens");
+    let s = played_ending(&run, 80, 24, "Display OK: showed 23 screens");
     assert_eq!((panel_width(&s), panel_height(&s)), (66, 18));
-    assert_eq!(s.line(22), "Display OK: showed 22 screens");
-    assert_eq!(s.line(21), "  22/22 Configuration error");
+    assert_eq!(s.line(22), "Display OK: showed 23 screens");
+    assert_eq!(s.line(21), "  23/23 Configuration error");
 }
 
 // ---------------------------------------------------------------------------

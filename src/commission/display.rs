@@ -50,8 +50,8 @@ fn action(name: &str, step: u8, secs_left: u16, percent_left: u8) -> Screen {
 
 /// Every screen the gate can show, each with the name printed for the technician:
 /// idle, get ready, a face and a hand action with their countdowns, verifying, pass,
-/// a denial for every reason, locked out, the presence guidance and the configuration
-/// error.
+/// a denial for every reason, locked out, the presence guidance, an access-control
+/// panel's text (OSDP) and the configuration error.
 pub fn every_screen() -> Vec<(String, Screen)> {
     let face = "Turn_left";
     let hand = "Victory_right_hand";
@@ -91,6 +91,12 @@ pub fn every_screen() -> Vec<(String, Screen)> {
             Screen::Guide { guidance },
         )
     }));
+    out.push((
+        "An access-control panel's text".to_owned(),
+        Screen::PanelText {
+            text: "Please see reception".to_owned(),
+        },
+    ));
     out.push(("Configuration error".to_owned(), Screen::ConfigError));
     out
 }
@@ -216,7 +222,7 @@ mod tests {
     #[test]
     fn every_screen_kind_is_in_the_cycle_and_all_differ() {
         let screens = every_screen();
-        assert_eq!(screens.len(), 22);
+        assert_eq!(screens.len(), 23);
         let kinds: Vec<&str> = screens
             .iter()
             .map(|(_, s)| crate::display::sim::kind(s))
@@ -229,6 +235,7 @@ mod tests {
             "pass",
             "fail",
             "locked_out",
+            "panel_text",
             "config_error",
         ] {
             assert!(kinds.contains(&kind), "{kind} missing");
@@ -272,17 +279,18 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), n + 2, "{text}");
         assert!(lines[0].contains("1.5 s each"), "{}", lines[0]);
-        assert_eq!(lines[1], "   1/22 Idle");
+        assert_eq!(lines[1], "   1/23 Idle");
         assert_eq!(
             lines[3],
-            "   3/22 Action (face): Turn left, step 1 of 3, 7 s left"
+            "   3/23 Action (face): Turn left, step 1 of 3, 7 s left"
         );
-        assert!(lines[4].starts_with("   4/22 Action (hand): Victory sign"));
-        assert_eq!(lines[9], "   9/22 Denied: Took too long");
-        assert_eq!(lines[19], "  19/22 Presence: Step in front of the camera");
-        assert_eq!(lines[21], "  21/22 Presence: Move closer");
-        assert_eq!(lines[22], "  22/22 Configuration error");
-        assert_eq!(lines[23], "Display OK: showed 22 screens");
+        assert!(lines[4].starts_with("   4/23 Action (hand): Victory sign"));
+        assert_eq!(lines[9], "   9/23 Denied: Took too long");
+        assert_eq!(lines[19], "  19/23 Presence: Step in front of the camera");
+        assert_eq!(lines[21], "  21/23 Presence: Move closer");
+        assert_eq!(lines[22], "  22/23 An access-control panel's text");
+        assert_eq!(lines[23], "  23/23 Configuration error");
+        assert_eq!(lines[24], "Display OK: showed 23 screens");
     }
 
     /// Fails from the `fail_at`-th show on (0-based).
@@ -323,7 +331,7 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert!(
             text.ends_with(
-                "   3/22 Action (face): Turn left, step 1 of 3, 7 s left  \
+                "   3/23 Action (face): Turn left, step 1 of 3, 7 s left  \
                  FAILED: display bus error: no acknowledge\n"
             ),
             "{text}"
