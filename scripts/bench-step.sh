@@ -8,8 +8,11 @@
 #   2. With --callgrind (and valgrind installed): instructions per step of each side,
 #      as the difference of two runs of different length (startup cancels out).
 #   3. Idle: `livegate run` with a replay camera streaming YUYV 640x480 at 30 fps and
-#      no session, CPU % of one core and peak RSS over IDLE_SECS (default 60).
+#      no session, CPU % of one core and peak RSS over IDLE_SECS (default 60). With
+#      --idle-trigger camera the camera is the trigger: the presence watch looks at the
+#      streaming scene (nobody in it) between sessions, as a kiosk waits.
 # Usage: scripts/bench-step.sh [--steps N] [--callgrind] [--no-idle] [--idle-only]
+#                              [--idle-trigger socket|camera]
 # A benchmark only: it never fails on a figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,12 +21,14 @@ steps=300
 callgrind=0
 idle=1
 steps_run=1
+idle_trigger=socket
 while [ $# -gt 0 ]; do
   case "$1" in
     --steps) steps=$2; shift ;;
     --callgrind) callgrind=1 ;;
     --no-idle) idle=0 ;;
     --idle-only) steps_run=0; callgrind=0 ;;
+    --idle-trigger) idle_trigger=$2; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -83,10 +88,18 @@ if [ "$idle" = 1 ]; then
     cargo bench --bench step -- --only none >/dev/null
   fi
   secs=${IDLE_SECS:-60}
-  echo "== idle: livegate run, replay camera YUYV 640x480 at 30 fps, no session, ${secs}s"
+  echo "== idle: livegate run, replay camera YUYV 640x480 at 30 fps, no session, [trigger] $idle_trigger, ${secs}s"
   cargo build --release -q --bin livegate
   d=$PWD/target/bench-step/idle
   mkdir -p "$d"
+  frames=$PWD/target/bench-step/yuyv
+  if [ "$idle_trigger" = camera ]; then
+    # Nobody at the kiosk: one still picture of the empty scene's first frame (the
+    # four frames in turn would be a scene that changes 30 times a second).
+    frames=$d/still
+    mkdir -p "$frames"
+    cp target/bench-step/yuyv/0000.yuyv "$frames/"
+  fi
   printf 'bench-key-not-used\n' > "$d/key"
   chmod 600 "$d/key"
   cat > "$d/livegate.toml" <<TOML
@@ -95,7 +108,7 @@ base_url = "https://127.0.0.1:9/aiface/liveness-detection/v1"
 key_file = "$d/key"
 [camera]
 kind = "replay"
-path = "$PWD/target/bench-step/yuyv"
+path = "$frames"
 width = 640
 height = 480
 fps = 30
@@ -104,10 +117,10 @@ kind = "sim"
 terminal = false
 [gpio]
 kind = "sim"
-[trigger]
-kind = "socket"
-path = "$d/ctl.sock"
-group = "root"
+$(case $idle_trigger in
+    camera) printf '[trigger]\nkind = "camera"\n' ;;
+    *) printf '[trigger]\nkind = "socket"\npath = "%s/ctl.sock"\ngroup = "root"\n' "$d" ;;
+  esac)
 [log]
 level = "warn"
 TOML
