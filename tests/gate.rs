@@ -564,6 +564,9 @@ enum Step {
     Send(livegate::trigger::TriggerEvent),
     /// The person in front of the camera changes (`None`: nobody there).
     Visitor(Option<Performer>),
+    /// The trigger's channel is closed, as a `run` whose only trigger is the camera
+    /// has no trigger task at all.
+    CloseTrigger,
 }
 
 fn gate_on(g: &livegate::gpio::sim::SimRelay) -> bool {
@@ -593,6 +596,7 @@ impl livegate::trigger::Trigger for Scripted {
                     performer: Performer::Pass,
                     reaction: ms(150),
                 }));
+            let mut events = Some(events);
             for step in self.steps {
                 match step {
                     Step::Wait(d) => tokio::time::sleep(d).await,
@@ -607,10 +611,14 @@ impl livegate::trigger::Trigger for Scripted {
                         }
                     }
                     Step::Send(event) => {
-                        if events.send(event).await.is_err() {
+                        let Some(tx) = &events else {
+                            panic!("the script sends after closing the trigger")
+                        };
+                        if tx.send(event).await.is_err() {
                             return;
                         }
                     }
+                    Step::CloseTrigger => events = None,
                     Step::Visitor(who) => {
                         self.visitor.send_replace(who.map(|performer| {
                             livegate::camera::sim::Visitor {
@@ -1320,6 +1328,27 @@ async fn frames_without_a_face_mid_session_are_not_posted() {
     assert!(held.iter().all(|g| *g == "face_the_camera"), "{held:?}");
     // The stand-in never got a frame of nobody.
     assert!(!nobody_posted(&requests), "a faceless frame was posted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_only_the_camera_as_trigger_the_gate_runs_on_without_a_trigger_task() {
+    // `run` with `[trigger] kind = "camera"` spawns no trigger task: a closed
+    // trigger channel must not end the daemon (it once stopped with "the trigger
+    // stopped" before anyone came). A passing person, there from the start.
+    let mut cfg = fast_config();
+    cfg.trigger = livegate::config::TriggerConfig::Camera;
+    let (summary, _, _, timed, requests) = run_scripted_with(
+        cfg,
+        vec![Step::CloseTrigger],
+        None,
+        |e| matches!(e, GateEvent::Verdict { .. }),
+        None,
+    )
+    .await;
+    let events = events_only(&timed);
+    assert_eq!(sessions_started(&events), vec!["camera"], "{events:?}");
+    assert_eq!(summary.verdicts, vec![Verdict::Pass]);
+    assert!(!nobody_posted(&requests));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
