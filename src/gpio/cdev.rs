@@ -20,7 +20,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use gpiocdev::line::{Bias, EdgeDetection, EdgeKind, Value};
+use gpiocdev::line::{Bias, EdgeDetection, Value};
 use gpiocdev::request::{Builder as RequestBuilder, Request};
 
 use super::edges::{EdgePair, EdgePairAddr, Monotonic, PairEdge};
@@ -296,7 +296,7 @@ impl CdevEdgePair {
             // Whole events only (the kernel writes nothing else).
             self.filled = n - n % size;
         }
-        let Some(raw) = self.buf.get(self.taken..self.taken + size) else {
+        let Some(raw) = self.buf[..self.filled].get(self.taken..self.taken + size) else {
             return Ok(None);
         };
         self.taken += size;
@@ -317,7 +317,6 @@ impl EdgePair for CdevEdgePair {
         };
         Ok(Some(PairEdge {
             which,
-            falling: ev.kind == EdgeKind::Falling,
             at: self
                 .clock
                 .instant(std::time::Duration::from_nanos(ev.timestamp_ns)),

@@ -8,11 +8,10 @@ use std::time::{Duration, Instant};
 use super::line::{LineAddr, Pull};
 use super::GpioError;
 
-/// An edge of one of the pair: which line (0 or 1), falling or not, when.
+/// A (falling) edge of one of the pair: which line (0 or 1), when.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PairEdge {
     pub which: usize,
-    pub falling: bool,
     pub at: Instant,
 }
 

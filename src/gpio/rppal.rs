@@ -65,8 +65,7 @@ impl LineAddr for Bcm {
     }
 }
 
-/// BCM `pin` of this Pi for `output` (an output or input name, for the error).
-/// Two pins with interrupts on both edges; rppal stamps each event with the
+/// Two pins with interrupts on the falling edge; rppal stamps each event with the
 /// kernel's time since boot.
 pub struct RppalEdgePair {
     gpio: Gpio,
@@ -109,7 +108,6 @@ impl EdgePair for RppalEdgePair {
         };
         Ok(Some(PairEdge {
             which: usize::from(pin.pin() != a.pin()),
-            falling: ev.trigger == Trigger::FallingEdge,
             at: self.clock.instant(ev.timestamp),
         }))
     }

@@ -678,7 +678,6 @@ mod tests {
         let falls: Vec<_> = wiegand::schedule(card.encode(), Timing::DEFAULT)
             .map(|p| crate::gpio::edges::PairEdge {
                 which: usize::from(p.line == Line::D1),
-                falling: true,
                 at: t0 + p.low,
             })
             .collect();
