@@ -49,7 +49,9 @@ fi
 if [ "$callgrind" = 1 ] && command -v valgrind >/dev/null; then
   echo "== instructions per step (callgrind, (Ir(n2) - Ir(n1)) / (n2 - n1))"
   bench=$(cargo bench --bench step --no-run --message-format=json 2>/dev/null \
-    | sed -n 's/.*"executable":"\([^"]*step-[^"]*\)".*/\1/p' | tail -1)
+    | grep '"kind":\["bench"\]' | grep '"name":"step"' \
+    | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
+  [ -x "$bench" ] || { echo "bench-step: no step bench executable in cargo's output" >&2; exit 1; }
   out=target/bench-step/callgrind
   mkdir -p "$out"
   # One stand-in for all the runs, outside valgrind.

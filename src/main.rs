@@ -731,7 +731,8 @@ async fn ctl(
 /// One thread for all the tasks: a verification step (convert the frame, POST it, read
 /// the answer) then wakes no other thread, about 1 context switch per step instead of
 /// 5–6 with two workers, and less CPU (docs/PERFORMANCE.md). What blocks runs
-/// elsewhere: the capture thread, the Wiegand threads, the panel's drawing and file
+/// elsewhere: the capture thread, the Wiegand threads, the face detector's thread,
+/// the panel's drawing and file
 /// writes (`spawn_blocking`); the longest stall of the loop is one frame's conversion.
 /// Anything that must hold from `READY=1` on is done before it, not left to a task's
 /// first poll (a task spawned here first runs when `run` next yields): the relays'

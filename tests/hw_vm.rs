@@ -1139,8 +1139,8 @@ fn gpio_sim_wiegand_out_sends_the_cards_bits_one_line_at_a_time() {
 // ---------------------------------------------------------------------------------
 // One whole session: the `livegate` binary on all of the above
 
-/// The `livegate` executable, built with this test binary (static) and put in the
-/// guest by run.sh.
+/// The `livegate` executable, built with this test binary (the host's test build) and
+/// put in the guest by run.sh.
 fn livegate_bin() -> PathBuf {
     PathBuf::from(guest_env("LIVEGATE_VM_LIVEGATE"))
 }
